@@ -1,0 +1,180 @@
+"""A node's TOML config, validated into typed, frozen objects.
+
+Every daemon loads its config through `load_config`, which reports ALL problems at once,
+one line each (`FILE: KEY: expected WHAT, got VALUE`), as a `ConfigError`.
+Optional sections owned by other packages are listed in EXTRA_SECTIONS; each module
+provides `parse_section(table: ConfigTable) -> object`.
+"""
+
+import hashlib
+import importlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from edge.config_table import ConfigTable
+from sensors.registry import SOURCE_TYPES, source_module
+from walkway.errors import ConfigError
+
+NODE_ID_PATTERN = r"[a-z0-9-]{1,40}"
+NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,39}"
+
+EXTRA_SECTIONS = MappingProxyType(
+    {
+        "health": "edge.health_config",
+        "commands": "edge.commands_config",
+        "signage": "signage_player.config",
+        "tls": "provisioning.node_tls",
+    }
+)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    id: str
+    site: str
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: Path
+    bin_seconds: int = 60
+    grace_seconds: int = 30
+    max_mb: float = 512.0
+    keep_delivered_hours: float = 48.0
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    url: str
+    host: str
+    port: int
+    tls: bool
+    batch_bins: int = 200
+    window: int = 16
+    ack_timeout_s: float = 15.0
+    keepalive_s: int = 30
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    type: str
+    name: str
+    options: Any
+
+
+@dataclass(frozen=True)
+class Config:
+    file: Path
+    node: NodeConfig
+    store: StoreConfig
+    mqtt: MqttConfig
+    sources: tuple[SourceSpec, ...]
+    sections: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    sha256: str = ""
+
+    def section(self, name: str) -> Any:
+        """An optional section's parsed object, or None when absent."""
+        return self.sections.get(name)
+
+
+def _parse_mqtt(t: ConfigTable) -> MqttConfig:
+    url = t.text("url", "mqtt://127.0.0.1:1883", what="an mqtt:// or mqtts:// URL")
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        t.problem("url", "an mqtt:// or mqtts:// URL with a host", url)
+        host, port, tls = "127.0.0.1", 1883, False
+    else:
+        tls = parts.scheme == "mqtts"
+        host = parts.hostname
+        try:
+            port = parts.port or (8883 if tls else 1883)
+        except ValueError:
+            t.problem("url", "a port number from 1 to 65535", url)
+            port = 1883
+    return MqttConfig(
+        url=url,
+        host=host,
+        port=port,
+        tls=tls,
+        batch_bins=t.integer("batch_bins", 200, min=1, max=2000),
+        window=t.integer("window", 16, min=1, max=1000),
+        ack_timeout_s=t.number("ack_timeout_s", 15.0, min=0.1),
+        keepalive_s=t.integer("keepalive_s", 30, min=5, max=3600),
+    )
+
+
+def _parse_sources(root: ConfigTable) -> tuple[SourceSpec, ...]:
+    specs: list[SourceSpec] = []
+    names: set[str] = set()
+    for t in root.tables("sources"):
+        kind = t.text("type", choices=SOURCE_TYPES.keys(), what="a source type")
+        name = t.text("name", kind, pattern=NAME_PATTERN, what="a source name")
+        if name in names:
+            t.problem("name", "a name unique among sources", name)
+        names.add(name)
+        options = None
+        if kind in SOURCE_TYPES:
+            options = source_module(kind).parse_options(t)
+        t.finish()
+        specs.append(SourceSpec(type=kind, name=name, options=options))
+    return tuple(specs)
+
+
+def parse_config(file: Path, data: dict[str, Any]) -> Config:
+    problems: list[str] = []
+    root = ConfigTable(file, "", data, problems)
+    node_t = root.table("node", required=True)
+    node = NodeConfig(
+        id=node_t.text("id", pattern=NODE_ID_PATTERN, what="a node id"),
+        site=node_t.text("site", pattern=NODE_ID_PATTERN, what="a site id"),
+    )
+    node_t.finish()
+    store_t = root.table("store", required=True)
+    store = StoreConfig(
+        path=store_t.path("path"),
+        bin_seconds=store_t.integer("bin_seconds", 60, min=1, max=86400),
+        grace_seconds=store_t.integer("grace_seconds", 30, min=0, max=86400),
+        max_mb=store_t.number("max_mb", 512.0, min=0.05),
+        keep_delivered_hours=store_t.number("keep_delivered_hours", 48.0, min=0),
+    )
+    store_t.finish()
+    mqtt_t = root.table("mqtt", required=True)
+    mqtt = _parse_mqtt(mqtt_t)
+    mqtt_t.finish()
+    sources = _parse_sources(root)
+    sections = {}
+    for name, module in EXTRA_SECTIONS.items():
+        if root.has(name):
+            sections[name] = importlib.import_module(module).parse_section(root.table(name))
+    root.finish()
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        file=file,
+        node=node,
+        store=store,
+        mqtt=mqtt,
+        sources=sources,
+        sections=MappingProxyType(sections),
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a node config. Raises ConfigError listing every problem."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read config: {exc.strerror}"]) from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{file}: expected valid TOML: {exc}"]) from exc
+    config = parse_config(file, data)
+    return Config(
+        **{**config.__dict__, "file": file.resolve(), "sha256": hashlib.sha256(raw).hexdigest()}
+    )

@@ -1,0 +1,188 @@
+"""`walkway edge run`: sources -> aggregation -> store, until SIGTERM/SIGINT.
+
+Each source runs in its own thread and hands batches through a bounded queue to the main
+thread, the only writer, which commits each batch (counts + position) in one transaction.
+A source thread that raises is restarted with backoff; the daemon itself keeps going.
+"""
+
+import json
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edge.config import Config
+from edge.store import Store
+from sensors.base import Batch, Source, SourceContext, SourceState, SourceStatus
+from sensors.registry import source_module
+from walkway.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+QUEUE_BATCHES = 64
+STATUS_EVERY_S = 2.0
+
+
+@dataclass
+class _Worker:
+    source: Source
+    thread: threading.Thread | None = None
+    failures: int = 0
+    next_start: float = 0.0
+    last_error: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class EdgeDaemon:
+    """Owns the store and the source threads. `run()` returns at stop()."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_tick: Callable[["EdgeDaemon"], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self.queue: queue.Queue[tuple[str, Batch]] = queue.Queue(QUEUE_BATCHES)
+        self.store = Store.from_config(config, clock=clock)
+        self.last_write_ok = clock()
+        self.on_tick = on_tick
+        ctx = SourceContext(config.node.id, config.file.parent, clock)
+        self.workers = [
+            _Worker(source_module(spec.type).open_source(spec, ctx)) for spec in config.sources
+        ]
+
+    # -- source threads -------------------------------------------------------------
+    def _emit_for(self, name: str) -> Callable[[Batch], None]:
+        def emit(batch: Batch) -> None:
+            while not self.stop_event.is_set():
+                try:
+                    self.queue.put((name, batch), timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+
+        return emit
+
+    def _run_source(self, worker: _Worker, position: str | None) -> None:
+        source = worker.source
+        try:
+            source.run(self._emit_for(source.name), self.stop_event, position)
+        except Exception as exc:  # noqa: BLE001 - supervised boundary: a source never kills the node
+            worker.failures += 1
+            worker.last_error = f"{type(exc).__name__}: {exc}"
+            log.error("source %s failed (%s); restarting", source.name, worker.last_error)
+
+    def _supervise(self) -> None:
+        now = self.clock()
+        for worker in self.workers:
+            if worker.thread is not None and worker.thread.is_alive():
+                continue
+            if worker.thread is not None:
+                worker.thread = None
+                worker.next_start = now + min(60.0, 2.0 ** min(worker.failures, 6))
+                # Everything queued by the dead thread must land before we re-read its
+                # position, or a restarted replay would read those rows twice.
+                self._drain()
+            if now < worker.next_start or self.stop_event.is_set():
+                continue
+            position = self.store.position(worker.source.name)
+            worker.thread = threading.Thread(
+                target=self._run_source,
+                args=(worker, position),
+                name=f"source-{worker.source.name}",
+                daemon=True,
+            )
+            worker.thread.start()
+
+    # -- main loop ------------------------------------------------------------------
+    def _commit(self, name: str, batch: Batch) -> None:
+        while True:
+            try:
+                self.store.commit_batch(name, batch)
+                self.last_write_ok = self.clock()
+                return
+            except StoreError as exc:
+                log.error("%s; retrying in 1 s", exc)
+                if self.stop_event.wait(1.0):
+                    return
+
+    def _drain(self, timeout: float = 0.0) -> int:
+        done = 0
+        while True:
+            try:
+                name, batch = self.queue.get(timeout=timeout if done == 0 else 0)
+            except queue.Empty:
+                return done
+            self._commit(name, batch)
+            done += 1
+
+    def statuses(self) -> dict[str, SourceStatus]:
+        out = {}
+        for w in self.workers:
+            status = w.source.status()
+            if w.thread is None and w.failures:
+                status = SourceStatus(SourceState.DISCONNECTED, w.last_error, status.counters)
+            out[w.source.name] = status
+        return out
+
+    def _write_statuses(self) -> None:
+        now = self.clock()
+        with self.store.conn:
+            for name, status in self.statuses().items():
+                payload = {**status.as_dict(), "type": self._type_of(name)}
+                self.store.conn.execute(
+                    "INSERT INTO source_state(source, status, status_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(source) DO UPDATE SET status=excluded.status,"
+                    " status_at=excluded.status_at",
+                    (name, json.dumps(payload), now),
+                )
+
+    def _type_of(self, name: str) -> str:
+        return next(s.type for s in self.config.sources if s.name == name)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        sealed = self.store.seal_sources_except(s.name for s in self.config.sources)
+        if sealed:
+            log.info("sealed %d open bins of sources no longer configured", sealed)
+        last_status = float("-inf")
+        log.info("edge %s running with %d sources", self.config.node.id, len(self.workers))
+        while not self.stop_event.is_set():
+            self._supervise()
+            self._drain(timeout=0.2)
+            if self.clock() - last_status >= STATUS_EVERY_S:
+                self._write_statuses()
+                last_status = self.clock()
+            if self.on_tick is not None:
+                self.on_tick(self)
+        for w in self.workers:
+            if w.thread is not None:
+                w.thread.join(timeout=5)
+        self.stop_event.clear()  # let the final drain's commits through
+        self._drain()
+        self.stop_event.set()
+        self._write_statuses()
+        self.store.close()
+        log.info("edge %s stopped cleanly", self.config.node.id)
+
+
+def run_edge(config: Config) -> int:
+    daemon = EdgeDaemon(config)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        daemon.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    daemon.run()
+    return 0

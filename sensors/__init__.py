@@ -1,0 +1,1 @@
+"""Hardware-facing sources. All hardware calls live under this package."""

@@ -1,0 +1,1 @@
+"""Replay source: recorded counts from a CSV file (`time,sensor,direction,count`)."""

@@ -1,0 +1,3 @@
+from walkway.cli import main
+
+raise SystemExit(main())
