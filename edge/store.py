@@ -1,10 +1,10 @@
 """The edge store: SQLite in WAL mode, the node's single source of truth and its outbox.
 
 Bins are keyed by (node, sensor, start, seconds, kind, direction). A bin is `open` while
-observations may still arrive, `pending` once sealed (in the outbox), `delivered` once the
-collector acknowledged that exact version. A late observation to a sealed bin adds to it,
-bumps its version and puts it back in the outbox: the collector keeps the highest version,
-so a count is never lost and never doubled.
+observations may still arrive, `pending` once sealed (in the outbox), `sending` while the
+bridge has it in flight, `delivered` once the collector acknowledged that exact version.
+A late observation to a sealed bin adds to it, bumps its version and puts it back in the
+outbox: the collector keeps the highest version, so a count is never lost nor doubled.
 
 Observations and the source's position are committed in one transaction (`commit_batch`).
 """
@@ -75,6 +75,7 @@ class Store:
         max_bytes: int = 512 * 1024 * 1024,
         keep_delivered_s: float = 48 * 3600,
         clock: Callable[[], float] = time.time,
+        durable: bool = True,
     ) -> None:
         self.path = Path(path)
         self.node = node
@@ -92,12 +93,15 @@ class Store:
         self.conn = conn
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before a source's position moves on (power cuts).
-        conn.execute("PRAGMA synchronous=FULL")
+        # The bridge only records deliveries, which a crash at worst makes it send again.
+        conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         conn.execute("PRAGMA busy_timeout=30000")
         migrate(conn)
 
     @classmethod
-    def from_config(cls, config: "object", clock: Callable[[], float] = time.time) -> "Store":
+    def from_config(
+        cls, config: "object", clock: Callable[[], float] = time.time, durable: bool = True
+    ) -> "Store":
         store = config.store  # type: ignore[attr-defined]
         return cls(
             store.path,
@@ -107,6 +111,7 @@ class Store:
             max_bytes=int(store.max_mb * 1024 * 1024),
             keep_delivered_s=store.keep_delivered_hours * 3600,
             clock=clock,
+            durable=durable,
         )
 
     def close(self) -> None:
@@ -255,16 +260,36 @@ class Store:
         return cur.rowcount
 
     # -- outbox ---------------------------------------------------------------------
-    def pending(self, limit: int, skip_ids: Iterable[int] = ()) -> list[OutboxBin]:
-        """Oldest pending bins first, leaving out those already in flight."""
-        skip = set(skip_ids)
-        rows = self.conn.execute(
-            "SELECT id, version, sensor, start, seconds, kind, direction, count, vsum, vmin, vmax"
-            " FROM bins WHERE state='pending' ORDER BY id LIMIT ?",
-            (limit + len(skip),),
-        ).fetchall()
-        out = [OutboxBin(*r) for r in rows if r[0] not in skip]
-        return out[:limit]
+    def claim(self, limit: int) -> list[OutboxBin]:
+        """Take the oldest pending bins for sending (state 'sending' until acked/released)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = self.conn.execute(
+                "SELECT id, version, sensor, start, seconds, kind, direction, count, vsum,"
+                " vmin, vmax FROM bins WHERE state='pending' ORDER BY id LIMIT ?",
+                (limit,),
+            ).fetchall()
+            self.conn.executemany(
+                "UPDATE bins SET state='sending' WHERE id=?", [(r[0],) for r in rows]
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return [OutboxBin(*r) for r in rows]
+
+    def release(self, items: Iterable[tuple[int, int]] | None = None) -> int:
+        """Put claimed bins back in the outbox (all of them when `items` is None)."""
+        if items is None:
+            return self.conn.execute(
+                "UPDATE bins SET state='pending' WHERE state='sending'"
+            ).rowcount
+        with self.conn:
+            cur = self.conn.executemany(
+                "UPDATE bins SET state='pending' WHERE id=? AND state='sending'",
+                [(i,) for i, _ in items],
+            )
+        return cur.rowcount
 
     def mark_delivered(self, items: Iterable[tuple[int, int]]) -> int:
         """Mark (id, version) pairs delivered; a bin changed since it was sent stays pending."""
@@ -273,7 +298,7 @@ class Store:
         try:
             cur = self.conn.executemany(
                 "UPDATE bins SET state='delivered', delivered_at=?"
-                " WHERE id=? AND version=? AND state='pending'",
+                " WHERE id=? AND version=? AND state IN ('pending', 'sending')",
                 [(now, i, v) for i, v in items],
             )
             self.conn.execute("COMMIT")
@@ -295,10 +320,10 @@ class Store:
             self.conn.execute("SELECT state, count(*) FROM bins GROUP BY state").fetchall()
         )
         oldest = self.conn.execute(
-            "SELECT min(start), min(sealed_at) FROM bins WHERE state='pending'"
+            "SELECT min(start), min(sealed_at) FROM bins WHERE state IN ('pending', 'sending')"
         ).fetchone()
         return OutboxStats(
-            depth=by_state.get("pending", 0),
+            depth=by_state.get("pending", 0) + by_state.get("sending", 0),
             open_bins=by_state.get("open", 0),
             delivered=by_state.get("delivered", 0),
             oldest_pending_start=oldest[0],

@@ -94,3 +94,7 @@ class Source(ABC):
 
     def status(self) -> SourceStatus:
         return SourceStatus(SourceState.OK)
+
+
+# Sensor, direction and quantity names as the wire schema accepts them (docs/schemas/).
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,79}"

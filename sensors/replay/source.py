@@ -5,6 +5,7 @@ replays as fast as the edge commits; `speed` = X paces rows X times faster than 
 At the end of the file the source stays idle (watermark END_OF_TIME seals every bin).
 """
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import BinaryIO
 from edge.config_table import ConfigTable
 from sensors.base import (
     END_OF_TIME,
+    NAME_PATTERN,
     Batch,
     Emit,
     Observation,
@@ -68,6 +70,9 @@ class ReplaySource(Source):
             count = int(fields[3])
             if count < 0:
                 raise ValueError("negative count")
+            for value in fields[1:3]:
+                if not re.fullmatch(NAME_PATTERN, value):
+                    raise ValueError(f"sensor/direction must match {NAME_PATTERN}")
             return Observation(parse_iso(fields[0]), fields[1], fields[2], count)
         except ValueError as exc:
             self._bad_rows += 1

@@ -1,0 +1,1 @@
+"""Wire schema, topics, uplink (outbox -> MQTT), downlink commands, and the cloud collector."""

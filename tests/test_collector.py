@@ -1,0 +1,119 @@
+"""The collector over a real broker: validate, upsert idempotently, ack after commit;
+bad payloads are counted and logged, never stored, never fatal."""
+
+import json
+import queue
+import threading
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from support.walkway_procs import run_walkway, wait_for
+
+from cloud_bridge.collector import Collector
+from cloud_bridge.collector_store import SqliteCollectorStorage
+from cloud_bridge.wire import MAX_PAYLOAD_BYTES
+
+TOPIC = "walkway/v1/sapporo/n1/counts"
+
+
+def message(msg: str, count: int, version: int = 1, **extra) -> bytes:
+    body = {"v": 1, "type": "counts", "msg": msg, "site": "sapporo", "node": "n1",
+            "sent": "2026-01-01T00:05:00Z",
+            "bins": [{"sensor": "cam.a", "start": "2026-01-01T00:00:00Z", "seconds": 60,
+                      "direction": "in", "count": count, "version": version}]}
+    body.update(extra)
+    return json.dumps(body).encode()
+
+
+@pytest.fixture
+def running(broker, tmp_path: Path):
+    storage = SqliteCollectorStorage(tmp_path / "cloud.db")
+    collector = Collector(broker.url, storage)
+    thread = threading.Thread(target=collector.run, daemon=True)
+    thread.start()
+    acks: queue.Queue = queue.Queue()
+    node = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-node", protocol=mqtt.MQTTv5)
+    node.on_message = lambda c, u, m: acks.put(json.loads(m.payload))
+    node.connect("127.0.0.1", broker.port)
+    node.subscribe("walkway/v1/sapporo/n1/ack", qos=1)
+    node.loop_start()
+    wait_for(lambda: collector.link.connected, 10, "collector connected")
+    yield collector, node, acks, tmp_path / "cloud.db"
+    node.loop_stop()
+    collector.stop()
+    thread.join(10)
+
+
+def send(node: mqtt.Client, payload: bytes, topic: str = TOPIC) -> None:
+    node.publish(topic, payload, qos=1).wait_for_publish(5)
+
+
+def stored(db: Path) -> list[tuple]:
+    storage = SqliteCollectorStorage(db)
+    try:
+        return [(r["sensor"], r["direction"], r["count"], r["version"]) for r in storage.counts()]
+    finally:
+        storage.close()
+
+
+def test_store_then_ack_and_redelivery_is_idempotent(running) -> None:
+    collector, node, acks, db = running
+    send(node, message("aa000001", 5))
+    ack = acks.get(timeout=10)
+    assert ack == {"v": 1, "type": "ack", "msg": "aa000001", "status": "stored", "stored": 1}
+    assert stored(db) == [("cam.a", "in", 5, 1)]  # committed before the ack was sent
+    send(node, message("aa000002", 5))  # the same bin again: a re-send
+    assert acks.get(timeout=10)["status"] == "stored"
+    assert stored(db) == [("cam.a", "in", 5, 1)]
+    send(node, message("aa000003", 7, version=2))  # a late observation reopened the bin
+    acks.get(timeout=10)
+    send(node, message("aa000004", 5, version=1))  # an old version arriving late
+    acks.get(timeout=10)
+    assert stored(db) == [("cam.a", "in", 7, 2)]
+
+
+@pytest.mark.parametrize(
+    ("payload", "topic", "reason"),
+    [
+        (b"\xff\xfe garbage", TOPIC, "not JSON"),
+        (b"[1, 2]", TOPIC, "counts.v1"),
+        (message("bb000001", -1), TOPIC, "counts.v1"),
+        (message("bb000002", 1, v=2), TOPIC, "counts.v1"),
+        (message("bb000003", 1, extra="x"), TOPIC, "counts.v1"),
+        (b"{" + b" " * MAX_PAYLOAD_BYTES + b"}", TOPIC, "exceeds"),
+        (message("bb000004", 1), "walkway/v1/sapporo/n2/counts", "differ from the topic"),
+    ],
+)
+def test_bad_payloads_are_counted_not_stored_not_fatal(running, caplog, payload, topic,
+                                                       reason) -> None:
+    collector, node, acks, db = running
+    send(node, payload, topic)
+    wait_for(lambda: collector.invalid == 1, 10, "the payload to be refused")
+    assert any(reason in r.getMessage() for r in caplog.records), [
+        r.getMessage() for r in caplog.records]
+    assert stored(db) == []
+    send(node, message("cc000001", 3))  # the collector is still alive and storing
+    assert acks.get(timeout=10)["msg"] == "cc000001"
+    assert stored(db) == [("cam.a", "in", 3, 1)]
+    check = SqliteCollectorStorage(db)
+    assert check.counter("invalid_payloads") == 1
+    check.close()
+
+
+def test_export_formats(tmp_path: Path) -> None:
+    storage = SqliteCollectorStorage(tmp_path / "cloud.db")
+    storage.upsert(json.loads(message("dd000001", 4)), 0.0)
+    storage.commit()
+    storage.close()
+    out = run_walkway("collector", "export", "--db", str(tmp_path / "cloud.db")).stdout
+    assert out == ("node,sensor,start,seconds,direction,count\n"
+                   "n1,cam.a,2026-01-01T00:00:00Z,60,in,4\n")
+    as_json = run_walkway("collector", "export", "--db", str(tmp_path / "cloud.db"),
+                          "--format", "json").stdout
+    assert json.loads(as_json) == [{"node": "n1", "sensor": "cam.a", "start":
+                                    "2026-01-01T00:00:00Z", "seconds": 60, "direction": "in",
+                                    "count": 4}]
+    missing = run_walkway("collector", "export", "--db", str(tmp_path / "x.db"), check=False)
+    assert missing.returncode == 2 and "x.db: no such collector database" in missing.stderr
