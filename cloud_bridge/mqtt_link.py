@@ -11,6 +11,7 @@ dead connection are never replayed behind our back: the SQLite outbox is the onl
 
 import logging
 import random
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -149,6 +150,11 @@ class MqttLink:
             log.debug(self.last_error)
             self._schedule_retry()
             return
+        sock = client.socket()
+        if sock is not None:
+            # paho leaves Nagle on: a small ack or publish then waits for the peer's delayed
+            # ACK (40 ms on Linux), which capped the uplink at one window per 40-60 ms.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client = client
 
     def poll(self, timeout: float = 0.05) -> None:

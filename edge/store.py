@@ -9,6 +9,7 @@ outbox: the collector keeps the highest version, so a count is never lost nor do
 Observations and the source's position are committed in one transaction (`commit_batch`).
 """
 
+import json
 import logging
 import sqlite3
 import time
@@ -143,6 +144,25 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
+    def source_statuses(self) -> list[tuple[str, str | None, float | None]]:
+        """(source, status JSON, status_at) for every source the edge has reported."""
+        return self.conn.execute(
+            "SELECT source, status, status_at FROM source_state ORDER BY source"
+        ).fetchall()
+
+    # -- process heartbeats (operations) --------------------------------------------
+    def set_state(self, name: str, value: dict) -> None:
+        """Record a process's heartbeat (e.g. 'edge', 'bridge') as JSON with the time."""
+        self.conn.execute(
+            "INSERT INTO node_state(name, value, at) VALUES (?, ?, ?) ON CONFLICT(name)"
+            " DO UPDATE SET value=excluded.value, at=excluded.at",
+            (name, json.dumps(value), self.clock()),
+        )
+
+    def get_state(self, name: str) -> tuple[dict, float] | None:
+        row = self.conn.execute("SELECT value, at FROM node_state WHERE name=?", (name,)).fetchone()
+        return (json.loads(row[0]), row[1]) if row else None
+
     # -- ingest ---------------------------------------------------------------------
     def commit_batch(self, source: str, batch: Batch) -> None:
         """Add a batch's observations and move the source's position, atomically."""
@@ -262,20 +282,15 @@ class Store:
     # -- outbox ---------------------------------------------------------------------
     def claim(self, limit: int) -> list[OutboxBin]:
         """Take the oldest pending bins for sending (state 'sending' until acked/released)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.conn:
             rows = self.conn.execute(
-                "SELECT id, version, sensor, start, seconds, kind, direction, count, vsum,"
-                " vmin, vmax FROM bins WHERE state='pending' ORDER BY id LIMIT ?",
+                "UPDATE bins SET state='sending' WHERE id IN"
+                " (SELECT id FROM bins WHERE state='pending' ORDER BY id LIMIT ?)"
+                " RETURNING id, version, sensor, start, seconds, kind, direction, count, vsum,"
+                " vmin, vmax",
                 (limit,),
             ).fetchall()
-            self.conn.executemany(
-                "UPDATE bins SET state='sending' WHERE id=?", [(r[0],) for r in rows]
-            )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+        rows.sort()
         return [OutboxBin(*r) for r in rows]
 
     def release(self, items: Iterable[tuple[int, int]] | None = None) -> int:
@@ -293,19 +308,22 @@ class Store:
 
     def mark_delivered(self, items: Iterable[tuple[int, int]]) -> int:
         """Mark (id, version) pairs delivered; a bin changed since it was sent stays pending."""
-        now = self.clock()
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            cur = self.conn.executemany(
-                "UPDATE bins SET state='delivered', delivered_at=?"
-                " WHERE id=? AND version=? AND state IN ('pending', 'sending')",
-                [(now, i, v) for i, v in items],
-            )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        return cur.rowcount
+        pairs = list(items)
+        done = 0
+        with self.conn:
+            for chunk in range(0, len(pairs), 300):  # SQLite's bound-parameter limit
+                part = pairs[chunk:chunk + 300]
+                ids = ",".join("?" * len(part))
+                values = ",".join("(?,?)" for _ in part)
+                # `id IN` lets SQLite look rows up by primary key; the row-value test then
+                # leaves out bins whose version changed since they were sent.
+                done += self.conn.execute(
+                    f"UPDATE bins SET state='delivered', delivered_at=?"
+                    f" WHERE id IN ({ids}) AND (id, version) IN (VALUES {values})"
+                    f" AND state IN ('pending', 'sending')",
+                    (self.clock(), *(i for i, _ in part), *(x for pair in part for x in pair)),
+                ).rowcount
+        return done
 
     def resend_since(self, start: float) -> int:
         """Put delivered bins starting at or after `start` back in the outbox."""
