@@ -1,0 +1,140 @@
+"""Stage, verify and atomically swap content packages in the player's state folder.
+
+Layout under `state_dir/content/`:
+  releases/<id>-<version>-<digest8>/   verified packages (the newest few are kept)
+  current -> releases/...              a symlink, replaced with rename(2): atomic
+  .staging-*                           work in progress; removed on success or failure
+
+A package (folder, .zip, .tar, .tar.gz/.tgz) is copied or extracted into staging and the
+*copy* is verified, so what goes live is exactly what was checked. Any problem raises a
+ContentError and leaves `current` untouched: the last good package keeps playing.
+"""
+
+import logging
+import os
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+from signage_player.content import ContentError, Package, load_package
+
+log = logging.getLogger(__name__)
+KEEP_RELEASES = 3
+
+
+def content_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / "content"
+
+
+def current_path(state_dir: Path) -> Path:
+    return content_dir(state_dir) / "current"
+
+
+def _extract(archive: Path, dest: Path) -> None:
+    name = archive.name.lower()
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as z:
+                for info in z.infolist():
+                    _safe_member(archive, info.filename)
+                z.extractall(dest)
+        elif name.endswith((".tar", ".tar.gz", ".tgz")):
+            with tarfile.open(archive) as t:
+                for member in t.getmembers():
+                    _safe_member(archive, member.name)
+                    if not (member.isfile() or member.isdir()):
+                        raise ContentError(
+                            f"{archive}: {member.name}: expected only files and folders"
+                        )
+                t.extractall(dest, filter="data")
+        else:
+            raise ContentError(f"{archive}: expected a folder, .zip, .tar, .tar.gz or .tgz")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise ContentError(f"{archive}: expected a readable archive: {exc}") from exc
+    # An archive may wrap the package in one top folder.
+    entries = list(dest.iterdir())
+    if len(entries) == 1 and entries[0].is_dir() and not (dest / "manifest.json").exists():
+        inner = entries[0]
+        for child in list(inner.iterdir()):
+            child.rename(dest / child.name)
+        inner.rmdir()
+
+
+def _safe_member(archive: Path, name: str) -> None:
+    p = Path(name)
+    if p.is_absolute() or ".." in p.parts:
+        raise ContentError(f"{archive}: {name}: expected a relative path inside the archive")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def install(source: str | Path, state_dir: str | Path, *, try_render: bool = False) -> Package:
+    """Stage, verify and swap in `source`; returns the verified Package now current.
+
+    With try_render, every scene is also laid out in every language (no drawing) so data
+    that is well-formed JSON but unusable (a missing key, an unknown place) is refused here
+    rather than skipped on the street."""
+    source, state_dir = Path(source), Path(state_dir)
+    if not source.exists():
+        raise ContentError(f"{source}: no such content package")
+    base = content_dir(state_dir)
+    (base / "releases").mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
+    try:
+        if source.is_dir():
+            shutil.copytree(source, staging, dirs_exist_ok=True, symlinks=True)
+        else:
+            _extract(source, staging)
+        staged = load_package(staging)
+        if try_render:
+            from signage_player.offscreen import check_renders
+
+            check_renders(staged, source)
+        release = base / "releases" / f"{staged.id}-{staged.version}-{staged.digest[:8]}"
+        if release.exists():
+            shutil.rmtree(staging)
+        else:
+            os.rename(staging, release)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    link_tmp = base / ".current.tmp"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(Path("releases") / release.name, link_tmp)
+    os.replace(link_tmp, current_path(state_dir))
+    _fsync_dir(base)
+    log.info("signage: content %s %s is now current", staged.id, staged.version)
+    _prune(base, keep=release.name)
+    return load_package(release)
+
+
+def _prune(base: Path, keep: str) -> None:
+    releases = sorted((base / "releases").iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in releases[KEEP_RELEASES:]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_target(state_dir: str | Path) -> Path | None:
+    """The release `current` points at, or None if nothing was installed yet."""
+    link = current_path(Path(state_dir))
+    if not link.is_symlink():
+        return None
+    return (link.parent / os.readlink(link)).resolve()
+
+
+def load_current(state_dir: str | Path) -> Package | None:
+    target = current_target(state_dir)
+    return None if target is None else load_package(target)
+
+
+__all__ = ["ContentError", "current_target", "install", "load_current"]

@@ -1,0 +1,48 @@
+"""The player's side of the operations contract (edge/signage_link.py, docs/operations.md):
+a heartbeat file every check, and screenshots on request (the remote `screenshot` command)."""
+
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+SCREENSHOT_MAX_W = 640  # fits one MQTT message
+
+
+def heartbeat(state_dir: Path, now: float, *, frames: int, scene: str, problem: str) -> None:
+    from edge.signage_link import write_heartbeat
+
+    try:
+        write_heartbeat(
+            state_dir,
+            state="degraded" if problem else "ok",
+            now=now,
+            reason=problem,
+            frames=frames,
+            scene=scene,
+        )
+    except OSError as exc:
+        log.warning("signage: cannot write heartbeat: %s", exc)
+
+
+def answer_screenshot(state_dir: Path, screen: Any) -> str | None:
+    """If a screenshot was requested, save the screen (scaled down) for it; returns its id."""
+    import pygame
+
+    from edge.signage_link import answer_screenshot as answer
+    from edge.signage_link import pending_screenshot
+
+    command_id = pending_screenshot(state_dir)
+    if command_id is None or screen is None:
+        return None
+    w, h = screen.get_size()
+    scale = min(1.0, SCREENSHOT_MAX_W / w)
+    small = pygame.transform.smoothscale(screen, (max(1, int(w * scale)), max(1, int(h * scale))))
+    buffer = io.BytesIO()
+    pygame.image.save(small, buffer, "screenshot.png")
+    try:
+        answer(state_dir, command_id, buffer.getvalue())
+    except OSError as exc:
+        log.warning("signage: cannot answer screenshot %s: %s", command_id, exc)
+    return command_id

@@ -1,0 +1,335 @@
+"""The player loop: schedule -> scene images -> crossfades -> screen, with proof of play.
+
+Each frame blits a cached scene image (plus the clock overlay); painting happens only when a
+scene/language first shows or its live figures change. Every `check_every_s` the player looks
+for an emergency notice, a newly installed content package and fresh live figures.
+Crossfades draw the old image and then the new one with growing alpha over it: both are
+opaque, so no frame is ever black.
+"""
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from signage_player.config import SignageConfig
+from signage_player.content import ContentError, Package, SceneSpec, load_package
+from signage_player.emergency import read_emergency
+from signage_player.install import current_target, install
+from signage_player.live import Live, read_live
+from signage_player.proof import log_play
+from signage_player.render import Renderer, Shown
+from signage_player.schedule import is_active
+from walkway.errors import InputFileError, StoreError, WalkwayError
+
+log = logging.getLogger(__name__)
+PREFETCH_S = 1.5
+
+
+class DisplayError(WalkwayError):
+    """The display cannot be opened (no KMSDRM/X/Wayland, or a busy framebuffer)."""
+
+
+@dataclass
+class Slot:
+    spec: SceneSpec
+    lang: str
+    started: float
+    dwell: float
+
+
+def playlist(package: Package, cfg: SignageConfig, now: datetime) -> list[tuple[SceneSpec, str]]:
+    """Scenes playable now for this sign kind, each in every language (Japanese first).
+
+    When the schedule leaves nothing (e.g. 03:00), unscheduled scenes play; failing that,
+    the first scene, so the screen is never blank."""
+    langs = [x for x in package.languages if x in cfg.languages] or ["ja"]
+    scenes = [
+        s
+        for s in package.scenes
+        if s.type != "emergency" and (cfg.sign_kind == "any" or cfg.sign_kind in s.kinds)
+    ]
+    active = [s for s in scenes if is_active(s.windows, now)]
+    active = active or [s for s in scenes if not s.windows] or scenes[:1]
+    return [(s, lang) for s in active for lang in langs]
+
+
+def ensure_content(cfg: SignageConfig) -> Package:
+    """Install `cfg.content` if it is not what is current; keep the old one if it is bad."""
+    target = current_target(cfg.state_dir)
+    current = None
+    if target is not None:
+        try:
+            current = load_package(target)
+        except ContentError as exc:
+            log.error("signage: installed content is damaged: %s", exc)
+    if cfg.content is not None:
+        try:
+            if current is None or _source_digest(cfg.content) != current.digest:
+                return install(cfg.content, cfg.state_dir, try_render=True)
+        except ContentError as exc:
+            if current is None:
+                raise
+            log.error(
+                "signage: new content rejected, keeping %s %s: %s", current.id, current.version, exc
+            )
+    if current is None:
+        raise InputFileError(f"{cfg.state_dir}: no content installed and no [signage] content set")
+    return current
+
+
+def _source_digest(source: Path) -> str | None:
+    import hashlib
+
+    manifest = source / "manifest.json"
+    return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
+
+
+class Player:
+    def __init__(
+        self,
+        cfg: SignageConfig,
+        renderer: Renderer,
+        package: Package,
+        *,
+        store: Any = None,
+        node: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cfg = cfg
+        self.renderer = renderer
+        self.package = package
+        self.target = current_target(cfg.state_dir)
+        self.store = store
+        self.node = node
+        self.clock = clock
+        self.zone = ZoneInfo(cfg.timezone)
+        self.live = Live()
+        self.emergency = None
+        self.slot: Slot | None = None
+        self.shown: Shown | None = None
+        self.previous: Shown | None = None
+        self.fade_start = 0.0
+        self.next_check = float("-inf")
+        self.order = 0
+        self.prefetched = -1
+        self.frames = 0
+        self.problem = ""  # shown in the heartbeat: why the sign is degraded
+        self.screen: Any = None
+
+    def local(self, t: float) -> datetime:
+        return datetime.fromtimestamp(t, self.zone)
+
+    # -- polling -------------------------------------------------------------------------
+    def check(self, t: float) -> None:
+        from signage_player.ops import answer_screenshot, heartbeat
+
+        heartbeat(
+            self.cfg.state_dir,
+            t,
+            frames=self.frames,
+            problem=self.problem,
+            scene=self.slot.spec.id if self.slot else "",
+        )
+        answer_screenshot(self.cfg.state_dir, self.screen)
+        self.emergency = read_emergency(self.cfg.state_dir)
+        target = current_target(self.cfg.state_dir)
+        if target != self.target:
+            self.target = target
+            try:
+                self.package = load_package(target) if target else self.package
+                log.info("signage: playing %s %s", self.package.id, self.package.version)
+            except (ContentError, OSError) as exc:
+                log.error("signage: new content rejected, old content keeps playing: %s", exc)
+                self.problem = f"new content rejected: {exc}"
+        conn = getattr(self.store, "conn", None)
+        self.live = read_live(
+            self.package, conn, self.node, self.cfg.neighbours_path, t, self.cfg.crowd_window_min
+        )
+
+    # -- scheduling ----------------------------------------------------------------------
+    def _advance(self, t: float) -> None:
+        if self.slot is not None:
+            self._proof(t)
+        if self.emergency is not None:
+            spec = (
+                next(s for s in self.package.scenes if s.type == "emergency")
+                if any(s.type == "emergency" for s in self.package.scenes)
+                else None
+            )
+            if spec is not None:
+                self.slot = Slot(spec, self.package.languages[0], t, spec.seconds)
+                return
+        items = playlist(self.package, self.cfg, self.local(t))
+        spec, lang = items[self.order % len(items)]
+        self.order += 1
+        dwell = spec.seconds * (1.5 if self.cfg.accessible else 1.0)  # more time to read
+        self.slot = Slot(spec, lang, t, dwell)
+
+    def _proof(self, t: float) -> None:
+        if self.cfg.proof_of_play and self.slot is not None:
+            log_play(self.store, t, self.slot.spec.id, t - self.slot.started)
+
+    def frame(self, screen: Any) -> None:
+        """Draw one frame at the current time."""
+        t = self.clock()
+        self.screen = screen
+        self.frames += 1
+        if t >= self.next_check:
+            self.next_check = t + self.cfg.check_every_s
+            self.check(t)
+        in_emergency = self.slot is not None and self.slot.spec.type == "emergency"
+        due = self.slot is None or t - self.slot.started >= self.slot.dwell
+        if (self.emergency is not None) != in_emergency:
+            due = True  # an emergency starts or ends: switch now
+        elif in_emergency:
+            due = False  # stays until cleared
+        if due:
+            self.previous = self.shown
+            self._advance(t)
+            self.fade_start = t
+        slot = self.slot
+        assert slot is not None
+        now = self.local(t)
+        shown = self.renderer.scene(
+            self.package,
+            slot.spec,
+            slot.lang,
+            self.live,
+            now,
+            self.emergency if slot.spec.type == "emergency" else None,
+        )
+        if shown is not self.shown and not due and self.shown is not None:
+            self.previous, self.fade_start = self.shown, t  # live figures changed: fade too
+        self.shown = shown
+        alpha = 255
+        if self.previous is not None and self.cfg.transition_s > 0:
+            alpha = min(255, int(255 * (t - self.fade_start) / self.cfg.transition_s))
+            if alpha >= 255:
+                self.previous = None
+        self.renderer.compose(
+            screen,
+            shown,
+            now,
+            previous=self.previous,
+            alpha=alpha,
+            clock=slot.spec.type != "emergency",
+        )
+        if self.previous is None and slot.dwell - (t - slot.started) < PREFETCH_S:
+            self._prefetch(t)
+
+    def _prefetch(self, t: float) -> None:
+        """Paint the next slot's image while the screen is still: a pause then is invisible,
+        whereas painting at the switch would stall the start of the crossfade."""
+        if self.prefetched == self.order or self.emergency is not None:
+            return
+        self.prefetched = self.order
+        items = playlist(self.package, self.cfg, self.local(t))
+        spec, lang = items[self.order % len(items)]
+        self.renderer.scene(self.package, spec, lang, self.live, self.local(t))
+
+    def skip(self) -> None:
+        """Give up on the current slot (its scene failed to paint): the next frame moves on."""
+        self.problem = f"scene {self.slot.spec.id if self.slot else '?'} failed to paint"
+        if self.slot is not None:
+            self.slot.dwell = 0.0
+            self.emergency = None if self.slot.spec.type == "emergency" else self.emergency
+
+    def close(self) -> None:
+        self._proof(self.clock())
+
+
+def run_player(
+    cfg: SignageConfig, node_config: Any = None, *, frames: int = 0, screenshot: Path | None = None
+) -> int:
+    """`walkway signage run`: open the display and play until SIGTERM (or `frames`)."""
+    import pygame
+
+    from signage_player.fonts import FontBook
+    from signage_player.style import metrics
+
+    package = ensure_content(cfg)
+    try:
+        pygame.display.init()
+        # (0, 0) full-screen = the display's own resolution (KMSDRM on the Pi). The dummy
+        # driver (offscreen) has no real mode list: it gets the configured size.
+        offscreen = pygame.display.get_driver() in ("dummy", "offscreen")
+        flags = pygame.FULLSCREEN if cfg.fullscreen and not offscreen else 0
+        size = (cfg.width, cfg.height) if cfg.width else ((0, 0) if flags else (1920, 1080))
+        screen = pygame.display.set_mode(size, flags)
+    except pygame.error as exc:
+        driver = os.environ.get("SDL_VIDEODRIVER", "auto")
+        raise DisplayError(
+            f"signage: cannot open the display (SDL_VIDEODRIVER={driver}): {exc};"
+            " offscreen runs need SDL_VIDEODRIVER=dummy"
+        ) from exc
+    pygame.mouse.set_visible(False)
+    w, h = screen.get_size()
+    m = metrics(
+        w,
+        h,
+        diagonal_in=cfg.diagonal_in,
+        px_per_mm=cfg.px_per_mm,
+        viewing_distance_m=cfg.viewing_distance_m,
+        accessible=cfg.accessible,
+    )
+    renderer = Renderer(
+        FontBook(),
+        m,
+        languages=cfg.languages,
+        location=cfg.location,
+        window_min=cfg.crowd_window_min,
+    )
+    store = _open_store(node_config) if cfg.proof_of_play else None
+    node = node_config.node.id if node_config is not None else ""
+    player = Player(cfg, renderer, package, store=store, node=node)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    log.info("signage: %dx%d, unit %d px, playing %s %s", w, h, m.unit, package.id, package.version)
+    from edge.notify import FrameWatchdog
+
+    watchdog = FrameWatchdog.from_env(max_frame_gap_s=5.0)  # systemd: frames keep coming
+    tick = pygame.time.Clock()
+    count = 0
+    try:
+        while not stop and (not frames or count < frames):
+            for event in pygame.event.get():
+                if event.type == pygame.QUIT:
+                    stop.append(1)
+            try:
+                player.frame(screen)
+            except Exception:  # noqa: BLE001 - supervised boundary: one bad scene never blanks the sign
+                log.exception("signage: scene failed; skipping it")
+                player.skip()
+            pygame.display.flip()
+            watchdog.frame_drawn()
+            if count == 0:
+                watchdog.ready()
+            count += 1
+            tick.tick(cfg.fps)
+        if screenshot is not None:
+            pygame.image.save(screen, str(screenshot))
+    finally:
+        player.close()
+        if store is not None:
+            store.close()
+        pygame.display.quit()
+    return 0
+
+
+def _open_store(node_config: Any) -> Any:
+    if node_config is None:
+        return None
+    from edge.store import Store
+
+    try:
+        return Store.from_config(node_config)
+    except StoreError as exc:
+        log.warning("signage: no proof of play or live counts (store unavailable): %s", exc)
+        return None

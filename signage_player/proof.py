@@ -1,0 +1,36 @@
+"""Proof of play: every scene shown is counted in the edge store under source "signage".
+
+One observation `play.<scene>` (count 1) and one measurement `play.<scene>.seconds` per
+showing, committed in one transaction, so plays are binned and uplinked with the pedestrian
+counts through the same outbox, offline or not. A store that cannot be written is logged and
+skipped: the sign keeps playing.
+"""
+
+import logging
+from typing import Any
+
+from sensors.base import Batch, Measurement, Observation
+from walkway.errors import StoreError
+
+log = logging.getLogger(__name__)
+SOURCE = "signage"
+
+
+def play_batch(t: float, scene_id: str, seconds: float) -> Batch:
+    return Batch(
+        observations=[Observation(t, SOURCE, f"play.{scene_id}", 1)],
+        measurements=[Measurement(t, SOURCE, f"play.{scene_id}.seconds", float(seconds))],
+        watermark=t,
+    )
+
+
+def log_play(store: Any, t: float, scene_id: str, seconds: float) -> bool:
+    """Record one showing; returns False (and logs) if the store could not be written."""
+    if store is None:
+        return False
+    try:
+        store.commit_batch(SOURCE, play_batch(t, scene_id, seconds))
+    except StoreError as exc:
+        log.warning("signage: proof of play not recorded: %s", exc)
+        return False
+    return True
