@@ -68,6 +68,7 @@ class MqttLink:
         self.client: mqtt.Client | None = None
         self.connected = False
         self.connects = 0
+        self.refused_publishes = 0
         self.last_error = ""
         self._attempts = 0
         self._next_attempt = 0.0
@@ -102,6 +103,15 @@ class MqttLink:
         self.connected = False
         self.last_error = f"disconnected: {reason}"
 
+    def _on_publish(self, client: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            # e.g. 0x87 Not authorized: the broker's ACL refuses this topic; sending again will
+            # not help, a crew must fix the certificate or ACL. The bins stay in the outbox.
+            self.refused_publishes += 1
+            self.last_error = f"broker refused a publish: {reason}"
+            log.error("%s (message %d); check this node's certificate and the broker ACL",
+                      self.last_error, mid)
+
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         self.on_message(message.topic, message.payload)
 
@@ -113,6 +123,7 @@ class MqttLink:
         client.on_connect = self._guard(self._on_connect)
         client.on_disconnect = self._guard(self._on_disconnect)
         client.on_message = self._guard(self._on_message)
+        client.on_publish = self._guard(self._on_publish)
         client.max_inflight_messages_set(self.max_inflight)
         if self.username is not None:
             client.username_pw_set(self.username, self.password)

@@ -150,6 +150,11 @@ def parse_config(file: Path, data: dict[str, Any]) -> Config:
     for name, module in EXTRA_SECTIONS.items():
         if root.has(name):
             sections[name] = importlib.import_module(module).parse_section(root.table(name))
+    if mqtt.tls and "tls" not in sections:
+        problems.append(
+            f"{file}: tls: expected a [tls] section (ca_file, cert_file, key_file) for "
+            f"{mqtt.url}: the broker requires the node's client certificate"
+        )
     root.finish()
     if problems:
         raise ConfigError(problems)

@@ -68,6 +68,8 @@ def test_valid_config_is_silent(node_dir: Path, capsys) -> None:
         ('site = "sapporo"', 'site = "sapporo"\nlocation = "x"',
          "node.location: unknown key; expected one of: id, site"),
         ("[mqtt]", "[mqttt]", "mqtt: expected a table (required)"),
+        ('url = "mqtt://127.0.0.1:1883"', 'url = "mqtts://broker.example:8883"',
+         "tls: expected a [tls] section (ca_file, cert_file, key_file)"),
     ],
 )
 def test_each_problem_is_one_precise_line(node_dir: Path, capsys, old, new, expected) -> None:
