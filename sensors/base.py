@@ -77,6 +77,7 @@ class SourceContext:
     node_id: str
     config_dir: Path
     clock: Callable[[], float]
+    bin_seconds: int = 60  # the store's bin width: a windowed source should match it
 
 
 Emit = Callable[[Batch], None]

@@ -1,0 +1,1 @@
+"""BLE crowd estimates: bleak scanner, privacy-preserving per-window estimator."""

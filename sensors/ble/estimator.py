@@ -1,0 +1,302 @@
+"""Per-window BLE crowd estimator: pure, fast, and forgetful by construction.
+
+Privacy (BRIEF, issue #4): an address is never stored. Each advert's address is turned into
+a keyed BLAKE2b digest under a random key that exists only for the current window
+(`secrets.token_bytes`, held in this object's memory) and is dropped with the window's
+table when the window closes, so a digest cannot be linked across windows, nodes or days
+(contrast the Dutch case: one salt on every sensor for months). Nothing here logs.
+
+Classification (Bluetooth Core Spec v5.3, Vol 6, Part B, 1.3 "Device address"):
+  random address, top two bits of the most significant byte:
+    0b01 resolvable private (phones: iOS and Android rotate these every ~15 min or faster),
+    0b00 non-resolvable private (also rotated; used e.g. by exposure notifications),
+    0b11 static random (fixed for a power cycle: tags, wearables, infrastructure) -> excluded,
+    0b10 reserved -> excluded.
+  public addresses (BlueZ AddressType "public") -> excluded.
+  Payload beacons -> excluded: iBeacon (Apple company id 0x004C, first byte 0x02),
+  Eddystone (service 0xFEAA), AltBeacon (manufacturer data beginning 0xBE 0xAC).
+  Fixed infrastructure with rotating random addresses: present from the window's first to
+  its last `edge_s` seconds AND an RSSI spread (p90 - p10) <= `fixed_rssi_spread_db`.
+  A person's phone, even a seated one, moves with the body and its RSSI varies more.
+
+Counting zone: an advertiser counts when at least one of its adverts in the window reached
+`zone_rssi_dbm` (the site's counting area, calibrated on site; default -80 dBm, roughly
+10-15 m in a walkway). Per window, over the counted (phone-like, in-zone) advertisers:
+  upper    = distinct digests: the naive count (a rotating phone counts once per address);
+  lower    = the largest number of lifetimes alive at one instant (interval-graph clique:
+             two addresses heard at the same time cannot be one phone);
+  estimate = number of chains after linking each new address to one that vanished at most
+             `rotation_gap_s` earlier with a similar RSSI (|dRSSI| <= rssi_match_db), both
+             still strong (>= link_rssi_dbm). That is what an address rotation looks like;
+             near the edge of range people leave and arrive all the time, so no link is
+             guessed there. A chain counts if any of its addresses was in the zone. Chains
+             never hold overlapping lifetimes, so lower <= estimate <= upper;
+  staying  = chains with dwell >= stay_s and mean RSSI >= stay_rssi_dbm; passby = the rest.
+Known limits: a phone advertising two address sets at once can push `lower` above one per
+person; a person stepping out of a door right next to the scanner as another's address
+vanishes can be linked to it (an under-count of one).
+"""
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+APPLE = 0x004C
+IBEACON_TYPE = 0x02
+EDDYSTONE_UUID = "0000feaa-0000-1000-8000-00805f9b34fb"
+ALTBEACON_CODE = b"\xbe\xac"
+
+# Reasons an advertiser is not counted (status counters; never per-address).
+PUBLIC = "public"
+STATIC = "static_random"
+BEACON = "beacon"
+FIXED = "fixed"
+UNKNOWN = "unknown_address"
+
+
+def address_kind(address: str, address_type: str | None) -> str | None:
+    """None when phone-like (resolvable/non-resolvable private), else the exclusion reason."""
+    if address_type == "public":
+        return PUBLIC
+    if len(address) != 17:
+        # CoreBluetooth (macOS) hides addresses behind UUIDs: the kind cannot be told,
+        # so nothing is counted there (deployments run BlueZ).
+        return UNKNOWN
+    try:
+        top = int(address[0:2], 16) >> 6
+    except ValueError:
+        return UNKNOWN
+    if top in (0b01, 0b00):
+        return None
+    return STATIC
+
+
+def is_beacon(manufacturer_data: dict[int, bytes], service_uuids: list[str],
+              service_data: dict[str, bytes]) -> bool:
+    apple = manufacturer_data.get(APPLE)
+    if apple is not None and apple[:1] == b"\x02":
+        return True
+    if EDDYSTONE_UUID in service_data or EDDYSTONE_UUID in service_uuids:
+        return True
+    return any(v[:2] == ALTBEACON_CODE for v in manufacturer_data.values())
+
+
+@dataclass(frozen=True)
+class EstimatorOptions:
+    window_s: float = 60.0
+    rotation_gap_s: float = 2.5
+    overlap_tolerance_s: float = 0.3
+    rssi_match_db: float = 6.0
+    link_rssi_dbm: float = -85.0
+    zone_rssi_dbm: float = -80.0
+    stay_s: float = 30.0
+    stay_rssi_dbm: float = -80.0
+    edge_s: float = 5.0
+    fixed_rssi_spread_db: float = 1.0
+    coarsen_below: int = 0
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """Counts for one window [start, end). No identifier of any kind."""
+
+    start: float
+    end: float
+    estimate: int
+    lower: int
+    upper: int
+    passby: int
+    staying: int
+    adverts: int
+    excluded: dict[str, int] = field(default_factory=dict)
+    dwell_mean_s: float | None = None  # mean dwell of the counted chains (None if nobody)
+
+    def directions(self) -> dict[str, int]:
+        return {"estimate": self.estimate, "lower": self.lower, "upper": self.upper,
+                "passby": self.passby, "staying": self.staying}
+
+
+MAX_RSSI_SAMPLES = 64  # enough for p10/p90; bounds memory per advertiser
+HEAD_SAMPLES = 4
+
+
+class _Track:
+    """One digest's lifetime in the current window."""
+
+    __slots__ = ("first", "last", "n", "rssi_sum", "tail", "peak", "rssis", "stride",
+                 "excluded")
+
+    def __init__(self, t: float, rssi: int, excluded: str | None) -> None:
+        self.first = t
+        self.last = t
+        self.n = 1
+        self.rssi_sum = rssi
+        self.tail = rssi  # smoothed latest RSSI
+        self.peak = rssi
+        self.rssis = [rssi]  # samples over the lifetime: head RSSI and the spread
+        self.stride = 1
+        self.excluded = excluded
+
+    @property
+    def head(self) -> float:
+        """Mean of the first few RSSIs, matched against a vanished address' tail."""
+        first = self.rssis[:HEAD_SAMPLES]
+        return sum(first) / len(first)
+
+
+
+
+class WindowEstimator:
+    """Feed `add()` adverts in time order; `close(end)` returns a WindowResult and forgets."""
+
+    def __init__(self, options: EstimatorOptions, start: float) -> None:
+        self.options = options
+        self._open(start)
+
+    def _open(self, start: float) -> None:
+        self.start = start
+        self._key = secrets.token_bytes(32)  # per-window key, memory only
+        self._tracks: dict[bytes, _Track] = {}
+        self._adverts = 0
+
+    def add(self, t: float, address: str, rssi: int, excluded: str | None = None) -> None:
+        """One advert. `excluded` is a reason from address_kind/is_beacon, or None."""
+        self._adverts += 1
+        digest = hashlib.blake2b(address.encode(), key=self._key, digest_size=8).digest()
+        track = self._tracks.get(digest)
+        if track is None:
+            self._tracks[digest] = _Track(t, rssi, excluded)
+            return
+        if t > track.last:
+            track.last = t
+        track.n += 1
+        track.rssi_sum += rssi
+        track.tail = (3 * track.tail + rssi) / 4
+        if rssi > track.peak:
+            track.peak = rssi
+        if track.n % track.stride == 0:
+            rssis = track.rssis
+            rssis.append(rssi)
+            if len(rssis) >= MAX_RSSI_SAMPLES:
+                # Halve the samples and the sampling rate: an even spread over the whole
+                # lifetime in bounded memory (a burst at the start is not the window).
+                track.rssis = rssis[:HEAD_SAMPLES] + rssis[HEAD_SAMPLES::2]
+                track.stride *= 2
+        if excluded is not None and track.excluded is None:
+            track.excluded = excluded
+
+    def close(self, end: float) -> WindowResult:
+        """Finish [start, end), return its counts, and start a new window with a new key."""
+        o = self.options
+        tracks = list(self._tracks.values())
+        adverts = self._adverts
+        start = self.start
+        self._open(end)  # the old key and table are unreachable from here on
+        excluded: dict[str, int] = {}
+        people: list[_Track] = []
+        for tr in tracks:
+            reason = tr.excluded or self._fixed(tr, start, end)
+            if reason is None:
+                people.append(tr)
+            else:
+                excluded[reason] = excluded.get(reason, 0) + 1
+        counted = [tr for tr in people if tr.peak >= o.zone_rssi_dbm]
+        upper = len(counted)
+        lower = _max_concurrent(counted, o.overlap_tolerance_s)
+        chains = [c for c in _chain(people, o) if c[5]]
+        # Chains never hold two overlapping lifetimes, so len(chains) >= lower already;
+        # max() only guards float ties at the overlap tolerance.
+        estimate = max(lower, len(chains))
+        staying = min(estimate, sum(
+            1 for c in chains if c[1] - c[0] >= o.stay_s and c[2] / c[3] >= o.stay_rssi_dbm
+        ))
+        dwell = sum(c[1] - c[0] for c in chains) / len(chains) if chains else None
+        values = [estimate, lower, upper, estimate - staying, staying]
+        if o.coarsen_below > 1:
+            values = [o.coarsen_below if 0 < v < o.coarsen_below else v for v in values]
+        return WindowResult(start, end, *values, adverts=adverts, excluded=excluded,
+                            dwell_mean_s=dwell)
+
+    def _fixed(self, tr: _Track, start: float, end: float) -> str | None:
+        o = self.options
+        if tr.first - start > o.edge_s or end - tr.last > o.edge_s:
+            return None
+        r = sorted(tr.rssis)
+        spread = r[min(len(r) - 1, (9 * len(r)) // 10)] - r[len(r) // 10]
+        return FIXED if spread <= o.fixed_rssi_spread_db else None
+
+
+def _max_concurrent(tracks: list[_Track], tol: float) -> int:
+    """Largest number of lifetimes alive at one instant; overlaps <= tol are a rotation."""
+    events: list[tuple[float, int]] = []
+    for tr in tracks:
+        events.append((tr.first, 1))
+        # A one-advert lifetime still occupies an instant: its end sorts after its start.
+        events.append((max(tr.first + 1e-9, tr.last - tol), -1))
+    events.sort(key=lambda e: (e[0], e[1]))  # an end at t frees its slot before a start at t
+    best = alive = 0
+    for _, step in events:
+        alive += step
+        best = max(best, alive)
+    return best
+
+
+def _chain(tracks: list[_Track], o: EstimatorOptions) -> list[list]:
+    """Greedy rotation linking, in order of first sighting.
+
+    Returns chains as [first, last, rssi_sum, n, tail_rssi, in_zone]. A link needs the old
+    address to have vanished at most `rotation_gap_s` before the new one appeared, both
+    ends at >= link_rssi_dbm and within rssi_match_db of each other. Near the edge of range
+    people leave and arrive all the time and a link there would be a guess, so none is made.
+    """
+    chains: list[list] = []
+    recent: list[list] = []  # chains whose end may still be linked
+    for tr in sorted(tracks, key=lambda x: x.first):
+        first = tr.first
+        head = tr.head
+        best = None
+        best_cost = 2.0
+        keep = []
+        for ch in recent:
+            gap = first - ch[1]
+            if gap > o.rotation_gap_s:
+                continue  # too old for this and for every later start
+            keep.append(ch)
+            if gap < -o.overlap_tolerance_s or ch[4] < o.link_rssi_dbm:
+                continue
+            d = abs(ch[4] - head)
+            if head < o.link_rssi_dbm or d > o.rssi_match_db:
+                continue
+            cost = max(gap, 0.0) / o.rotation_gap_s + d / o.rssi_match_db
+            if cost < best_cost:
+                best, best_cost = ch, cost
+        recent = keep
+        in_zone = tr.peak >= o.zone_rssi_dbm
+        if best is None:
+            ch = [first, tr.last, tr.rssi_sum, tr.n, tr.tail, in_zone]
+            chains.append(ch)
+            recent.append(ch)
+        else:
+            best[1] = max(best[1], tr.last)
+            best[2] += tr.rssi_sum
+            best[3] += tr.n
+            best[4] = tr.tail
+            best[5] = best[5] or in_zone
+    return chains
+
+
+def run_windows(adverts: Iterable[tuple[float, str, int, str | None]], options: EstimatorOptions,
+                start: float) -> list[WindowResult]:
+    """Offline helper (tests, bench): (time, address, rssi, excluded) in time order ->
+    one result per window from `start` to the window holding the last advert."""
+    est = WindowEstimator(options, start)
+    end = start + options.window_s
+    out = []
+    for t, address, rssi, excluded in adverts:
+        while t >= end:
+            out.append(est.close(end))
+            end += options.window_s
+        est.add(t, address, rssi, excluded)
+    out.append(est.close(end))
+    return out

@@ -1,0 +1,1 @@
+"""Serial sensors: TF-Luna lidar counter, MaxBotix snow gauge, Vaisala WXT530 weather."""

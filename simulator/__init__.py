@@ -1,0 +1,1 @@
+"""The virtual walkway: simulated sensors, crowds and devices for `walkway sim`."""
