@@ -5,11 +5,18 @@ ack on the node's ack topic after the collector committed it), not on the broker
 a broker drops QoS 1 messages for a shared subscription with no live member. Messages
 unacknowledged after `ack_timeout_s` are sent again; the collector's upsert is idempotent.
 At most `window` messages are in flight; the rest of the backlog stays in SQLite.
+
+Operations (issue 6): the bridge also publishes health every [health] every_s seconds, runs
+remote commands from .../cmd through edge/commands.py and publishes their results on
+.../cmd/result, writes its own heartbeat into the store for `walkway status`, and feeds
+systemd's watchdog only while its MQTT loop is alive and its store writes succeed.
 """
 
 import json
 import logging
+import re
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -18,9 +25,15 @@ from dataclasses import dataclass
 from cloud_bridge import topics
 from cloud_bridge.mqtt_link import MqttLink, Will
 from cloud_bridge.tls import tls_context_for
-from cloud_bridge.wire import counts_message, status_message
+from cloud_bridge.wire import counts_message, dumps, status_message
+from edge.commands import CommandHandler
 from edge.config import Config
+from edge.config_apply import Restart
+from edge.health import collect
+from edge.health_config import health_config
+from edge.notify import Notifier, Watchdog
 from edge.store import Store
+from walkway.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +51,8 @@ class Bridge:
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        restart: Restart | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -48,7 +63,21 @@ class Bridge:
         self.counts_topic = topics.node_topic(site, node, topics.COUNTS)
         self.ack_topic = topics.node_topic(site, node, topics.ACK)
         self.status_topic = topics.node_topic(site, node, topics.STATUS)
+        self.health_topic = topics.node_topic(site, node, topics.HEALTH)
+        self.cmd_topic = topics.node_topic(site, node, topics.CMD)
+        self.result_topic = topics.node_topic(site, node, topics.CMD_RESULT)
+        self.commands = CommandHandler(config, self.store, clock=clock, restart=restart)
+        self.unsent_results: list[bytes] = []
+        self.health_every_s = health_config(config).every_s
+        self.last_health = float("-inf")
+        self.last_heartbeat = float("-inf")
+        self.last_tick = float("-inf")
+        self.last_write_ok = monotonic()
+        self.notifier = notifier if notifier is not None else Notifier.from_env()
+        self.watchdog = Watchdog(self.notifier, [self._loop_check, self._store_check],
+                                 clock=monotonic)
         self.inflight: dict[str, InFlight] = {}
+        self._acked: list[tuple[int, int]] = []
         self.delivered_bins = 0
         self.sent_messages = 0
         self.stop_event = threading.Event()
@@ -70,10 +99,14 @@ class Bridge:
     def _on_connected(self, link: MqttLink) -> None:
         self._forget_inflight()
         link.subscribe(self.ack_topic, qos=1)
+        link.subscribe(self.cmd_topic, qos=1)
         link.publish(self.status_topic, status_message(self.config.node.id, "online",
                                                        self.clock()), retain=True)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
+        if topic == self.cmd_topic:
+            self._publish_results(self.commands.handle(payload))
+            return
         if topic != self.ack_topic:
             return
         try:
@@ -89,7 +122,7 @@ class Bridge:
             log.error("collector rejected message %s: %s", msg, ack.get("reason", "?"))
             return  # stays in flight until the timeout, then is sent again
         del self.inflight[msg]
-        self.delivered_bins += self.store.mark_delivered(entry.items)
+        self._acked.extend(entry.items)  # applied in one transaction after this poll
 
     # -- outbox ---------------------------------------------------------------------
     def _forget_inflight(self) -> None:
@@ -106,22 +139,88 @@ class Bridge:
                 self.store.release(entry.items)
 
     def _fill_window(self) -> None:
+        """Claim bins for every free slot in one transaction, then publish them."""
         mqtt = self.config.mqtt
-        while self.link.connected and len(self.inflight) < mqtt.window:
-            bins = self.store.claim(mqtt.batch_bins)
-            if not bins:
-                return
+        free = mqtt.window - len(self.inflight)
+        if not self.link.connected or free <= 0:
+            return
+        claimed = self.store.claim(free * mqtt.batch_bins)
+        for first in range(0, len(claimed), mqtt.batch_bins):
+            bins = claimed[first:first + mqtt.batch_bins]
             items = [(b.id, b.version) for b in bins]
             msg, payload = counts_message(self.config.node.site, self.config.node.id, bins,
                                           self.clock())
             if not self.link.publish(self.counts_topic, payload, qos=1):
-                self.store.release(items)
+                self.store.release(
+                    [(b.id, b.version) for b in claimed[first:]])
                 return
             self.inflight[msg] = InFlight(items, self.monotonic())
             self.sent_messages += 1
 
+    def _apply_acks(self) -> None:
+        if self._acked:
+            items, self._acked = self._acked, []
+            self.delivered_bins += self.store.mark_delivered(items)
+
+    # -- operations -----------------------------------------------------------------
+    @property
+    def _public_url(self) -> str:
+        """The broker URL without credentials (health and heartbeats leave the process)."""
+        return re.sub(r"//[^/@]*@", "//", self.config.mqtt.url)
+
+    def _publish_results(self, results: list[dict]) -> None:
+        self.unsent_results.extend(dumps(r) for r in results)
+        while self.unsent_results and self.link.publish(self.result_topic,
+                                                        self.unsent_results[0], qos=1):
+            self.unsent_results.pop(0)
+
+    def publish_health(self) -> bool:
+        snapshot = collect(self.commands.config, self.store, self.clock())
+        snapshot["mqtt"] = {"connected": self.link.connected, "connects": self.link.connects,
+                            "url": self._public_url}
+        return self.link.publish(self.health_topic, dumps(snapshot), qos=1)
+
+    def _heartbeat(self) -> None:
+        try:
+            self.store.set_state("bridge", {
+                "connected": self.link.connected, "connects": self.link.connects,
+                "last_error": self.link.last_error, "url": self._public_url,
+                "delivered_bins": self.delivered_bins})
+        except (sqlite3.Error, StoreError) as exc:
+            log.error("cannot write the bridge heartbeat: %s", exc)
+            return
+        self.last_write_ok = self.monotonic()
+
+    def _loop_check(self) -> str | None:
+        stale = health_config(self.config).loop_stale_s
+        age = self.monotonic() - self.link.last_loop_ok
+        if self.link.client is not None and age > stale:
+            return f"MQTT loop has not completed a cycle for {age:.0f} s"
+        return None
+
+    def _store_check(self) -> str | None:
+        age = self.monotonic() - self.last_write_ok
+        if age > health_config(self.config).write_stale_s:
+            return f"no store write succeeded for {age:.0f} s"
+        return None
+
+    def _operations(self) -> None:
+        now = self.monotonic()
+        if now - self.last_tick >= 0.5:
+            self.last_tick = now
+            self._publish_results(self.commands.tick())
+        if now - self.last_heartbeat >= 2.0:  # like the edge's statuses: gentle on SD cards
+            self.last_heartbeat = now
+            self._heartbeat()
+        if self.link.connected and now - self.last_health >= self.health_every_s:
+            self.last_health = now
+            self.publish_health()
+        self.watchdog.tick()
+
     def step(self, timeout: float = 0.05) -> None:
         self.link.poll(timeout)
+        self._apply_acks()
+        self._operations()
         if not self.link.connected:
             if self.inflight:
                 self._forget_inflight()
@@ -134,12 +233,15 @@ class Bridge:
 
     def run(self) -> None:
         log.info("bridge for %s -> %s", self.config.node.id, self.config.mqtt.url)
+        # Ready without waiting for the broker: a node must boot while the network is down.
+        self.notifier.ready("sending the outbox")
         try:
             while not self.stop_event.is_set():
                 self.step()
         finally:
             final = (self.status_topic,
                      status_message(self.config.node.id, "offline", self.clock()))
+            self.notifier.stopping()
             self.link.close(final=final)
             self.store.close()
             log.info("bridge stopped: %d bins delivered in %d messages",
@@ -147,7 +249,9 @@ class Bridge:
 
 
 def run_bridge(config: Config) -> int:
-    bridge = Bridge(config)
+    from walkway.clock import clock_from_env  # WALKWAY_CLOCK: `walkway sim` time
+
+    bridge = Bridge(config, clock=clock_from_env())
 
     def on_signal(signum: int, _frame: object) -> None:
         bridge.stop()

@@ -16,14 +16,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cloud_bridge import topics
+from cloud_bridge.collector_ops import ops_handlers
 from cloud_bridge.collector_store import CollectorStorage
 from cloud_bridge.mqtt_link import MqttLink
 from cloud_bridge.wire import InvalidPayload, Schemas, ack_message
+from edge.notify import Notifier, Watchdog
 from walkway.errors import UsageError
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, str, bytes, float], None]
+LOOP_STALE_S = 30.0  # watchdog: the MQTT loop must complete a cycle this often
 
 
 def parse_broker_url(url: str) -> tuple[str, int, bool]:
@@ -49,7 +52,6 @@ class Collector:
         tls_context: ssl.SSLContext | None = None,
         client_id: str | None = None,
         batch_messages: int = 500,
-        flush_s: float = 0.02,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -59,9 +61,8 @@ class Collector:
         self.storage = storage
         self.schemas = Schemas()
         self.clock, self.monotonic = clock, monotonic
-        self.batch_messages, self.flush_s = batch_messages, flush_s
+        self.batch_messages = batch_messages
         self.inbox: list[tuple[str, bytes]] = []
-        self.inbox_since = 0.0
         self.stored_bins = 0
         self.stored_messages = 0
         self.invalid = 0
@@ -69,6 +70,7 @@ class Collector:
         # Leaf topic -> handler(site, node, payload, now). Health and command results are
         # added by the operations module; counts are the core.
         self.handlers: dict[str, Handler] = {topics.COUNTS: self._store_counts}
+        self.handlers.update(ops_handlers(self))
         self._acks: list[tuple[str, bytes]] = []
         self.link = MqttLink(
             host=host,
@@ -86,8 +88,6 @@ class Collector:
             link.subscribe(topics.shared(topics.all_nodes(leaf)), qos=1)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        if not self.inbox:
-            self.inbox_since = self.monotonic()
         self.inbox.append((topic, payload))
 
     def _reject(self, topic: str, reason: str) -> None:
@@ -135,21 +135,36 @@ class Collector:
             self.link.publish(ack_topic, body, qos=1)
 
     def step(self, timeout: float = 0.05) -> None:
-        self.link.poll(0.0 if self.inbox else timeout)
-        if self.inbox and (
-            len(self.inbox) >= self.batch_messages
-            or self.monotonic() - self.inbox_since >= self.flush_s
-        ):
+        """Read until the socket is drained (or a batch is full), then commit and ack once:
+        small batches and low latency when quiet, large batches under load."""
+        self.link.poll(timeout)
+        while self.inbox and len(self.inbox) < self.batch_messages:
+            before = len(self.inbox)
+            self.link.poll(0.0)
+            if len(self.inbox) == before:
+                break
+        if self.inbox:
             self.flush()
 
     def stop(self) -> None:
         self.stop_event.set()
 
+    def _loop_check(self) -> str | None:
+        age = self.monotonic() - self.link.last_loop_ok
+        if self.link.client is not None and age > LOOP_STALE_S:
+            return f"MQTT loop has not completed a cycle for {age:.0f} s"
+        return None
+
     def run(self) -> None:
         log.info("collector subscribing to %s", topics.shared(topics.all_nodes(topics.COUNTS)))
+        # systemd Type=notify (issue 6): ready at once, pings only while the loop completes.
+        notifier = Notifier.from_env()
+        watchdog = Watchdog(notifier, [self._loop_check], clock=self.monotonic)
+        notifier.ready("collecting")
         try:
             while not self.stop_event.is_set():
                 self.step()
+                watchdog.tick()
             if self.inbox:
                 self.flush()
         finally:

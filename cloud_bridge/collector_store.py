@@ -4,6 +4,7 @@ Upserts are idempotent: a re-sent bin with the same version changes nothing, a l
 version replaces the earlier one, an older version is ignored.
 """
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,12 +27,30 @@ CREATE TABLE IF NOT EXISTS measures (
     PRIMARY KEY (node, sensor, start, seconds, quantity)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS collector_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS node_health (
+    node TEXT PRIMARY KEY, site TEXT NOT NULL, at REAL NOT NULL, received_at REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS health_history (
+    site TEXT NOT NULL, node TEXT NOT NULL, at REAL NOT NULL, received_at REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS health_history_by_node ON health_history(node, at);
+CREATE INDEX IF NOT EXISTS health_history_by_received ON health_history(received_at);
+CREATE TABLE IF NOT EXISTS cmd_results (
+    site TEXT NOT NULL, node TEXT NOT NULL, id TEXT, command TEXT, status TEXT NOT NULL,
+    at REAL NOT NULL, received_at REAL NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cmd_results_by_id ON cmd_results(id);
 """
+HEALTH_HISTORY_S = 30 * 86400  # health snapshots kept per node (the latest is kept forever)
 
 
 class CollectorStorage(Protocol):
     def upsert(self, message: dict[str, Any], received_at: float) -> int: ...
     def bump(self, counter: str, n: int = 1) -> None: ...
+    def record_health(self, message: dict[str, Any], received_at: float) -> None: ...
+    def record_result(self, message: dict[str, Any], received_at: float) -> None: ...
     def commit(self) -> None: ...
     def counts(self) -> Iterator[dict[str, Any]]: ...
     def close(self) -> None: ...
@@ -78,6 +97,42 @@ class SqliteCollectorStorage:
              for m in measures],
         )
         return len(message["bins"]) + len(measures)
+
+    def record_health(self, message: dict[str, Any], received_at: float) -> None:
+        """Latest health per node (a late, older snapshot never replaces a newer one) and
+        a history bounded to HEALTH_HISTORY_S."""
+        at = parse_iso(message["at"])
+        body = json.dumps(message, separators=(",", ":"))
+        self.conn.execute(
+            "INSERT INTO node_health VALUES (?,?,?,?,?) ON CONFLICT(node) DO UPDATE SET"
+            " site=excluded.site, at=excluded.at, received_at=excluded.received_at,"
+            " body=excluded.body WHERE excluded.at >= node_health.at",
+            (message["node"], message["site"], at, received_at, body))
+        self.conn.execute("INSERT INTO health_history VALUES (?,?,?,?,?)",
+                          (message["site"], message["node"], at, received_at, body))
+        self.conn.execute("DELETE FROM health_history WHERE received_at < ?",
+                          (received_at - HEALTH_HISTORY_S,))
+
+    def latest_health(self) -> dict[str, dict[str, Any]]:
+        rows = self.conn.execute("SELECT node, body FROM node_health ORDER BY node")
+        return {node: json.loads(body) for node, body in rows}
+
+    def health_history(self, node: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT body FROM health_history WHERE node=? ORDER BY at", (node,))
+        return [json.loads(body) for (body,) in rows]
+
+    def record_result(self, message: dict[str, Any], received_at: float) -> None:
+        self.conn.execute(
+            "INSERT INTO cmd_results VALUES (?,?,?,?,?,?,?,?)",
+            (message["site"], message["node"], message["id"], message["command"],
+             message["status"], parse_iso(message["at"]), received_at,
+             json.dumps(message, separators=(",", ":"))))
+
+    def results(self, command_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT body FROM cmd_results WHERE id=? ORDER BY received_at", (command_id,))
+        return [json.loads(body) for (body,) in rows]
 
     def bump(self, counter: str, n: int = 1) -> None:
         self.conn.execute(

@@ -7,14 +7,18 @@ A source thread that raises is restarted with backoff; the daemon itself keeps g
 
 import json
 import logging
+import os
 import queue
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edge.config import Config
+from edge.health_config import health_config
+from edge.notify import Notifier, Watchdog
 from edge.store import Store
 from sensors.base import Batch, Source, SourceContext, SourceState, SourceStatus
 from sensors.registry import source_module
@@ -29,6 +33,7 @@ STATUS_EVERY_S = 2.0
 @dataclass
 class _Worker:
     source: Source
+    type: str = "custom"
     thread: threading.Thread | None = None
     failures: int = 0
     next_start: float = 0.0
@@ -45,23 +50,36 @@ class EdgeDaemon:
         *,
         clock: Callable[[], float] = time.time,
         on_tick: Callable[["EdgeDaemon"], None] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
+        self.started_at = clock()
+        # systemd (Type=notify): READY once the store took a first write; watchdog pings
+        # only while store writes keep succeeding (issue 6).
+        self.notifier = notifier if notifier is not None else Notifier.from_env()
+        self.watchdog = Watchdog(self.notifier, [self._store_write_check], clock=clock)
+        self.ready_sent = False
         self.stop_event = threading.Event()
+        self.accepting = threading.Event()
+        self.accepting.set()
         self.queue: queue.Queue[tuple[str, Batch]] = queue.Queue(QUEUE_BATCHES)
         self.store = Store.from_config(config, clock=clock)
         self.last_write_ok = clock()
         self.on_tick = on_tick
-        ctx = SourceContext(config.node.id, config.file.parent, clock)
+        ctx = SourceContext(config.node.id, config.file.parent, clock,
+                            config.store.bin_seconds)
         self.workers = [
-            _Worker(source_module(spec.type).open_source(spec, ctx)) for spec in config.sources
+            _Worker(source_module(spec.type).open_source(spec, ctx), spec.type)
+            for spec in config.sources
         ]
 
     # -- source threads -------------------------------------------------------------
     def _emit_for(self, name: str) -> Callable[[Batch], None]:
         def emit(batch: Batch) -> None:
-            while not self.stop_event.is_set():
+            # Accepted until the final drain, so a source's last partial window at shutdown
+            # is committed, not dropped.
+            while self.accepting.is_set():
                 try:
                     self.queue.put((name, batch), timeout=0.2)
                     return
@@ -127,25 +145,43 @@ class EdgeDaemon:
         out = {}
         for w in self.workers:
             status = w.source.status()
-            if w.thread is None and w.failures:
+            dead = w.thread is None or not w.thread.is_alive()
+            if dead and w.failures:
                 status = SourceStatus(SourceState.DISCONNECTED, w.last_error, status.counters)
             out[w.source.name] = status
         return out
 
-    def _write_statuses(self) -> None:
+    def _write_statuses(self, stopped: bool = False) -> None:
         now = self.clock()
-        with self.store.conn:
-            for name, status in self.statuses().items():
-                payload = {**status.as_dict(), "type": self._type_of(name)}
-                self.store.conn.execute(
-                    "INSERT INTO source_state(source, status, status_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT(source) DO UPDATE SET status=excluded.status,"
-                    " status_at=excluded.status_at",
-                    (name, json.dumps(payload), now),
-                )
+        try:
+            with self.store.conn:
+                types = {w.source.name: w.type for w in self.workers}
+                for name, status in self.statuses().items():
+                    payload = {**status.as_dict(), "type": types[name]}
+                    self.store.conn.execute(
+                        "INSERT INTO source_state(source, status, status_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT(source) DO UPDATE SET status=excluded.status,"
+                        " status_at=excluded.status_at",
+                        (name, json.dumps(payload), now),
+                    )
+                # The heartbeat health and the set-config rollback check read.
+                self.store.set_state("edge", {
+                    "pid": os.getpid(), "started_at": self.started_at,
+                    "config_sha256": self.config.sha256, "stopped": stopped})
+        except (sqlite3.Error, StoreError) as exc:
+            # Not fatal here: the watchdog stops pinging and systemd restarts us.
+            log.error("cannot write status to the store: %s", exc)
+            return
+        self.last_write_ok = self.clock()
+        if not self.ready_sent:
+            self.ready_sent = self.notifier.ready(f"counting with {len(self.workers)} sources")
 
-    def _type_of(self, name: str) -> str:
-        return next(s.type for s in self.config.sources if s.name == name)
+    def _store_write_check(self) -> str | None:
+        age = self.clock() - self.last_write_ok
+        limit = health_config(self.config).write_stale_s
+        if age > limit:
+            return f"no store write succeeded for {age:.0f} s ({self.config.store.path})"
+        return None
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -162,21 +198,27 @@ class EdgeDaemon:
             if self.clock() - last_status >= STATUS_EVERY_S:
                 self._write_statuses()
                 last_status = self.clock()
+            self.watchdog.tick()
             if self.on_tick is not None:
                 self.on_tick(self)
+        deadline = time.monotonic() + 10
         for w in self.workers:
-            if w.thread is not None:
-                w.thread.join(timeout=5)
-        self.stop_event.clear()  # let the final drain's commits through
+            # Keep committing while sources finish: one blocked on a full queue must get out.
+            while w.thread is not None and w.thread.is_alive() and time.monotonic() < deadline:
+                self._drain(timeout=0.05)
+                w.thread.join(timeout=0.05)
         self._drain()
-        self.stop_event.set()
-        self._write_statuses()
+        self.accepting.clear()
+        self.notifier.stopping()
+        self._write_statuses(stopped=True)
         self.store.close()
         log.info("edge %s stopped cleanly", self.config.node.id)
 
 
 def run_edge(config: Config) -> int:
-    daemon = EdgeDaemon(config)
+    from walkway.clock import clock_from_env  # WALKWAY_CLOCK: `walkway sim` time
+
+    daemon = EdgeDaemon(config, clock=clock_from_env())
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)

@@ -5,7 +5,8 @@ import sqlite3
 from walkway.errors import StoreError
 
 MIGRATIONS: tuple[str, ...] = (
-    # 1: bins (the outbox), per-source positions, counters.
+    # 1: bins (the outbox), per-source positions, counters. Partial indexes: a bin moving
+    # through the outbox states touches at most one index entry.
     """
     CREATE TABLE IF NOT EXISTS bins (
         id INTEGER PRIMARY KEY,
@@ -23,14 +24,27 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at REAL, sealed_at REAL, delivered_at REAL,
         UNIQUE (node, sensor, start, seconds, kind, direction)
     );
-    CREATE INDEX IF NOT EXISTS bins_by_state ON bins(state, id);
-    CREATE INDEX IF NOT EXISTS bins_open_by_source ON bins(source, state, start);
+    CREATE INDEX IF NOT EXISTS bins_outbox ON bins(id) WHERE state = 'pending';
+    CREATE INDEX IF NOT EXISTS bins_open_by_source ON bins(source, start) WHERE state = 'open';
     CREATE INDEX IF NOT EXISTS bins_by_start ON bins(start);
     CREATE TABLE IF NOT EXISTS source_state (
         source TEXT PRIMARY KEY, position TEXT, watermark REAL, updated_at REAL,
         status TEXT, status_at REAL
     );
     CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    """,
+    # 2: operations (issue 6): processes' heartbeats (edge, bridge) for health, status and
+    # the set-config rollback check; results of processed remote commands, kept until
+    # they expire so a re-delivered command is answered again without running twice.
+    """
+    CREATE TABLE IF NOT EXISTS node_state (
+        name TEXT PRIMARY KEY, value TEXT NOT NULL, at REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS commands (
+        id TEXT PRIMARY KEY, command TEXT NOT NULL, received_at REAL NOT NULL,
+        expires_at REAL NOT NULL, status TEXT NOT NULL, result TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS commands_by_expiry ON commands(expires_at);
     """,
 )
 
