@@ -1,0 +1,1 @@
+"""Camera pedestrian counting: capture, detector, tracker and line counters (docs/camera.md)."""

@@ -1,0 +1,211 @@
+"""Detectors: frame -> person boxes (x, y, w, h) in processing-frame pixels, as an (N, 4) array.
+
+Pluggable by name: "motion" (background subtraction + blobs; high or overhead mounts),
+"hog" (OpenCV's people detector), "dnn" (an SSD-style model cv2.dnn loads from a local path;
+nothing is downloaded). Imported only by the pipeline, never by config validation.
+"""
+
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from sensors.camera.background import make_background
+from sensors.camera.options import PipelineOptions
+from walkway.errors import InputFileError, UsageError
+
+# A blob whose foreground covers more of the frame than this is a lighting jump or a lens
+# event, not people: the background is re-learnt instead of tracking a giant blob.
+LIGHTING_JUMP_FRACTION = 0.35
+EDGE_AREA = 0.3  # blobs cut by the picture's edge may be this much smaller
+GROUP_PITCH = 1.4  # centre-to-centre distance of people walking together, in body widths
+
+
+class Detector(Protocol):
+    def detect(self, gray: np.ndarray, color: np.ndarray) -> np.ndarray: ...
+
+    def reset(self) -> None: ...
+
+
+def split_blob(mask: np.ndarray, box: tuple[int, int, int, int], nx: int, ny: int) -> list:
+    """Cut a merged blob into nx*ny boxes at equal quantiles of its foreground mass.
+
+    Side-by-side walkers merge into one wide blob; cutting where the cumulative pixel count
+    reaches k/n puts each cut in the gap between bodies rather than at the box's middle.
+    """
+    x, y, w, h = box
+    sub = mask[y : y + h, x : x + w] > 0
+    xcuts = _cuts(sub.sum(axis=0), nx)
+    ycuts = _cuts(sub.sum(axis=1), ny)
+    boxes = []
+    for x0, x1 in zip(xcuts, xcuts[1:], strict=False):
+        for y0, y1 in zip(ycuts, ycuts[1:], strict=False):
+            part = sub[y0:y1, x0:x1]
+            if not part.any():
+                continue
+            cols = np.flatnonzero(part.any(axis=0))
+            rows = np.flatnonzero(part.any(axis=1))
+            boxes.append(
+                (x + x0 + cols[0], y + y0 + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1)
+            )
+    return boxes
+
+
+def _cuts(mass: np.ndarray, n: int) -> list[int]:
+    if n <= 1:
+        return [0, len(mass)]
+    cum = np.cumsum(mass)
+    total = cum[-1] if len(cum) else 0
+    inner = [int(np.searchsorted(cum, total * k / n)) for k in range(1, n)]
+    return [0, *sorted(set(inner)), len(mass)]
+
+
+class MotionDetector:
+    """Background subtraction on a gain-normalised grey frame, then blobs (external contours).
+
+    Gain normalisation: the frame is scaled so its mean follows a slow average, so lights
+    dimming or a cloud passing do not turn the whole floor into foreground.
+    """
+
+    def __init__(self, options: PipelineOptions, size: tuple[int, int], fps: float) -> None:
+        self.options = options
+        self.width, self.height = size
+        self.fps = fps
+        self.min_area = max(4.0, options.min_area * self.width * self.height)
+        self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+        self.reset()
+
+    def reset(self) -> None:
+        o = self.options
+        self.bg = make_background(o.background, self.fps, o.background_seconds, o.var_threshold)
+        self.ref_mean: float | None = None
+        self.last_mask: np.ndarray | None = None
+
+    def _normalise(self, gray: np.ndarray) -> np.ndarray:
+        mean = float(cv2.mean(gray)[0]) or 1.0
+        if self.ref_mean is None:
+            self.ref_mean = mean
+        # Follow the scene's brightness over about the background's memory.
+        rate = 1.0 / max(1.0, self.options.background_seconds * self.fps)
+        self.ref_mean += (mean - self.ref_mean) * rate
+        gain = self.ref_mean / mean
+        if abs(gain - 1.0) < 0.01:
+            return gray
+        return cv2.convertScaleAbs(gray, alpha=gain)
+
+    def detect(self, gray: np.ndarray, color: np.ndarray) -> np.ndarray:
+        fg = self.bg.apply(self._normalise(gray))
+        if fg is None:
+            return np.zeros((0, 4), np.float32)
+        fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._open)
+        fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close)
+        self.last_mask = fg
+        if cv2.countNonZero(fg) > LIGHTING_JUMP_FRACTION * self.width * self.height:
+            self.reset()
+            return np.zeros((0, 4), np.float32)
+        # External contours: several times cheaper than labelling every pixel.
+        contours, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        boxes: list = []
+        for contour in contours:
+            x, y, w, h = cv2.boundingRect(contour)
+            # A person leaving or entering the picture is cut by its edge: a smaller blob
+            # there is still a person, and the one whose crossing a line near the edge ends.
+            edge = x == 0 or y == 0 or x + w == self.width or y + h == self.height
+            least = self.min_area * (EDGE_AREA if edge else 1.0)
+            if w * h < least or cv2.contourArea(contour) < least * 0.5:
+                continue
+            nx, ny = self._people_in(x, y, w, h)
+            if nx * ny == 1:
+                boxes.append((x, y, w, h))
+                continue
+            # Slivers left over by a cut are not people; they would start ghost tracks.
+            pieces = split_blob(fg, (x, y, w, h), nx, ny)
+            boxes.extend(p for p in pieces if p[2] * p[3] >= self.min_area and p[3] >= h / ny / 2)
+        return np.asarray(boxes, np.float32).reshape(-1, 4)
+
+    def _people_in(self, x: int, y: int, w: int, h: int) -> tuple[int, int]:
+        """How many people wide and deep a blob is, from the expected size at its foot."""
+        size = self.options.person_size
+        if size is None:
+            return 1, 1
+        foot = (y + h) / self.height
+        scale = self.options.far_scale + (1.0 - self.options.far_scale) * foot
+        pw, ph = size[0] * self.width * scale, size[1] * self.height * scale
+        # People side by side keep about 1.4 body widths between centres, so n of them span
+        # 1 + 1.4 (n - 1) widths; a lone person seen a bit large stays one.
+        nx = 1 + max(0, round((w / pw - 1.0) / GROUP_PITCH))
+        ny = 1 + max(0, round((h / ph - 1.0) / GROUP_PITCH))
+        return min(nx, 6), min(ny, 6)
+
+
+class HogDetector:
+    """OpenCV's HOG people detector (upright people of at least 64x128 pixels)."""
+
+    def __init__(self, options: PipelineOptions) -> None:
+        if not hasattr(cv2, "HOGDescriptor"):
+            # OpenCV 5 moved HOG out of the main package (to the contrib modules).
+            raise UsageError(
+                f"detector hog: this OpenCV ({cv2.__version__}) has no HOG people detector; "
+                "use detector \"dnn\" with a local model file, or \"motion\""
+            )
+        self.hog = cv2.HOGDescriptor()
+        self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+
+    def reset(self) -> None:
+        return None
+
+    def detect(self, gray: np.ndarray, color: np.ndarray) -> np.ndarray:
+        rects, weights = self.hog.detectMultiScale(
+            gray, winStride=(8, 8), padding=(8, 8), scale=1.08
+        )
+        if len(rects) == 0:
+            return np.zeros((0, 4), np.float32)
+        scores = np.asarray(weights, np.float32).reshape(-1)
+        keep = cv2.dnn.NMSBoxes([list(map(int, r)) for r in rects], scores.tolist(), 0.3, 0.4)
+        return np.asarray(rects, np.float32)[np.asarray(keep).reshape(-1)].reshape(-1, 4)
+
+
+def parse_ssd(out: np.ndarray, klass: int, confidence: float, w: int, h: int) -> np.ndarray:
+    """Boxes from an SSD DetectionOutput blob: rows of (image, class, score, x1, y1, x2, y2)."""
+    rows = out.reshape(-1, 7)
+    rows = rows[(rows[:, 1] == klass) & (rows[:, 2] >= confidence)]
+    x1 = np.clip(rows[:, 3], 0, 1) * w
+    y1 = np.clip(rows[:, 4], 0, 1) * h
+    x2 = np.clip(rows[:, 5], 0, 1) * w
+    y2 = np.clip(rows[:, 6], 0, 1) * h
+    boxes = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1).astype(np.float32)
+    return boxes[(boxes[:, 2] > 1) & (boxes[:, 3] > 1)]
+
+
+class DnnDetector:
+    """An SSD-style person detector loaded by cv2.dnn from local files (e.g. MobileNet-SSD)."""
+
+    def __init__(self, options: PipelineOptions) -> None:
+        model = str(options.model)
+        config = str(options.model_config) if options.model_config else ""
+        try:
+            self.net = cv2.dnn.readNet(model, config)
+        except cv2.error as exc:
+            first = str(exc).strip().splitlines()[-1][:160]
+            raise InputFileError(f"{model}: cv2.dnn cannot load this model ({first})") from exc
+        self.options = options
+
+    def reset(self) -> None:
+        return None
+
+    def detect(self, gray: np.ndarray, color: np.ndarray) -> np.ndarray:
+        size = self.options.model_input
+        blob = cv2.dnn.blobFromImage(color, 1 / 127.5, (size, size), (127.5,) * 3, swapRB=True)
+        self.net.setInput(blob)
+        h, w = color.shape[:2]
+        opts = self.options
+        return parse_ssd(self.net.forward(), opts.model_class, opts.model_confidence, w, h)
+
+
+def make_detector(options: PipelineOptions, size: tuple[int, int], fps: float) -> Detector:
+    if options.detector == "hog":
+        return HogDetector(options)
+    if options.detector == "dnn":
+        return DnnDetector(options)
+    return MotionDetector(options, size, fps)

@@ -1,0 +1,99 @@
+"""Counting geometry: the direction convention of gt_crossings.py, dead-band, finite lines."""
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from sensors.camera.count import LineCounter
+from sensors.camera.geometry import (
+    IN,
+    OUT,
+    crosses_segment,
+    direction_of,
+    parse_line_spec,
+    reference_crossings,
+)
+from walkway.errors import UsageError
+
+VIDEO = Path(__file__).resolve().parent / "data" / "video"
+
+
+def load_gt(name: str) -> dict[int, list[tuple[int, tuple[float, float]]]]:
+    tracks: dict[int, list[tuple[int, tuple[float, float]]]] = defaultdict(list)
+    for row in (VIDEO / f"{name}_gt.txt").read_text().splitlines():
+        if row.strip():
+            frame, tid, left, top, w, h = (float(v) for v in row.split(",")[:6])
+            tracks[int(tid)].append((int(frame), (left + w / 2, top + h)))
+    return tracks
+
+
+def test_vertical_line_top_to_bottom_counts_left_to_right_as_in() -> None:
+    line = (0.5, 0.0, 0.5, 1.0)
+    assert crosses_segment(line, (0.4, 0.5), (0.6, 0.5))
+    assert direction_of(line, (0.6, 0.5)) == IN
+    assert direction_of(line, (0.4, 0.5)) == OUT
+
+
+def test_horizontal_line_left_to_right_counts_upward_as_in() -> None:
+    line = (0.0, 0.5, 1.0, 0.5)
+    assert direction_of(line, (0.5, 0.4)) == IN  # y grows downwards: 0.4 is above
+    assert direction_of(line, (0.5, 0.6)) == OUT
+
+
+def test_a_step_past_the_end_of_a_segment_is_no_crossing() -> None:
+    line = (0.5, 0.0, 0.5, 0.5)
+    assert not crosses_segment(line, (0.4, 0.8), (0.6, 0.8))
+
+
+@pytest.mark.parametrize(
+    ("clip", "line", "expected"),
+    [  # the reference figures published with the clips (shared/data/README.md)
+        ("TUD-Campus", (0.5, 0, 0.5, 1), {"in": 4, "out": 1}),
+        ("TUD-Campus", (0.75, 0, 0.75, 1), {"in": 3, "out": 0}),
+        ("TUD-Stadtmitte", (0.5, 0, 0.5, 1), {"in": 1, "out": 1}),
+        ("TUD-Stadtmitte", (0.75, 0, 0.75, 1), {"in": 2, "out": 4}),
+    ],
+)
+def test_reference_crossings_reproduce_the_published_ground_truth(clip, line, expected) -> None:
+    scaled = (line[0] * 640, line[1] * 480, line[2] * 640, line[3] * 480)
+    assert reference_crossings(load_gt(clip), scaled) == expected
+
+
+@pytest.mark.parametrize(
+    "spec", ["0.5,0,0.5", "a,b,c,d", "0.5,0,0.5,1.5", "0.2,0.2,0.2,0.2", "", "1,2,3,4,5"]
+)
+def test_bad_line_specs_say_what_was_expected(spec: str) -> None:
+    with pytest.raises(UsageError, match="--line"):
+        parse_line_spec(spec)
+
+
+def test_parse_line_spec_accepts_four_normalised_numbers() -> None:
+    assert parse_line_spec("0.5,0,0.5,1") == (0.5, 0.0, 0.5, 1.0)
+
+
+def walk(counter: LineCounter, track: int, points: list[tuple[float, float]]) -> list[str]:
+    events = [counter.update(track, p, float(i)) for i, p in enumerate(points)]
+    return [e.direction for e in events if e is not None]
+
+
+def test_jitter_inside_the_dead_band_never_counts() -> None:
+    counter = LineCounter(0, (100, 0, 100, 200), band=5)
+    jitter = [(90, 100), (97, 100), (103, 100), (98, 100), (104, 100), (96, 100)]
+    assert walk(counter, 1, jitter) == []
+
+
+def test_hesitating_at_the_line_counts_once_per_direction() -> None:
+    counter = LineCounter(0, (100, 0, 100, 200), band=5)
+    path = [(80, 100), (110, 100), (90, 100), (112, 100), (88, 100), (120, 100)]
+    assert walk(counter, 1, path) == [IN, OUT]
+
+
+def test_walking_round_the_end_of_a_segment_is_not_a_crossing() -> None:
+    counter = LineCounter(0, (100, 0, 100, 100), band=5)
+    assert walk(counter, 1, [(80, 150), (120, 150), (120, 50)]) == []
+
+
+def test_a_track_born_inside_the_band_has_no_side_to_cross_from() -> None:
+    counter = LineCounter(0, (100, 0, 100, 200), band=5)
+    assert walk(counter, 7, [(101, 100), (103, 100), (120, 100)]) == []
