@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cloud_bridge import topics
+from cloud_bridge.flows import write_neighbours
 from cloud_bridge.mqtt_link import MqttLink, Will
 from cloud_bridge.tls import tls_context_for
-from cloud_bridge.wire import counts_message, dumps, status_message
+from cloud_bridge.wire import InvalidPayload, Schemas, counts_message, dumps, status_message
 from edge.commands import CommandHandler
 from edge.config import Config
 from edge.config_apply import Restart
@@ -63,6 +64,11 @@ class Bridge:
         self.counts_topic = topics.node_topic(site, node, topics.COUNTS)
         self.ack_topic = topics.node_topic(site, node, topics.ACK)
         self.status_topic = topics.node_topic(site, node, topics.STATUS)
+        # Neighbours' flows for this node's sign (only when it has one).
+        self.flows_topic = topics.site_topic(site, topics.FLOWS)
+        signage = config.section("signage")
+        self.neighbours_file = signage.neighbours_path if signage is not None else None
+        self.schemas = Schemas()
         self.health_topic = topics.node_topic(site, node, topics.HEALTH)
         self.cmd_topic = topics.node_topic(site, node, topics.CMD)
         self.result_topic = topics.node_topic(site, node, topics.CMD_RESULT)
@@ -100,10 +106,20 @@ class Bridge:
         self._forget_inflight()
         link.subscribe(self.ack_topic, qos=1)
         link.subscribe(self.cmd_topic, qos=1)
+        if self.neighbours_file is not None:
+            link.subscribe(self.flows_topic, qos=1)
         link.publish(self.status_topic, status_message(self.config.node.id, "online",
                                                        self.clock()), retain=True)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
+        if topic == self.flows_topic and self.neighbours_file is not None:
+            try:
+                message = self.schemas.decode("flows.v1", payload)
+            except InvalidPayload as exc:
+                log.warning("ignoring flows message: %s", exc)
+                return
+            write_neighbours(self.neighbours_file, message, self.clock())
+            return
         if topic == self.cmd_topic:
             self._publish_results(self.commands.handle(payload))
             return

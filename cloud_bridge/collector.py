@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from cloud_bridge import topics
 from cloud_bridge.collector_ops import ops_handlers
 from cloud_bridge.collector_store import CollectorStorage
+from cloud_bridge.flows import flows_messages
 from cloud_bridge.mqtt_link import MqttLink
 from cloud_bridge.wire import InvalidPayload, Schemas, ack_message
 from edge.notify import Notifier, Watchdog
@@ -52,6 +53,7 @@ class Collector:
         tls_context: ssl.SSLContext | None = None,
         client_id: str | None = None,
         batch_messages: int = 500,
+        flows_every_s: float = 30.0,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -62,6 +64,8 @@ class Collector:
         self.schemas = Schemas()
         self.clock, self.monotonic = clock, monotonic
         self.batch_messages = batch_messages
+        self.flows_every_s = flows_every_s
+        self._next_flows = 0.0
         self.inbox: list[tuple[str, bytes]] = []
         self.stored_bins = 0
         self.stored_messages = 0
@@ -146,6 +150,20 @@ class Collector:
         if self.inbox:
             self.flush()
 
+    def publish_flows(self, force: bool = False) -> int:
+        """Every `flows_every_s`, each site's recent flows, retained (see cloud_bridge.flows)."""
+        now = self.monotonic()
+        if not self.link.connected or (not force and now < self._next_flows):
+            return 0
+        self._next_flows = now + self.flows_every_s
+        conn = getattr(self.storage, "conn", None)
+        if conn is None:
+            return 0
+        messages = flows_messages(conn, self.clock())
+        for topic, body in messages:
+            self.link.publish(topic, body, qos=1, retain=True)
+        return len(messages)
+
     def stop(self) -> None:
         self.stop_event.set()
 
@@ -164,6 +182,7 @@ class Collector:
         try:
             while not self.stop_event.is_set():
                 self.step()
+                self.publish_flows()
                 watchdog.tick()
             if self.inbox:
                 self.flush()

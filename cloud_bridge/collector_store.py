@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS measures (
     mean REAL, max REAL, version INTEGER NOT NULL, received_at REAL NOT NULL,
     PRIMARY KEY (node, sensor, start, seconds, quantity)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS counts_by_received ON counts(received_at);
 CREATE TABLE IF NOT EXISTS collector_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS node_health (
     node TEXT PRIMARY KEY, site TEXT NOT NULL, at REAL NOT NULL, received_at REAL NOT NULL,

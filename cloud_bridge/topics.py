@@ -30,3 +30,9 @@ def parse(topic: str) -> tuple[str, str, str]:
     if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != PREFIX:
         raise ValueError(f"not a walkway/v1 node topic: {topic!r}")
     return parts[2], parts[3], parts[4]
+
+FLOWS = "flows"  # cloud -> the site's nodes, QoS 1, retained: recent flow per node/sensor
+
+
+def site_topic(site: str, leaf: str) -> str:
+    return f"{PREFIX}/{site}/{leaf}"

@@ -19,6 +19,7 @@ NODE_WRITES = ("counts", "status", "health", "cmd/result")
 NODE_READS = ("cmd", "ack")
 COLLECTOR_READS = NODE_WRITES
 COLLECTOR_WRITES = NODE_READS
+SITE_READS = ("flows",)  # walkway/v1/{site}/flows: neighbours' flows for the site's signs
 SHARE_GROUP = "walkway-collectors"  # cloud_bridge.topics.SHARED_GROUP
 SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 
@@ -49,11 +50,13 @@ def acl_text(nodes: list[tuple[str, str]], collectors: list[str]) -> str:
             lines.append(f"topic read {PREFIX}/+/+/{leaf}")
         for leaf in COLLECTOR_WRITES:
             lines.append(f"topic write {PREFIX}/+/+/{leaf}")
+        lines += [f"topic write {PREFIX}/+/{leaf}" for leaf in SITE_READS]
         lines.append("")
     for site, node in sorted(set(nodes)):
         lines += [f"# node {node} at site {site}", f"user {node}"]
         lines += [f"topic write {PREFIX}/{site}/{node}/{leaf}" for leaf in NODE_WRITES]
         lines += [f"topic read {PREFIX}/{site}/{node}/{leaf}" for leaf in NODE_READS]
+        lines += [f"topic read {PREFIX}/{site}/{leaf}" for leaf in SITE_READS]
         lines.append("")
     return "\n".join(lines)
 
@@ -74,6 +77,9 @@ def dynsec_json(nodes: list[tuple[str, str]], collectors: list[str],
         for leaf in NODE_READS:
             acls += [_acl("subscribeLiteral", f"{own}/{leaf}"),
                      _acl("publishClientReceive", f"{own}/{leaf}")]
+        for leaf in SITE_READS:
+            acls += [_acl("subscribeLiteral", f"{PREFIX}/{site}/{leaf}"),
+                     _acl("publishClientReceive", f"{PREFIX}/{site}/{leaf}")]
         roles.append({"rolename": f"node-{node}", "acls": acls})
         clients.append({"username": node, "textname": f"node {node} at site {site}",
                         "roles": [{"rolename": f"node-{node}"}]})
@@ -83,6 +89,7 @@ def dynsec_json(nodes: list[tuple[str, str]], collectors: list[str],
                  _acl("subscribePattern", f"{PREFIX}/+/+/{leaf}"),
                  _acl("publishClientReceive", f"{PREFIX}/+/+/{leaf}")]
     acls += [_acl("publishClientSend", f"{PREFIX}/+/+/{leaf}") for leaf in COLLECTOR_WRITES]
+    acls += [_acl("publishClientSend", f"{PREFIX}/+/{leaf}") for leaf in SITE_READS]
     roles.append({"rolename": "collector", "acls": acls})
     clients += [{"username": cn, "textname": "collector principal",
                  "roles": [{"rolename": "collector"}]} for cn in sorted(set(collectors))]

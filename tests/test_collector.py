@@ -4,6 +4,7 @@ bad payloads are counted and logged, never stored, never fatal."""
 import json
 import queue
 import threading
+import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -39,11 +40,27 @@ def running(broker, tmp_path: Path):
     node.connect("127.0.0.1", broker.port)
     node.subscribe("walkway/v1/sapporo/n1/ack", qos=1)
     node.loop_start()
-    wait_for(lambda: collector.link.connected, 10, "collector connected")
+    # Connected is not subscribed: wait until a probe from another node has been stored.
+    probe = message("ee000000", 1).replace(b'"node": "n1"', b'"node": "probe"')
+
+    def probe_stored() -> bool:
+        node.publish("walkway/v1/sapporo/probe/counts", probe, qos=1)
+        return _poll(lambda: collector.stored_messages > 0, 0.5)
+
+    wait_for(probe_stored, 20, "the collector's subscription")
     yield collector, node, acks, tmp_path / "cloud.db"
     node.loop_stop()
     collector.stop()
     thread.join(10)
+
+
+def _poll(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def send(node: mqtt.Client, payload: bytes, topic: str = TOPIC) -> None:
@@ -53,7 +70,8 @@ def send(node: mqtt.Client, payload: bytes, topic: str = TOPIC) -> None:
 def stored(db: Path) -> list[tuple]:
     storage = SqliteCollectorStorage(db)
     try:
-        return [(r["sensor"], r["direction"], r["count"], r["version"]) for r in storage.counts()]
+        return [(r["sensor"], r["direction"], r["count"], r["version"])
+                for r in storage.counts() if r["node"] == "n1"]
     finally:
         storage.close()
 
