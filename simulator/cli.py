@@ -1,0 +1,124 @@
+"""`walkway sim`: run a whole virtual walkway on this machine and write a report."""
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
+DEFAULT_SCENARIO = "sapporo"
+DEFAULT_OUT = Path("sim-out")
+
+
+def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
+             nodes: int | None = None, minutes: float | None = None,
+             speed: float | None = None, faults: str | None = None,
+             broker: str | None = None, live: bool | None = None) -> dict:
+    """Run a scenario end to end; returns the report (also in OUT/report.json)."""
+    from simulator import page
+    from simulator.live import PlainView, make_view
+    from simulator.overrides import apply_overrides
+    from simulator.runner import Runner
+    from simulator.scenario import load_scenario
+    from simulator.signage import Snapshots
+
+    t0 = time.monotonic()
+    scenario = apply_overrides(load_scenario(scenario_name), nodes=nodes, minutes=minutes,
+                               speed=speed, faults=faults)
+    out = Path(out).resolve()
+    title = f"walkway sim: {scenario.name}"
+    view = make_view(title) if live is None else (make_view(title) if live else PlainView())
+    runner = Runner(scenario, out, broker_url=broker, view=view)
+    signage = Snapshots(runner)
+    # The children run in their own sessions (a Ctrl-C must not kill them out of order), so
+    # SIGTERM (a CI timeout, systemd) has to reach them through our cleanup below.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupted) if main else None
+    try:
+        if scenario.speed > 60:
+            view.say(f"speed {scenario.speed:g}x: a 2-core machine may fall behind; late adverts"
+                     " and frames show up as counting error")
+        runner.setup()
+        runner.start()
+        view.say(f"{len(runner.nodes)} nodes running; {scenario.minutes:g} simulated minutes at"
+                 f" {scenario.speed:g}x (about {scenario.minutes * 60 / scenario.speed:.0f} s)")
+        runner.loop(signage.poll)
+        runner.drain()
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        signage.close_window()
+        runner.stop()
+        view.close()
+    signage.finish()
+    report = page.build(runner, time.monotonic() - t0)
+    return report
+
+
+def _interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _summary(report: dict, out: Path) -> str:
+    d = report["delivery"]
+    lines = [f"walkway sim: {report['scenario']['title']} ({report['wall_seconds']:g} s)"]
+    for t, v in sorted(report["by_type"].items()):
+        if v.get("error_pct") is not None:
+            what = f"error {v['error_pct']:+.1f} %"
+            if v.get("error_pct_outside_faults") is not None:
+                what += f" ({v['error_pct_outside_faults']:+.1f} % outside faults)"
+        elif v.get("mean_abs_error") is not None:
+            what = f"mean abs error {v['mean_abs_error']:.2f}"
+        else:
+            what = "nothing to compare"
+        lines.append(f"  {t:9} ({'/'.join(v['modes'])}): true {v['true']:g} counted"
+                     f" {v['counted']:g} -> {what}")
+    lat = d["latency_s"]
+    lines.append(f"  delivery: {d['in_collector_exactly_once']}/{d['sealed_bins']} sealed bins in"
+                 f" the collector exactly once ({d['completeness_pct']} %), latency p50"
+                 f" {lat['p50']} s p90 {lat['p90']} s p99 {lat['p99']} s")
+    for f in report["faults"]:
+        lines.append(f"  fault {f['kind']} on {f['target'] or '-'}: {f['state']}"
+                     f" {f['start'][11:16]}-{f['end'][11:16]} {f['note']}".rstrip())
+    lines.append(f"report: {out / 'report.html'}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if not args.verbose:
+        # Child processes log to files; the simulator's own INFO lines would break the view.
+        logging.getLogger().setLevel(logging.WARNING)
+    report = simulate(args.scenario, out=out, nodes=args.nodes, minutes=args.minutes,
+                      speed=args.speed, faults=args.faults, broker=args.broker,
+                      live=False if args.plain else None)
+    print(_summary(report, out.resolve()), flush=True)
+    d = report["delivery"]
+    ok = d["completeness_pct"] == 100.0 and d.get("export_matches", False)
+    return 0 if ok else 1
+
+
+def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
+    p = subparsers.add_parser(
+        "sim", help="simulate a whole walkway (nodes, sensors, broker, faults) and report",
+        description="Run every node's real edge and bridge, a broker, the collector and the "
+        "signage against simulated pedestrians, inject faults, and write OUT/report.html.")
+    p.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME|FILE",
+                   help=f"built-in scenario name or a TOML file (default {DEFAULT_SCENARIO})")
+    p.add_argument("--nodes", type=int, metavar="N",
+                   help="use the first N nodes (more: suburban station fronts are added)")
+    p.add_argument("--minutes", type=float, metavar="M", help="simulated minutes")
+    p.add_argument("--speed", type=float, metavar="X",
+                   help="simulated seconds per wall second")
+    p.add_argument("--faults", metavar="LIST",
+                   help="KIND[@NODE][:AT_MIN[+MINUTES]],... replaces the scenario's faults;"
+                   " 'none' for none")
+    p.add_argument("--broker", metavar="URL",
+                   help="use this mqtt:// broker instead of starting a local mosquitto")
+    p.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR",
+                   help=f"output folder (default ./{DEFAULT_OUT}/)")
+    p.add_argument("--plain", action="store_true",
+                   help="plain progress lines instead of the live table")
+    p.set_defaults(handler=_run)
+

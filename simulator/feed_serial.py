@@ -1,0 +1,223 @@
+"""Serial feeds: TF-Luna passes, MaxBotix snow depth and WXT530 weather over a real pty.
+
+A writer thread in the simulator turns simulated time into device frames (built by
+simulator/serial_devices.py) and writes them to the pty master; the node's real serial
+source reads the slave through a by-id-like symlink. The master is non-blocking: frames a
+device sends while nobody reads (node powered off) are dropped, as on a real line. The
+"sensor unplugged" fault closes the pty and removes the link, like pulling the USB cable.
+"""
+
+import fcntl
+import math
+import os
+import random
+import termios
+import threading
+
+import numpy as np
+
+from simulator import serial_devices as dev
+from simulator.feed_base import Feed, FeedContext
+
+TICK_S = 0.02
+
+
+class SerialFeed(Feed):
+    protocol = ""
+    baudrate = 115200
+
+    def __init__(self, ctx: FeedContext) -> None:
+        super().__init__(ctx)
+        self.link = ctx.world_dir / f"tty-{self.sensor.name}"
+        self.pty: dev.PtyDevice | None = None
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.rng = random.Random(ctx.scenario.seed * 7919 + len(ctx.node.id))
+        self.written = 0
+        self.dropped = 0
+
+    def serial_toml(self) -> str:
+        speed = self.ctx.scenario.speed
+        # Stall and reconnect limits are in simulated seconds (the source's clock) or real
+        # ones (its backoff): keep both about two wall seconds whatever the speed.
+        # Batches every quarter wall second: each is one durable commit in the edge store.
+        emit = min(60.0, max(1.0, speed / 4))
+        return (f'url = "{self.link}"\nbaudrate = {self.baudrate}\n'
+                f"stall_s = {max(5.0, 2.0 * speed):g}\nreconnect_max_s = 1.0\n"
+                f"emit_every_s = {emit:g}\n")
+
+    def frames_between(self, a: float, b: float) -> bytes:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._plug()
+        self.thread = threading.Thread(target=self._run, name=f"feed-{self.sensor.name}",
+                                       daemon=True)
+        self.thread.start()
+
+    def _plug(self) -> None:
+        with self.lock:
+            self.pty = dev.PtyDevice(self.link)
+            flags = fcntl.fcntl(self.pty.master, fcntl.F_GETFL)
+            fcntl.fcntl(self.pty.master, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+
+    def _run(self) -> None:
+        last = self.sim_clock()
+        while not self.stop_event.wait(TICK_S):
+            now = self.sim_clock()
+            data = self.frames_between(last, now)
+            last = now
+            with self.lock:
+                if self.pty is None or not data:
+                    continue
+                try:
+                    self.written += os.write(self.pty.master, data)
+                except (BlockingIOError, OSError):
+                    self.dropped += len(data)  # nobody reading: the line drops it
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(5)
+        with self.lock:
+            if self.pty is not None:
+                self.pty.close()
+                self.pty = None
+
+    def flush(self) -> None:
+        """Forget bytes queued while the reader was gone (after a simulated power cut)."""
+        with self.lock:
+            if self.pty is not None:
+                termios.tcflush(self.pty.slave, termios.TCIFLUSH)
+
+    def unplug(self, on: bool) -> bool:
+        if on:
+            with self.lock:
+                if self.pty is not None:
+                    self.pty.unplug()
+                    self.pty = None
+        else:
+            self._plug()
+        self.unplugged = on
+        return True
+
+
+class TfLunaFeed(SerialFeed):
+    """Overhead lidar at a gate: each true crossing is a dip in distance under the beam."""
+
+    protocol = "tfluna"
+    compare = ("pass",)
+    rate_hz = 25.0  # frames per simulated second (the device default is 100)
+    mount_cm = 250
+
+    def prepare(self) -> None:
+        sc = self.ctx.scenario
+        c = self.ctx.demand.crossings(self.ctx.node, self.sensor, sc.start, sc.end)
+        self.truth = {}
+        for (b, _d), n in c.per_bin(sc.start, sc.end, sc.bin_seconds).items():
+            self.truth[(b, "pass")] = self.truth.get((b, "pass"), 0.0) + n
+        rng = np.random.default_rng(sc.seed + 11)
+        self.starts = c.times
+        self.ends = np.maximum.accumulate(c.times + rng.uniform(0.25, 0.55, c.times.size)) \
+            if c.times.size else c.times
+        self.heights = rng.integers(150, 196, c.times.size)
+
+    def source_toml(self) -> str:
+        return (f'[[sources]]\ntype = "tfluna"\nname = "{self.source_name}"\n'
+                + self.serial_toml()
+                + f"mount_height_cm = {self.mount_cm}\nframe_rate_hz = {self.rate_hz:g}\n")
+
+    def frames_between(self, a: float, b: float) -> bytes:
+        k0, k1 = math.ceil(a * self.rate_hz), math.ceil(b * self.rate_hz)
+        if k1 <= k0:
+            return b""
+        times = np.arange(k0, k1) / self.rate_hz
+        idx = np.searchsorted(self.starts, times, side="right") - 1
+        out = bytearray()
+        for t, i in zip(times.tolist(), idx.tolist(), strict=True):
+            if i >= 0 and self.ends[i] > t:
+                dist = self.mount_cm - int(self.heights[i]) + self.rng.randint(-8, 8)
+                out += dev.tfluna_frame(dist, self.rng.randint(200, 2000))
+            else:
+                out += dev.tfluna_frame(self.mount_cm + self.rng.randint(-3, 3),
+                                        self.rng.randint(800, 3000))
+        return bytes(out)
+
+
+class MaxBotixFeed(SerialFeed):
+    """Ultrasonic snow gauge: depth grows with the scenario's snowfall; some bad readings."""
+
+    protocol = "maxbotix"
+    baudrate = 9600
+    compare = ("snow_depth_mm",)
+    measures = True
+    mount_mm = 2000
+    rate_hz = 1.0
+
+    def depth(self, t: float) -> float:
+        sc = self.ctx.scenario
+        return sc.snow_cm * 10 + 6.0 * (t - sc.start) / 3600 * (sc.snow_cm > 0)
+
+    def prepare(self) -> None:
+        sc = self.ctx.scenario
+        w = sc.bin_seconds
+        first = int(sc.start // w) * w
+        # The true mean over each bin: depth is linear in time, so the mid-bin value.
+        self.truth = {(b, "snow_depth_mm"): self.depth(b + w / 2)
+                      for b in range(first, int(sc.end), w)}
+
+    def source_toml(self) -> str:
+        return (f'[[sources]]\ntype = "maxbotix"\nname = "{self.source_name}"\n'
+                + self.serial_toml() + f"mount_height_mm = {self.mount_mm}\n")
+
+    def frames_between(self, a: float, b: float) -> bytes:
+        out = bytearray()
+        for k in range(math.ceil(a * self.rate_hz), math.ceil(b * self.rate_hz)):
+            if self.rng.random() < 0.05:
+                out += dev.maxbotix_frame(self.rng.choice((5000, 9999)))  # no echo
+                continue
+            depth = self.depth(k / self.rate_hz) + self.rng.gauss(0, 2)
+            out += dev.maxbotix_frame(int(round(self.mount_mm - depth)))
+        return bytes(out)
+
+
+class Wxt530Feed(SerialFeed):
+    """Weather transmitter: a composite message every 5 simulated seconds."""
+
+    protocol = "wxt530"
+    baudrate = 19200
+    compare = ("temperature_c",)
+    measures = True
+    every_s = 5.0
+
+    def temperature(self, t: float) -> float:
+        sc = self.ctx.scenario
+        base = -6.0 if sc.snow_cm > 0 else 2.0
+        hour = (t - sc.start) / 3600
+        return base + 1.5 * hour + 0.4 * math.sin(t / 600)
+
+    def prepare(self) -> None:
+        sc = self.ctx.scenario
+        w = sc.bin_seconds
+        first = int(sc.start // w) * w
+        self.truth = {}
+        for b in range(first, int(sc.end), w):
+            ks = range(math.ceil(b / self.every_s), math.ceil((b + w) / self.every_s))
+            vals = [round(self.temperature(k * self.every_s), 1) for k in ks]
+            if vals:
+                self.truth[(b, "temperature_c")] = sum(vals) / len(vals)
+
+    def source_toml(self) -> str:
+        return (f'[[sources]]\ntype = "wxt530"\nname = "{self.source_name}"\n'
+                + self.serial_toml())
+
+    def frames_between(self, a: float, b: float) -> bytes:
+        out = bytearray()
+        for k in range(math.ceil(a / self.every_s), math.ceil(b / self.every_s)):
+            t = k * self.every_s
+            values = {"Dm": 300 + self.rng.randint(-20, 20), "Sm": 3.0, "Ta":
+                      self.temperature(t), "Ua": 85.0, "Pa": 1004.0, "Rc": 0.0, "Hc": 0.0}
+            out += dev.wxt530_message(values)
+        return bytes(out)
+

