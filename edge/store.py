@@ -374,7 +374,10 @@ class Store:
         self._last_prune = self.clock()
         newest = self.conn.execute("SELECT max(start) FROM bins").fetchone()[0]
         if newest is not None:
-            horizon = newest - self.keep_delivered_s
+            # Event time (a replay of last year keeps its history), but never past our own
+            # clock: one bin stamped in the future (a clock jump, a sign on wall time while
+            # the sensors run on simulated time) must not sweep away all delivered bins.
+            horizon = min(newest, self.clock()) - self.keep_delivered_s
             self._delete("state='delivered' AND start < ?", (horizon,), count_as=None)
         self.enforce_cap()
 

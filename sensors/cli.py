@@ -52,9 +52,12 @@ def ble_scan(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def show(batch: Any) -> None:
-        if batch.observations:
-            row = {o.direction: o.count for o in batch.observations}
-            stamp = time.strftime("%H:%M:%S", time.localtime(batch.observations[0].time))
+        # One batch can hold two windows (a window boundary just before the stop).
+        windows: dict[float, dict[str, int]] = {}
+        for o in batch.observations:
+            windows.setdefault(o.time, {})[o.direction] = o.count
+        for at, row in sorted(windows.items()):
+            stamp = time.strftime("%H:%M:%S", time.localtime(at))
             print(f"{stamp} estimate={row['estimate']} lower={row['lower']} "
                   f"upper={row['upper']} passby={row['passby']} staying={row['staying']}",
                   flush=True)

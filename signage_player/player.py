@@ -288,7 +288,9 @@ def run_player(
     )
     store = _open_store(node_config) if cfg.proof_of_play else None
     node = node_config.node.id if node_config is not None else ""
-    player = Player(cfg, renderer, package, store=store, node=node)
+    from walkway.clock import clock_from_env  # WALKWAY_CLOCK: `walkway sim` time
+
+    player = Player(cfg, renderer, package, store=store, node=node, clock=clock_from_env())
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     log.info("signage: %dx%d, unit %d px, playing %s %s", w, h, m.unit, package.id, package.version)

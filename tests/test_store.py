@@ -143,3 +143,15 @@ def test_schema_is_versioned_and_reopening_is_safe(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match="newer than this software"):
         Store(tmp_path / "edge.db", node="n1")
+
+
+def test_retention_never_counts_back_from_a_bin_in_the_future(tmp_path: Path) -> None:
+    clock = Clock(now=T0 + 3600)
+    store = Store(tmp_path / "edge.db", node="n1", keep_delivered_s=1800, clock=clock)
+    store.commit_batch("s", Batch([obs(0), obs(1800)], watermark=T0 + 10_000))
+    store.mark_delivered((b.id, b.version) for b in store.claim(10))
+    store.commit_batch("sign", Batch([obs(10**7, sensor="signage")]))  # far in the future
+    store.maintain()
+    starts = sorted(b["start"] - T0 for b in store.bins() if b["sensor"] == "cam")
+    assert starts == [1800]  # only what is older than 30 min by our own clock went
+    store.close()

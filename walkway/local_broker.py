@@ -60,10 +60,10 @@ class Mosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> "Mosquitto":
-        log = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log
-        )
+        with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log
+            )
         wait_port("127.0.0.1", self.port)
         return self
 

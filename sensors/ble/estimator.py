@@ -220,6 +220,10 @@ class WindowEstimator:
 
     def _fixed(self, tr: _Track, start: float, end: float) -> str | None:
         o = self.options
+        if tr.last - tr.first < max(o.window_s - 2 * o.edge_s, 0.8 * o.window_s):
+            # Heard for less than the nominal window: in a partial window (a restart, a
+            # 2 s crew scan) everyone looks "present throughout", yet nothing is proven fixed.
+            return None
         if tr.first - start > o.edge_s or end - tr.last > o.edge_s:
             return None
         r = sorted(tr.rssis)
