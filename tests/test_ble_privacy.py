@@ -13,6 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from support.walkway_procs import wait_for as wait_until
 
 from cloud_bridge.wire import counts_message
 from edge.config import load_config
@@ -54,14 +55,6 @@ def address_forms(address: str) -> set[bytes]:
     return forms
 
 
-def wait_until(pred, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_no_address_digest_or_key_is_written_anywhere(tmp_path, broker, caplog, monkeypatch):

@@ -2,10 +2,10 @@
 
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from support.walkway_procs import wait_for as wait_until
 
 from edge.config_table import ConfigTable
 from sensors.base import SourceContext, SourceState
@@ -21,14 +21,6 @@ from simulator.ble_crowd import (
 CAPTURES = Path(__file__).resolve().parent / "data" / "ble"
 
 
-def wait_until(pred, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def options(**keys) -> ble.BleOptions:

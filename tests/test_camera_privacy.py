@@ -6,16 +6,15 @@ import logging
 import queue
 import sqlite3
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from support.edge_thread import edge_daemon_thread
+from support.walkway_procs import wait_for as wait_until
 
-from edge.config import load_config
-from edge.daemon import EdgeDaemon
 from sensors.base import SourceState
 from walkway.cli import main
 
@@ -26,13 +25,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".gif", ".tif
                   ".webp", ".jp2", ".npy", ".npz", ".mp4", ".avi", ".mkv"}
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def snapshot(root: Path) -> dict[Path, tuple[int, int]]:
@@ -68,21 +60,9 @@ points = [0.5, 0.0, 0.5, 1.0]
 
 
 def run_daemon(config: Path) -> None:
-    holder: list[EdgeDaemon] = []
-
-    def serve() -> None:
-        holder.append(EdgeDaemon(load_config(config)))
-        holder[0].run()
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    try:
-        wait_until(lambda: holder and holder[0].statuses()["cam"].state == SourceState.IDLE,
+    with edge_daemon_thread(config) as daemon:
+        wait_until(lambda: daemon.statuses()["cam"].state == SourceState.IDLE,
                    60, "the camera source to finish the video")
-    finally:
-        wait_until(lambda: holder, 10, "the daemon")
-        holder[0].stop()
-        thread.join(10)
 
 
 def store_values(path: Path) -> list[object]:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.edge_thread import edge_daemon_thread
+from support.walkway_procs import wait_for as wait_until
 
-from edge.config import load_config, parse_config
-from edge.daemon import EdgeDaemon
+from edge.config import parse_config
 from sensors.base import END_OF_TIME, Batch, SourceContext, SourceState
 from sensors.camera import capture
 from sensors.camera.health import FrameHealth
@@ -22,13 +23,6 @@ from walkway.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -113,21 +107,9 @@ def test_validating_a_config_never_imports_cv2(tmp_path: Path) -> None:
 def test_the_edge_daemon_stores_camera_counts_with_zero_bins(tmp_path, scene_video) -> None:
     path, scene = scene_video
     (tmp_path / "node.toml").write_text(node_toml(tmp_path, str(path)))
-    holder: list[EdgeDaemon] = []
-
-    def serve() -> None:  # the store belongs to the thread that opens it
-        holder.append(EdgeDaemon(load_config(tmp_path / "node.toml")))
-        holder[0].run()
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    try:
-        wait_until(lambda: holder and holder[0].statuses()["cam"].state == SourceState.IDLE,
+    with edge_daemon_thread(tmp_path / "node.toml") as daemon:
+        wait_until(lambda: daemon.statuses()["cam"].state == SourceState.IDLE,
                    60, "the end of the video file")
-    finally:
-        wait_until(lambda: holder, 10, "the daemon")
-        holder[0].stop()
-        thread.join(10)
     from edge.store import Store
 
     store = Store(tmp_path / "store.db", node="n1")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.walkway_procs import wait_for as wait_until
 
 from edge.config_table import ConfigTable
 from sensors.base import SourceContext, SourceState
@@ -21,14 +22,6 @@ DEVICE_KEYS = {"tfluna": {"mount_height_cm": 250}, "maxbotix": {"mount_height_mm
                "wxt530": {}}
 
 
-def wait_until(pred, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Writer:
