@@ -23,6 +23,16 @@ class _Counted:
         self.garbage_bytes += len(self._buf)
         self._buf.clear()
 
+    def _consumed(self, upto: int, frames: list, limit: int) -> list:
+        """Drop the bytes parsed so far; a remainder over `limit` is noise, not a frame
+        (a sensor at the wrong baud rate must not grow the buffer forever)."""
+        del self._buf[:upto]
+        if len(self._buf) > limit:
+            self.garbage_bytes += len(self._buf)
+            self._buf.clear()
+        self.frames += len(frames)
+        return frames
+
 
 # -- Benewake TF-Luna / TF-Mini-S -----------------------------------------------------------
 # Benewake TF-Luna product manual (SJ-PM-TF-Luna A05), 5.2 "Serial port data protocol", and
@@ -83,12 +93,7 @@ class TfLunaParser(_Counted):
             out.append(LidarFrame(frame[2] | frame[3] << 8, frame[4] | frame[5] << 8,
                                   frame[6] | frame[7] << 8))
             i = j + TFL_FRAME
-        del buf[:i]
-        if len(buf) > MAX_BUFFER:
-            self.garbage_bytes += len(buf)
-            buf.clear()
-        self.frames += len(out)
-        return out
+        return self._consumed(i, out, MAX_BUFFER)
 
 
 # -- MaxBotix (HRXL-MaxSonar-WR / XL-MaxSonar-WR, RS232/TTL serial) -------------------------
@@ -122,12 +127,7 @@ class MaxBotixParser(_Counted):
                 continue
             out.append(int(m.group(1)))
             i = j + 6
-        del buf[:i]
-        if len(buf) > MAX_BUFFER:
-            self.garbage_bytes += len(buf)
-            buf.clear()
-        self.frames += len(out)
-        return out
+        return self._consumed(i, out, MAX_BUFFER)
 
 
 # -- Vaisala WXT530 ---------------------------------------------------------------------------
@@ -188,12 +188,7 @@ class Wxt530Parser(_Counted):
             else:
                 self.garbage_bytes += m.start()
                 out.append(msg)
-        del buf[:start]
-        if len(buf) > MAX_LINE:
-            self.garbage_bytes += len(buf)
-            buf.clear()
-        self.frames += len(out)
-        return out
+        return self._consumed(start, out, MAX_LINE)
 
     def parse_line(self, line: bytes) -> WeatherMessage | None:
         """A whole composite line, or None if any part of it is malformed (no guessing)."""
