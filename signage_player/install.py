@@ -48,7 +48,13 @@ def _extract(archive: Path, dest: Path) -> None:
                         raise ContentError(
                             f"{archive}: {member.name}: expected only files and folders"
                         )
-                t.extractall(dest, filter="data")
+                # The stdlib's "data" filter exists from Python 3.11.4; Debian 12 and
+                # Raspberry Pi OS bookworm ship 3.11.2. The member checks above already
+                # refuse everything that filter would, so it is only a second fence.
+                if hasattr(tarfile, "data_filter"):
+                    t.extractall(dest, filter="data")
+                else:
+                    t.extractall(dest)
         else:
             raise ContentError(f"{archive}: expected a folder, .zip, .tar, .tar.gz or .tgz")
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
