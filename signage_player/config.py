@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.config_table import ConfigTable
+from signage_player.interactive.handoff import DEFAULT_ROUTE_URL, check_template
 
 LANGUAGES = ("ja", "en", "zh-Hans", "ko")
 SIGN_KINDS = ("any", "underground", "suburban")
@@ -34,6 +35,10 @@ class SignageConfig:
     crowd_window_min: int = 5
     proof_of_play: bool = True
     check_every_s: float = 2.0
+    interactive: bool = True
+    idle_timeout_s: float = 45.0
+    reach_from: float = 0.4
+    route_url: str = DEFAULT_ROUTE_URL
 
     @property
     def neighbours_path(self) -> Path:
@@ -67,7 +72,14 @@ def parse_section(t: ConfigTable) -> SignageConfig:
         crowd_window_min=t.integer("crowd_window_min", 5, min=1, max=120),
         proof_of_play=t.flag("proof_of_play", True),
         check_every_s=t.number("check_every_s", 2.0, min=0.1, max=3600),
+        interactive=t.flag("interactive", True),
+        idle_timeout_s=t.number("idle_timeout_s", 45.0, min=5, max=3600),
+        reach_from=t.number("reach_from", 0.4, min=0.0, max=0.8),
+        route_url=t.text("route_url", DEFAULT_ROUTE_URL, what="a URL template"),
     )
+    problem = check_template(cfg.route_url)
+    if problem:
+        t.problem("route_url", problem, cfg.route_url)
     if (cfg.width == 0) != (cfg.height == 0):
         t.problem("width", "width and height both set or both 0 (the display's resolution)")
     _check_zone(t, cfg.timezone)
