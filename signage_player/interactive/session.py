@@ -116,7 +116,7 @@ def record_visit(store: Any, t: float, visit: Visit) -> bool:
     from walkway.errors import StoreError
 
     try:
-        from sensors.base import Batch, Observation
+        from walkway.records import Batch, Observation
 
         obs = [Observation(t, SOURCE, k, v) for k, v in visit.counts().items()]
         store.commit_batch(SOURCE, Batch(observations=obs, measurements=[], watermark=t))
