@@ -15,6 +15,7 @@ standard 4-module quiet zone, and at least 50 mm wide: phones read a code from a
 times its width, so 50 mm is readable from 0.5 m.
 """
 
+import functools
 from collections.abc import Mapping
 from string import Formatter
 from typing import Any
@@ -70,12 +71,13 @@ def route_url(
     return template.format(**values, **coords)
 
 
-def qr_matrix(payload: str) -> list[list[bool]]:
+@functools.lru_cache(maxsize=32)  # encoding (mask search) is ~50 ms on a Pi; payloads repeat
+def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
     """The QR modules, quiet zone included (True = dark)."""
     import segno
 
     qr = segno.make_qr(payload, error="m")
-    return [[bool(v) for v in row] for row in qr.matrix_iter(border=QUIET_ZONE)]
+    return tuple(tuple(bool(v) for v in row) for row in qr.matrix_iter(border=QUIET_ZONE))
 
 
 def qr_surface(payload: str, side_px: int, dark: tuple, light: tuple) -> Any:

@@ -49,7 +49,10 @@ class Layout:
     @property
     def header(self) -> Box:
         m = self.metrics
-        return (0, 0, m.width, int(m.role("title")[0] * 1.7))
+        h = int(m.role("title")[0] * 1.7)
+        if m.portrait:  # title, then "you are here" on its own line
+            h = int(m.role("title")[0] * 1.6 + m.role("label")[0] * 1.5)
+        return (0, 0, m.width, h)
 
     @property
     def nav_rows(self) -> int:

@@ -21,7 +21,7 @@ from signage_player.interactive import courses, handoff, walking
 from signage_player.interactive.catalog import DISTANCES, KINDS, WHEN, Catalog, Item
 from signage_player.interactive.graph import VARIANTS, Route
 from signage_player.interactive.layout import Button, Layout
-from signage_player.style import CUD, HIGH_CONTRAST, Metrics
+from signage_player.style import CUD, HIGH_CONTRAST, LARGE_TEXT, Metrics
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,14 @@ def _header(canvas: Canvas, lay: Layout, env: Env, title: str) -> None:
     canvas.fill((x, y, w, h), pal.header, outline=False)
     here = env.catalog.package.location
     where = env.catalog.text("you_are_here", env.lang, place=_place(env, here))
-    split = 0.6 if not canvas.metrics.portrait else 0.5
+    if canvas.metrics.portrait:  # narrow: "you are here" goes under the title
+        th = int(canvas.metrics.role("title")[0] * 1.6)
+        canvas.text("title", (pad, 0, w - 2 * pad, th), title, "title", pal.text,
+                    valign="middle", max_lines=1)
+        canvas.text("here", (pad, th, w - 2 * pad, h - th), where, "label", pal.text,
+                    valign="top", max_lines=1)
+        return
+    split = 0.6
     canvas.text("title", (pad, 0, int(w * split) - pad, h), title, "title", pal.text,
                 valign="middle", max_lines=1)
     canvas.text("here", (int(w * split), 0, int(w * (1 - split)) - pad, h), where, "label",
@@ -114,7 +121,7 @@ def _header(canvas: Canvas, lay: Layout, env: Env, title: str) -> None:
 
 
 def _button(canvas: Canvas, b: Button, label: str, *, role: str = "body", lang: str | None = None,
-            sub: str = "") -> None:
+            sub: str = "", title_lines: int = 1) -> None:
     pal = canvas.palette
     x, y, w, h = b.box
     fill = pal.accent if b.selected else pal.panel
@@ -125,9 +132,10 @@ def _button(canvas: Canvas, b: Button, label: str, *, role: str = "body", lang: 
     colour = pal.bg if b.selected else pal.text
     pad = canvas.metrics.margin // 2
     if sub:
-        top_h = int(h * 0.5)
+        size = canvas.metrics.role(role)[0]
+        top_h = min(int(h * 0.6), int(size * (1.25 * title_lines + 0.1)) + pad // 2)
         canvas.text(f"btn.{b.id}", (x + pad, y + pad // 2, w - 2 * pad, top_h - pad // 2), label,
-                    role, colour, valign="bottom", max_lines=1, lang=lang)
+                    role, colour, valign="bottom", max_lines=title_lines, lang=lang)
         canvas.text(f"btn.{b.id}.sub", (x + pad, y + top_h + pad // 4, w - 2 * pad,
                     h - top_h - pad // 2), sub, "label", pal.bg if b.selected else pal.muted,
                     max_lines=2, lang=lang)
@@ -178,17 +186,18 @@ def _home(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, st
     pal = canvas.palette
     _header(canvas, lay, env, _t(env, "ui_home_title"))
     x, y, w, h = lay.info
-    canvas.text("home.lead", (x, y, w, h), _t(env, "ui_home_lead"), "heading", pal.text,
-                valign="middle", max_lines=3)
+    canvas.text("home.lead", (x, y, w, h), _t(env, "ui_home_lead"),
+                "body" if env.large else "heading", pal.text, valign="middle")
     kinds = [k for k in KINDS if k == "health" and env.catalog.health or env.catalog.of(k)]
-    cols = 2 if canvas.metrics.portrait or env.large else 3
+    cols = 3 - canvas.metrics.portrait - env.large  # 3, or 2, or 1 for large text upright
     box = lay.controls
     rows = -(-len(kinds) // cols)
     row_h = max(lay.target, (box[3] - lay.gap * (rows - 1)) // rows)
     buttons = lay.grid(box, [f"open:{k}" for k in kinds], cols, row_h)
     for b in buttons:
         kind = b.id[5:]
-        _button(canvas, b, _t(env, f"ui_kind_{kind}"), role="heading", sub=_t(env, f"ui_about_{kind}"))
+        sub = "" if env.large else _t(env, f"ui_about_{kind}")  # large text: fewer words
+        _button(canvas, b, _t(env, f"ui_kind_{kind}"), role="heading", sub=sub)
     return buttons, "", None
 
 
@@ -249,7 +258,10 @@ def _list(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, st
         _button(canvas, b, label, role="label")
     top = (buttons[-1].box[1] + lay.target + lay.gap) if buttons else box[1]
     cols = 1 if m.portrait else 2
-    row_h = max(lay.target, int(m.role("body")[0] * 2.6))
+    title_lines = 2 if env.large else 1
+    sub_lines = 2 if env.large else 1
+    row_h = max(lay.target, int(m.role("body")[0] * 1.3 * title_lines
+                                + m.role("label")[0] * 1.3 * sub_lines) + m.margin)
     page_h = lay.target + lay.gap
     area = (box[0], top, box[2], box[1] + box[3] - top - page_h)
     per = lay.per_page(area, cols, row_h)
@@ -260,7 +272,8 @@ def _list(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, st
     items = lay.grid(area, [f"{open_as}:{i.id}" for i in shown], cols, row_h)
     for b, item in zip(items, shown, strict=True):
         sub = _item_sub(env, state, item)
-        _button(canvas, b, pick(item.title, env.lang), role="body", sub=sub)
+        _button(canvas, b, pick(item.title, env.lang), role="body", sub=sub,
+                title_lines=title_lines)
     buttons += items
     if pages > 1:
         prev_next = lay.row((box[0], box[1] + box[3] - lay.target, box[2] // 2, lay.target),
@@ -297,21 +310,30 @@ def _detail(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
     if item is None:  # the content changed under the passer-by: say so, never guess
         _header(canvas, lay, env, _t(env, "ui_gone"))
         return [], "", None
-    title = pick(item.title, env.lang)
-    _header(canvas, lay, env, title)
+    _header(canvas, lay, env, _t(env, f"ui_kind_{kind}"))
     route = env.catalog.route(item.place, state.variant, env.crowding)
     pad = m.margin
-    if m.portrait:
+    qr_side = _qr_side(canvas)
+    bottom = lay.nav[1] - lay.gap  # the variant row sits right above the navigation bar
+    map_box: Box | None
+    if env.large:  # large text takes the map's room: the route is told in words instead
+        map_box, col = None, (pad, lay.info[1], m.width - 2 * pad)
+    elif m.portrait:
         map_box = lay.info
-        facts_box = (lay.controls[0], lay.controls[1], lay.controls[2], lay.controls[3] // 3)
-        ctl = (lay.controls[0], facts_box[1] + facts_box[3] + lay.gap, lay.controls[2],
-               lay.controls[3] - facts_box[3] - lay.gap)
+        col = (pad, lay.reach_y, m.width - 2 * pad)
     else:
         left = int(m.width * 0.5)
         map_box = (pad, lay.info[1], left - pad, lay.nav[1] - lay.info[1] - lay.gap)
-        facts_box = (left + pad, lay.info[1], m.width - left - 2 * pad, lay.info[3])
-        ctl = (left + pad, lay.controls[1], m.width - left - 2 * pad, lay.controls[3])
-    _map(canvas, env, map_box, route, item.place)
+        col = (left + pad, lay.info[1], m.width - left - 2 * pad)
+    ctl = (col[0], bottom - lay.target, col[2], lay.target)
+    qr_area = (col[0], ctl[1] - lay.gap - qr_side, col[2], qr_side)
+    facts_box = (col[0], col[1], col[2], qr_area[1] - lay.gap - col[1])
+    if map_box is not None:
+        _map(canvas, env, map_box, route, item.place)
+    head = canvas.text("detail.title", facts_box, pick(item.title, env.lang), "heading",
+                       pal.highlight, max_lines=2)
+    cut = head.height + m.margin // 2
+    facts_box = (facts_box[0], facts_box[1] + cut, facts_box[2], facts_box[3] - cut)
     lines = []
     if item.kind == "events" and item.when:
         lines.append(pick(item.when, env.lang))
@@ -327,65 +349,88 @@ def _detail(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
         lines.append(_t(env, "ui_no_route_" + ("step_free" if state.variant == "step_free" else "any")))
     if state.variant == "quieter" and not env.crowding:
         lines.append(_t(env, "ui_quieter_no_data"))  # no data is not "quiet"
-    fit = canvas.text("detail.facts", facts_box, "\n".join(lines), "body", pal.text)
-    if route is not None:  # where the figures come from, right under them
-        by = facts_box[1] + fit.height + m.margin // 2
-        canvas.text("detail.basis", (facts_box[0], by, facts_box[2], facts_box[1] + facts_box[3] - by),
-                    _t(env, "ui_basis"), "label", pal.muted)
+    if route is not None and env.large:  # no map: the way in words, and the basis here
+        via = [_place(env, n) for n in route.nodes[1:-1]]
+        if via:
+            lines.append(env.catalog.text("via", env.lang,
+                         places=env.catalog.text("list_sep", env.lang).join(via)))
+        if m.portrait:
+            lines.append(_t(env, "ui_basis"))
+    role = "label" if env.large else "body"
+    if env.large and not m.portrait:  # wide and short: the facts in two columns
+        half = (len(lines) + 1) // 2
+        a, b = _split(facts_box, lay.gap)
+        canvas.text("detail.facts", a, "\n".join(lines[:half]), role, pal.text)
+        canvas.text("detail.facts2", b, "\n".join(lines[half:]), role, pal.text)
+    else:
+        canvas.text("detail.facts", facts_box, "\n".join(lines), role, pal.text)
 
     ids = [f"variant:{v}" for v in VARIANTS]
     buttons = [replace(b, selected=b.id == f"variant:{state.variant}") for b in lay.row(ctl, ids)]
     for b in buttons:
         _button(canvas, b, _t(env, f"ui_variant_{b.id[8:]}"), role="label")
-    below = (ctl[0], ctl[1] + lay.target + lay.gap, ctl[2], ctl[3] - lay.target - lay.gap)
     qr, qr_box = "", None
     if route is not None:
         qr = handoff.route_url(env.route_url, env.catalog.package.places, route, env.lang)
-        qr_box = _qr(canvas, env, below, qr)
+        basis_here = env.large and m.portrait  # else beside the code, where there is room
+        qr_box = _qr(canvas, env, qr_area, qr, "" if basis_here else _t(env, "ui_basis"))
     return buttons, qr, qr_box
 
 
 def _course(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, str, Box | None]:
-    pal = canvas.palette
+    """Facts at the top; the condition buttons above the bar; between them the QR code and
+    the science line (beside each other when there is room, else the science in the facts)."""
+    pal, m = canvas.palette, canvas.metrics
     item = env.catalog.find("jogging", state.item)
     if item is None:
         _header(canvas, lay, env, _t(env, "ui_gone"))
         return [], "", None
     c = item.course or {}
-    _header(canvas, lay, env, pick(item.title, env.lang))
+    _header(canvas, lay, env, _t(env, "ui_kind_jogging"))
     level = courses.INTENSITIES[state.condition]
     minutes = courses.minutes_for(c, state.condition)
+    science = _t(env, level.science) + " (" + level.source + ")"
     lines = [
         _t(env, "ui_course_sub", km=c.get("km"), climb=c.get("climb_m", 0)),
         _t(env, "ui_intensity", mets=level.mets, low=level.hr_low, high=level.hr_high),
         _t(env, "ui_course_time", minutes=minutes, kcal=walking.course_kcal(level.mets, minutes)),
     ]
-    for key in ("surface", "winter"):
-        if key in c:
-            lines.append(pick(c[key], env.lang))
+    ground = [pick(c["surface"], env.lang)] if "surface" in c else []
     if "lit" in c:
-        lines.append(_t(env, "ui_lit_yes") if c["lit"] else _t(env, "ui_lit_no"))
-    x, y, w, h = lay.info
-    canvas.text("course.facts", (x, y, w, h), "\n".join(lines), "body", pal.text)
-    ctl = lay.controls
+        ground.append(_t(env, "ui_lit_yes") if c["lit"] else _t(env, "ui_lit_no"))
+    lines += [_t(env, "ui_sep").join(ground)] if ground else []
+    lines += [pick(c["winter"], env.lang)] if "winter" in c else []
+    squeezed = env.large and not m.portrait  # large text on a wide, short panel
+    ctl = (lay.controls[0], lay.nav[1] - lay.gap - lay.target, lay.controls[2], lay.target)
+    side = _qr_side(canvas)
+    x, y, w, _ = lay.info
+    if squeezed:  # the code top right with its caption under it; facts on the left
+        qbox = (x + w * 2 // 3, y, w - w * 2 // 3, ctl[1] - lay.gap - y)
+        facts = (x, y, w * 2 // 3 - lay.gap, ctl[1] - lay.gap - y)
+        lines.append(science)
+        sbox = None
+    elif m.portrait:
+        qbox = (ctl[0], ctl[1] - lay.gap - side, ctl[2], side)
+        facts = (x, y, w, lay.info[3])
+        sbox = (ctl[0], lay.reach_y, ctl[2], qbox[1] - lay.gap - lay.reach_y)
+    else:
+        qbox = (ctl[0], ctl[1] - lay.gap - side, ctl[2] // 2, side)
+        facts = (x, y, w, qbox[1] - lay.gap - y)
+        sbox = (ctl[0] + ctl[2] // 2 + lay.gap, qbox[1], ctl[2] // 2 - lay.gap, side)
+    head = canvas.text("course.title", facts, pick(item.title, env.lang), "heading",
+                       pal.highlight, max_lines=2)
+    cut = head.height + m.margin // 2
+    canvas.text("course.facts", (facts[0], facts[1] + cut, facts[2], facts[3] - cut),
+                "\n".join(lines), "label" if env.large else "body", pal.text)
+    if sbox is not None:
+        canvas.text("course.science", sbox, science, "label", pal.muted)
     ids = [f"condition:{x}" for x in courses.CONDITIONS]
     buttons = [replace(b, selected=b.id == f"condition:{state.condition}") for b in lay.row(ctl, ids)]
     for b in buttons:
         _button(canvas, b, _t(env, f"ui_condition_{b.id[10:]}"), role="label")
-    below = (ctl[0], ctl[1] + lay.target + lay.gap, ctl[2], ctl[3] - lay.target - lay.gap)
-    science = _t(env, level.science) + " (" + level.source + ")"
-    sci_w = below[2] // 2 if not canvas.metrics.portrait else below[2]
-    sci_h = below[3] if not canvas.metrics.portrait else below[3] // 3
-    canvas.text("course.science", (below[0], below[1], sci_w, sci_h), science, "label", pal.muted,
-                max_lines=6)
-    here = env.catalog.package.location
-    route = Route("shortest", (here, item.place), ())
+    route = Route("shortest", (env.catalog.package.location, item.place), ())
     qr = handoff.route_url(env.route_url, env.catalog.package.places, route, env.lang)
-    if canvas.metrics.portrait:
-        qbox = (below[0], below[1] + sci_h + lay.gap, below[2], below[3] - sci_h - lay.gap)
-    else:
-        qbox = (below[0] + sci_w + lay.gap, below[1], below[2] - sci_w - lay.gap, below[3])
-    return buttons, qr, _qr(canvas, env, qbox, qr)
+    return buttons, qr, _qr(canvas, env, qbox, qr, side=side if squeezed else 0)
 
 
 def _health(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, str, None]:
@@ -445,20 +490,43 @@ def _map(canvas: Canvas, env: Env, box: Box, route: Route | None, goal: str) -> 
             text = _t(env, name) if name else _place(env, n)
             lw = min(label * 8, w // 2)
             lx = max(x + 2, min(cx + r * 3, x + w - lw - 2))
-            canvas.text(f"map.{n}", (lx, cy - label, lw, label * 2), text, "label",
+            canvas.text(f"map.{n}", (lx, cy - label * 3 // 2, lw, label * 3), text, "label",
                         pal.text, valign="middle", max_lines=2, backdrop=pal.panel)
 
 
-def _qr(canvas: Canvas, env: Env, box: Box, url: str) -> Box:
-    """The QR code (at least 50 mm wide with its quiet zone) and what it is for."""
+def _split(box: Box, gap: int) -> tuple[Box, Box]:
+    x, y, w, h = box
+    half = (w - gap) // 2
+    return (x, y, half, h), (x + half + gap, y, w - half - gap, h)
+
+
+def _qr_side(canvas: Canvas) -> int:
+    """At least 50 mm with its quiet zone (readable from 0.5 m), and big enough for phones
+    to lock on at a glance: about 8 text heights."""
+    m = canvas.metrics
+    unit = m.unit / LARGE_TEXT if m.accessible else m.unit  # the code need not grow with text
+    return max(int(handoff.MIN_QR_MM * m.px_per_mm), int(unit * 6))
+
+
+def _qr(canvas: Canvas, env: Env, box: Box, url: str, note: str = "", side: int = 0) -> Box:
+    """The QR code and, beside it (or under it, given a `side` smaller than the box), what
+    it is for."""
     pal, m = canvas.palette, canvas.metrics
     x, y, w, h = box
-    want = max(int(handoff.MIN_QR_MM * m.px_per_mm), m.unit * 6)
-    side = max(1, min(want * 2, h, w // 2))
+    below = bool(side)
+    side = side or max(1, min(h, w // 2))
     qbox = (x, y, side, side)
     if canvas.surface is not None:
         img = handoff.qr_surface(url, side, (0, 0, 0), (255, 255, 255))
         canvas.surface.blit(img, (x + (side - img.get_width()) // 2, y + (side - img.get_height()) // 2))
-    canvas.text("qr.caption", (x + side + m.margin // 2, y, w - side - m.margin // 2, side),
-                _t(env, "ui_qr_caption"), "body", pal.text, valign="middle", max_lines=4)
+    if below:
+        canvas.text("qr.caption", (x, y + side + m.margin // 2, w, h - side - m.margin // 2),
+                    _t(env, "ui_qr_caption"), "label", pal.text)
+        return qbox
+    cx, cw = x + side + m.margin // 2, w - side - m.margin // 2
+    cap_h = side * 3 // 5 if note else side
+    canvas.text("qr.caption", (cx, y, cw, cap_h), _t(env, "ui_qr_caption"), "body", pal.text,
+                valign="middle")
+    if note:  # the basis of the walking figures: where the numbers come from
+        canvas.text("qr.basis", (cx, y + cap_h, cw, side - cap_h), note, "label", pal.muted)
     return qbox

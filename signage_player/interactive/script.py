@@ -156,3 +156,41 @@ def _entry(player: Any, at_s: float) -> dict:
 
 def with_overrides(cfg: Any, **values: Any) -> Any:
     return replace(cfg, **values)
+
+
+def render_screen(
+    package: Any,
+    state: Any,
+    lang: str,
+    size: tuple[int, int],
+    *,
+    fonts: Any = None,
+    large: bool = False,
+    now: datetime | None = None,
+    crowding: dict | None = None,
+    draw: bool = True,
+) -> Any:
+    """One interactive screen offscreen (golden tests, docs' screenshots): a Screen."""
+    from signage_player.config import SignageConfig
+    from signage_player.fonts import FontBook
+    from signage_player.interactive.catalog import load_catalog
+    from signage_player.interactive.screens import Env, paint
+    from signage_player.offscreen import GOLDEN_NOW
+    from signage_player.style import metrics
+
+    cfg = SignageConfig(content=None, state_dir=Path("."))
+    kw = {"diagonal_in": cfg.diagonal_in, "viewing_distance_m": cfg.viewing_distance_m}
+    env = Env(
+        catalog=load_catalog(package),
+        fonts=fonts or FontBook(),
+        normal=metrics(*size, **kw),
+        large_text=metrics(*size, accessible=True, **kw),
+        lang=lang,
+        now=now or GOLDEN_NOW,
+        crowding=crowding or {},
+        route_url=cfg.route_url,
+        reach_from=cfg.reach_from,
+        large=large,
+        draw=draw,
+    )
+    return paint(env, state)

@@ -10,7 +10,7 @@ next. Nothing of a visit is kept but three kinds of counts, added to the edge st
 """
 
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,6 +18,7 @@ from signage_player.interactive.layout import Button
 from signage_player.interactive.screens import Env, Screen, State, paint
 
 log = logging.getLogger(__name__)
+RECENT_SCREENS = 3  # painted screens kept per visit (back and forth is instant); ~8 MB each
 
 
 @dataclass
@@ -31,19 +32,23 @@ class Visit:
     history: list[State] = field(default_factory=list)
     screens: Counter = field(default_factory=Counter)
     qr_shown: int = 0
-    _screen: Screen | None = None
+    _recent: OrderedDict = field(default_factory=OrderedDict)
     _key: tuple | None = None
 
     def screen(self) -> Screen:
         """The current screen, painted only when the state, language or mode changed."""
         key = (self.state, self.env.lang, self.env.large, self.env.now.date())
-        if self._screen is None or key != self._key:
-            self._screen = paint(self.env, self.state)
+        screen = self._recent.get(key)
+        if screen is None:
+            screen = self._recent[key] = paint(self.env, self.state)
+            while len(self._recent) > RECENT_SCREENS:
+                self._recent.popitem(last=False)
+        self._recent.move_to_end(key)
+        if key != self._key:  # counted once per showing, however it was painted
             self._key = key
             self.screens[self.state.screen] += 1
-            if self._screen.qr:
-                self.qr_shown += 1
-        return self._screen
+            self.qr_shown += bool(screen.qr)
+        return screen
 
     def idle(self, t: float, timeout_s: float) -> bool:
         return t - self.last_touch >= timeout_s
