@@ -43,12 +43,20 @@ def _dump(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def recent_counts(store: Any, now: float, minutes: tuple[int, ...] = (5, 15)) -> list[dict]:
-    """Per sensor and direction: the count in the last N minutes (bins started since)."""
+def recent_counts(store: Any, now: float, minutes: tuple[int, ...] = (5, 15), *,
+                  plays: bool = False) -> list[dict]:
+    """Per sensor and direction: the count in the last N minutes (bins started since).
+
+    Pedestrian counts, or with `plays` the sign's proof-of-play rows (source "signage"):
+    scenes shown are not people.
+    """
+    from signage_player.proof import SOURCE as PLAYS
+
     longest = max(minutes) * 60
     rows = store.conn.execute(
         "SELECT source, sensor, direction, start, count FROM bins WHERE kind='count'"
-        " AND start >= ? ORDER BY sensor, direction", (int(now - longest),)).fetchall()
+        f" AND source {'=' if plays else '!='} ? AND start >= ? ORDER BY sensor, direction",
+        (PLAYS, int(now - longest))).fetchall()
     table: dict[tuple[str, str, str], dict] = {}
     for source, sensor, direction, start, count in rows:
         entry = table.setdefault((source, sensor, direction), {
@@ -68,7 +76,22 @@ def status_data(config: Any, store: Any, now: float) -> dict[str, Any]:
     data["config_file"] = str(config.file)
     data["bridge"] = heartbeat(store, "bridge", now, health_config(config).stale_after_s)
     data["counts"] = recent_counts(store, now)
+    data["plays"] = recent_counts(store, now, plays=True)
+    data["config_outdated"] = config_outdated(config, data)
     return data
+
+
+def config_outdated(config: Any, data: dict[str, Any]) -> list[str]:
+    """Running processes whose config (digest recorded at start) differs from the file's."""
+    return [name for name in ("edge", "bridge")
+            if data[name]["state"] != "down" and data[name].get("config_sha256")
+            and data[name]["config_sha256"] != config.sha256]
+
+
+def _size(mb: float) -> str:
+    if mb >= 1024:
+        return f"{mb / 1024:.1f} GB"
+    return f"{mb:.1f} MB" if mb >= 1 else f"{mb * 1024:.0f} KB"
 
 
 def _age(seconds: float | None) -> str:
@@ -88,8 +111,13 @@ def render_status(d: dict[str, Any], console: Any) -> None:
     console.print(f"node {d['node']} (site {d['site']})  walkway {d['software']}  {d['at']}",
                   style="bold")
     console.print(f"config {d['config_file']}  sha256 {d['config_sha256'][:12]}")
+    for name in d.get("config_outdated", []):
+        console.print(f"WARNING: the {name} runs an older config (sha256 "
+                      f"{d[name]['config_sha256'][:12]}) than the file: systemctl restart "
+                      f"walkway-{name}", style="bold red")
     edge, bridge = d["edge"], d["bridge"]
-    console.print(f"edge:    {edge['state']} (heartbeat {_age(edge['age_s'])})")
+    reason = f" - {edge['reason']}" if edge["state"] != "up" and edge.get("reason") else ""
+    console.print(f"edge:    {edge['state']} (heartbeat {_age(edge['age_s'])}){reason}")
     link = "connected" if bridge.get("connected") else "NOT connected"
     if bridge["state"] == "down":
         link = "bridge not running"
@@ -111,6 +139,14 @@ def render_status(d: dict[str, Any], console: Any) -> None:
     if not d["counts"]:
         counts.add_row("(none in the last 15 min)", "", "", "")
     console.print(counts)
+    if d.get("plays"):
+        plays = Table(title="proof of play (scenes shown)", title_justify="left")
+        for col in ("scene", "last 5 min", "last 15 min"):
+            plays.add_column(col, justify="right" if col.startswith("last") else "left")
+        for c in d["plays"]:
+            plays.add_row(c["direction"].removeprefix("play."), str(c["last_5_min"]),
+                          str(c["last_15_min"]))
+        console.print(plays)
     st = d["store"]
     oldest = "none" if st["oldest_unsent"] is None else (
         f"{st['oldest_unsent']} ({_age(st['oldest_unsent_age_s'])})")
@@ -120,7 +156,7 @@ def render_status(d: dict[str, Any], console: Any) -> None:
     console.print(f"signage: {sg['state']}{' - ' + sg['reason'] if sg.get('reason') else ''}"
                   f", emergency {'ON' if sg['emergency'] else 'off'}")
     dk = d["disk"]
-    console.print(f"disk:    {dk['free_mb'] / 1024:.1f} GB free of {dk['total_mb'] / 1024:.1f} GB"
+    console.print(f"disk:    {_size(dk['free_mb'])} free of {_size(dk['total_mb'])}"
                   f" ({dk['free_pct']} %)")
     ck = d["clock"]
     synced = {True: "synchronised", False: "NOT synchronised", None: "unknown"}[ck["synced"]]
@@ -149,24 +185,28 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _selftest(args: argparse.Namespace) -> int:
-    from edge.config import load_config
-    from edge.selftest import FAIL, Check, run_checks
+    from edge.selftest import FAIL, SKIP, Check, check_clock, config_checks, run_checks
     from edge.store import Store
     from walkway.errors import WalkwayError
 
-    checks: list[Check] = []
-    try:
-        config = load_config(args.config)
-        checks.append(Check("config", "PASS", f"{config.file} (sha256 {config.sha256[:12]})"))
-        store = Store.from_config(config, clock=_clock(), durable=False)
-    except WalkwayError as exc:
-        checks.append(Check("config" if not checks else "store", FAIL,
-                            str(exc).splitlines()[0]))
+    config, checks = config_checks(args.config)
+    if config is None:
+        checks += [check_clock(),
+                   Check("others", SKIP, "store, disk, sources, broker, signage: need a valid "
+                         "config")]
     else:
+        store, problem = None, ""
         try:
-            checks += run_checks(config, store, store.clock(), broker_timeout=args.timeout)
+            store = Store.from_config(config, clock=_clock(), durable=False)
+        except WalkwayError as exc:
+            problem = str(exc).splitlines()[0]
+        clock = store.clock if store is not None else _clock()
+        try:
+            checks += run_checks(config, store, clock(), broker_timeout=args.timeout,
+                                 store_problem=problem)
         finally:
-            store.close()
+            if store is not None:
+                store.close()
     failed = sum(c.status == FAIL for c in checks)
     if args.json:
         _dump({"ok": failed == 0, "checks": [c.as_dict() for c in checks]})
