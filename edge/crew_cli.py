@@ -221,21 +221,24 @@ def _selftest(args: argparse.Namespace) -> int:
 def _outbox(args: argparse.Namespace) -> int:
     from edge.health import outbox
 
+    since = None
+    if args.resend_since:
+        try:
+            since = parse_iso(args.resend_since)
+        except ValueError:
+            from walkway.errors import UsageError
+
+            raise UsageError(f"--resend-since: expected an ISO 8601 UTC time, got "
+                             f"{args.resend_since!r}") from None
     config, store = _open(args)
     try:
+        resent = store.resend_since(since) if since is not None else None
+        # Everything read after the resend: the outbox as it is now, not as it was.
         data = {"node": config.node.id, **outbox(store, store.clock())}
         data["delivered"] = store.stats().delivered
-        if args.resend_since:
-            try:
-                since = parse_iso(args.resend_since)
-            except ValueError:
-                from walkway.errors import UsageError
-
-                raise UsageError(f"--resend-since: expected an ISO 8601 UTC time, got "
-                                 f"{args.resend_since!r}") from None
-            data["resent"] = store.resend_since(since)
+        if resent is not None:
+            data["resent"] = resent
             data["resent_since"] = iso_z(since)
-            data["outbox_depth"] = store.stats().depth
     finally:
         store.close()
     if args.json:
@@ -254,23 +257,61 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def bin_counts(store: Any, now: float, width: int, last: int = 5) -> list[dict]:
+    """Per sensor and direction: the current (partial) bin, the previous complete bin and
+    the `last` complete bins before the current one. Whole bins only: a "last minute" cut
+    from bins would drop to zero at every bin boundary."""
+    from signage_player.proof import SOURCE as PLAYS
+    from walkway.timeutil import bin_start
+
+    current = bin_start(now, width)
+    rows = store.conn.execute(
+        "SELECT sensor, direction, start, count FROM bins WHERE kind='count' AND source != ?"
+        " AND seconds = ? AND start >= ? ORDER BY sensor, direction",
+        (PLAYS, width, current - last * width)).fetchall()
+    table: dict[tuple[str, str], dict] = {}
+    for sensor, direction, start, count in rows:
+        entry = table.setdefault((sensor, direction), {
+            "sensor": sensor, "direction": direction, "current_bin": 0, "previous_bin": 0,
+            f"last_{last}_bins": 0})
+        if start == current:
+            entry["current_bin"] += count
+        else:
+            entry[f"last_{last}_bins"] += count
+            if start == current - width:
+                entry["previous_bin"] += count
+    return list(table.values())
+
+
 def _watch(args: argparse.Namespace) -> int:
     from edge.health import sources
     from edge.health_config import health_config
+    from walkway.timeutil import bin_start
 
     config, store = _open(args)
-    console = _console()
+    width = config.store.bin_seconds
+    live = None
     shown = 0
     try:
         while True:
             now = store.clock()
             stale = health_config(config).stale_after_s
-            frame = {"at": iso_z(now), "sources": sources(config, store, now, stale),
-                     "counts": recent_counts(store, now, (1, 5))}
+            frame = {"at": iso_z(now), "bin_seconds": width,
+                     "current_bin_start": iso_z(bin_start(now, width)),
+                     "sources": sources(config, store, now, stale),
+                     "counts": bin_counts(store, now, width)}
             if args.json:
                 print(json.dumps(frame, ensure_ascii=False), flush=True)
+            elif live is None:
+                from rich.live import Live
+
+                # Redrawn in place (cursor movement), so a terminal or a tmux pane shows one
+                # table, not a new one per refresh.
+                live = Live(_watch_table(frame), console=_console(), auto_refresh=False,
+                            redirect_stdout=False, redirect_stderr=False)
+                live.start(refresh=True)
             else:
-                _render_watch(frame, console)
+                live.update(_watch_table(frame), refresh=True)
             shown += 1
             if args.count and shown >= args.count:
                 return 0
@@ -278,20 +319,27 @@ def _watch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if live is not None:
+            live.stop()
         store.close()
 
 
-def _render_watch(frame: dict[str, Any], console: Any) -> None:
+def _watch_table(frame: dict[str, Any]) -> Any:
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"live counts {frame['at']}", title_justify="left")
-    for col in ("sensor", "direction", "last 1 min", "last 5 min"):
-        table.add_column(col, justify="right" if col.startswith("last") else "left")
+    width = frame["bin_seconds"]
+    since = frame["current_bin_start"][11:19]
+    table = Table(title=f"live counts {frame['at']} (bins of {width} s, UTC)",
+                  title_justify="left")
+    for col in ("sensor", "direction", f"since {since}", "previous bin", "last 5 bins"):
+        table.add_column(col, justify="left" if col in ("sensor", "direction") else "right")
     for c in frame["counts"]:
-        table.add_row(c["sensor"], c["direction"], str(c["last_1_min"]), str(c["last_5_min"]))
+        table.add_row(c["sensor"], c["direction"], str(c["current_bin"]), str(c["previous_bin"]),
+                      str(c["last_5_bins"]))
     states = ", ".join(f"{s['name']} {s['state']}" for s in frame["sources"]) or "no sources"
-    console.print(table)
-    console.print(f"sources: {states}")
+    return Group(table, Text(f"sources: {states}"))
 
 
 def _install(args: argparse.Namespace) -> int:

@@ -97,7 +97,11 @@ def uptime_s(proc: Path = Path("/proc/uptime")) -> float | None:
 
 
 def disk(path: Path) -> dict[str, Any]:
-    usage = shutil.disk_usage(path)
+    """The filesystem holding `path` (its nearest existing ancestor, if it is missing)."""
+    probe = Path(path).absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    usage = shutil.disk_usage(probe)
     return {"path": str(path), "free_mb": round(usage.free / 2**20, 1),
             "total_mb": round(usage.total / 2**20, 1),
             "free_pct": round(100.0 * usage.free / usage.total, 1) if usage.total else 0.0}
