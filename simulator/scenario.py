@@ -45,6 +45,7 @@ class NodePlan:
     area: str = "underground"
     site: str = "sapporo"
     signage: bool = False
+    sign_location: str = ""  # the sign's place id in its content package ("you are here")
     sensors: tuple[SensorPlan, ...] = ()
 
 
@@ -131,13 +132,31 @@ def _node(t: ConfigTable) -> NodePlan:
         area=t.text("area", "underground", choices=AREAS),
         site=t.text("site", "sapporo", pattern=NODE_ID, what="a site id"),
         signage=t.flag("signage", False),
+        sign_location=t.text("sign_location", ""),
         sensors=tuple(_sensor(s) for s in t.tables("sensors")),
     )
+    if node.sign_location:
+        places = sign_places()
+        if node.sign_location not in places:
+            t.problem("sign_location", "a place id of the sign's content package: "
+                      + ", ".join(places), node.sign_location)
     names = [s.name for s in node.sensors]
     if len(set(names)) != len(names):
         t.problem("sensors", "sensor names unique within the node", names)
     t.finish()
     return node
+
+
+def sign_places() -> list[str]:
+    """Place ids of the simulated signs' content package (content/sapporo)."""
+    import json
+
+    from simulator.signage import CONTENT
+
+    try:
+        return list(json.loads((CONTENT / "data" / "places.json").read_text("utf-8")))
+    except (OSError, ValueError):
+        return []
 
 
 def _event(t: ConfigTable) -> EventPlan:

@@ -81,3 +81,63 @@ def test_scenario_problems_are_one_clear_line_each_all_at_once(tmp_path: Path,
                        check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert len([x for x in done.stderr.splitlines() if x.strip()]) == 5, done.stderr
+
+
+def test_sign_location_comes_from_the_scenario(tmp_path: Path) -> None:
+    from simulator.signage import available, section
+
+    sc = load_scenario("sapporo")
+    locations = {n.id: n.sign_location for n in sc.nodes if n.signage}
+    assert locations["chikaho-north"] == "sapporo-station"
+    assert locations["aurora-town"] == "aurora-town"
+    if available():
+        node = type("N", (), {"plan": sc.node("aurora-town")})()
+        assert 'location = "aurora-town"' in section(node)
+    f = scenario_file(tmp_path, 'start = "2026-01-14T07:40:00+09:00"', "")
+    f.write_text(f.read_text().replace('id = "a"\n', 'id = "a"\nsignage = true\n'
+                                       'sign_location = "atlantis"\n'))
+    with pytest.raises(ConfigError, match=r"nodes\[0\]\.sign_location: expected a place id "
+                       r"of the sign's content package: chikaho, "):
+        load_scenario(str(f))
+
+
+def test_proof_of_play_is_stamped_on_the_simulated_clock(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from support.walkway_procs import ROOT
+
+    from edge.store import Store
+    from simulator.signage import CONTENT
+    from walkway.clock import SimClock
+
+    sim_start = 1_768_344_000.0  # 2026-01-14T07:40+09:00, months before the wall clock
+    (tmp_path / "node.toml").write_text(f"""[node]
+id = "n1"
+site = "s1"
+[store]
+path = "edge.db"
+[mqtt]
+url = "mqtt://127.0.0.1:1"
+[signage]
+content = "{CONTENT}"
+state_dir = "state"
+width = 320
+height = 180
+fullscreen = false
+""")
+    clock = SimClock(sim_start, 100.0, time.time())
+    env = {**os.environ, "WALKWAY_CLOCK": clock.env_value(), "SDL_VIDEODRIVER": "dummy"}
+    subprocess.run([sys.executable, "-m", "walkway", "signage", "run", "--config",
+                    str(tmp_path / "node.toml"), "--frames", "20"], cwd=ROOT, env=env,
+                   check=True, capture_output=True, timeout=120)
+    store = Store(tmp_path / "edge.db", node="n1")
+    plays = store.bins(kind="count")
+    store.close()
+    assert plays, "no proof of play recorded"
+    for b in plays:
+        # Stamped on the same clock as the play's own time (no wall-clock seconds in it).
+        assert abs(b["updated_at"] - b["start"]) < 3600, b
+        assert b["sealed_at"] is None or abs(b["sealed_at"] - b["start"]) < 3600, b
