@@ -141,3 +141,50 @@ fullscreen = false
         # Stamped on the same clock as the play's own time (no wall-clock seconds in it).
         assert abs(b["updated_at"] - b["start"]) < 3600, b
         assert b["sealed_at"] is None or abs(b["sealed_at"] - b["start"]) < 3600, b
+
+
+def _report(dropped: int) -> dict:
+    from zoneinfo import ZoneInfo
+
+    from simulator.page import local_iso
+
+    zone = ZoneInfo("Asia/Tokyo")
+    start, end = 1_768_344_000.0, 1_768_347_600.0
+    return {
+        "scenario": {"name": "s", "title": "t", "start": "2026-01-13T22:40:00Z",
+                     "end": "2026-01-13T23:40:00Z", "timezone": "Asia/Tokyo",
+                     "start_local": local_iso(start, zone), "end_local": local_iso(end, zone),
+                     "minutes": 60, "speed": 40, "bin_seconds": 60, "snow_cm": 0,
+                     "snow_factors": [1.0, 1.0], "nodes": ["a"], "events": []},
+        "wall_seconds": 90.0,
+        "by_type": {"tfluna": {"sensors": 1, "modes": ["real"], "true": 82.0, "counted": 80.0,
+                               "collected": 80.0, "error_pct": -2.44,
+                               "error_pct_outside_faults": -2.0}},
+        "sensors": [],
+        "delivery": {"completeness_pct": 100.0, "in_collector_exactly_once": 10,
+                     "sealed_bins": 10, "dropped_by_disk_cap": dropped, "per_node": {},
+                     "open_at_end": 0, "collector_only": 0, "export_rows": 10,
+                     "export_matches": True,
+                     "latency_s": {"p50": 1.0, "p90": 2.0, "p99": 3.0, "max": 4.0, "n": 10}},
+        "stores": {}, "signage": [], "notes": [], "attribution": "",
+        "faults": [{"kind": "disk-full", "target": "a", "state": "done", "note": "",
+                    "start": "2026-01-13T22:50:00Z", "end": "2026-01-13T22:55:00Z",
+                    "start_local": local_iso(start + 600, zone),
+                    "end_local": local_iso(start + 900, zone), "wall_s": 7.5}],
+    }
+
+
+def test_report_headline_times_and_whole_people(tmp_path: Path) -> None:
+    from simulator.page import per_bin, render_html
+
+    clean = render_html(_report(0), tmp_path)
+    assert '<b class="ok">100 %</b>' in clean
+    lossy = render_html(_report(7), tmp_path)
+    assert '<b class="ok">' not in lossy  # no green 100 % while bins were dropped
+    assert "7 bins dropped by the disk cap" in lossy
+    assert ">82<" in lossy and "82.00" not in lossy
+    # One convention for people: the scenario's zone (07:40 in Sapporo, not 22:40 UTC).
+    assert "2026-01-14 07:40 to 08:40 Asia/Tokyo" in lossy and "22:40" not in lossy
+    assert "<td>07:50</td><td>07:55</td>" in lossy
+    bins = per_bin({"start": [1_768_344_000], "true": [3.0], "counted": [2.0]})
+    assert bins == [{"start": "2026-01-13T22:40:00Z", "true": 3, "counted": 2}]
