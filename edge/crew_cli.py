@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from walkway.records import PLAY_SOURCE
 from walkway.timeutil import iso_z, parse_iso
 
 DEFAULT_CONFIG = "/var/lib/walkway/node.toml"
@@ -50,13 +51,9 @@ def recent_counts(store: Any, now: float, minutes: tuple[int, ...] = (5, 15), *,
     Pedestrian counts, or with `plays` the sign's proof-of-play rows (source "signage"):
     scenes shown are not people.
     """
-    from signage_player.proof import SOURCE as PLAYS
-
     longest = max(minutes) * 60
-    rows = store.conn.execute(
-        "SELECT source, sensor, direction, start, count FROM bins WHERE kind='count'"
-        f" AND source {'=' if plays else '!='} ? AND start >= ? ORDER BY sensor, direction",
-        (PLAYS, int(now - longest))).fetchall()
+    rows = [r for r in store.count_rows_since(int(now - longest))
+            if (r[0] == PLAY_SOURCE) == plays]
     table: dict[tuple[str, str, str], dict] = {}
     for source, sensor, direction, start, count in rows:
         entry = table.setdefault((source, sensor, direction), {
@@ -261,16 +258,14 @@ def bin_counts(store: Any, now: float, width: int, last: int = 5) -> list[dict]:
     """Per sensor and direction: the current (partial) bin, the previous complete bin and
     the `last` complete bins before the current one. Whole bins only: a "last minute" cut
     from bins would drop to zero at every bin boundary."""
-    from signage_player.proof import SOURCE as PLAYS
     from walkway.timeutil import bin_start
 
     current = bin_start(now, width)
-    rows = store.conn.execute(
-        "SELECT sensor, direction, start, count FROM bins WHERE kind='count' AND source != ?"
-        " AND seconds = ? AND start >= ? ORDER BY sensor, direction",
-        (PLAYS, width, current - last * width)).fetchall()
+    rows = store.count_rows_since(current - last * width)
     table: dict[tuple[str, str], dict] = {}
-    for sensor, direction, start, count in rows:
+    for source, sensor, direction, start, count in rows:
+        if source == PLAY_SOURCE:
+            continue
         entry = table.setdefault((sensor, direction), {
             "sensor": sensor, "direction": direction, "current_bin": 0, "previous_bin": 0,
             f"last_{last}_bins": 0})

@@ -15,10 +15,10 @@ from pathlib import Path
 from edge.config import Config
 from edge.health import certificate, clock_sync, disk, heartbeat
 from edge.health_config import health_config
-from edge.signage_link import read_heartbeat
 from edge.store import Store
 from edge.store_errors import disk_full_text
 from walkway.errors import WalkwayError
+from walkway.signage_state.player import read_heartbeat
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 SERIAL_TYPES = ("tfluna", "maxbotix", "wxt530")
@@ -36,10 +36,7 @@ class Check:
 
 def check_store(config: Config, store: Store) -> Check:
     try:
-        # A committed write: a rolled-back one is only ever in memory and passes on a full
-        # disk. It bumps a counter no one reads.
-        store.conn.execute("INSERT INTO counters(name, value) VALUES ('selftest', 1) ON "
-                           "CONFLICT(name) DO UPDATE SET value = value + 1")
+        store.probe_write()  # a committed write: a rolled-back one passes on a full disk
     except sqlite3.Error as exc:
         if "full" in str(exc).lower():
             return Check("store", FAIL, disk_full_text(config.store.path))
@@ -138,7 +135,7 @@ def check_broker(config: Config, timeout: float) -> Check:
     try:
         with socket.create_connection((mqtt.host, mqtt.port), timeout=timeout) as sock:
             if mqtt.tls:
-                from cloud_bridge.tls import tls_context_for
+                from provisioning.node_tls import tls_context_for
 
                 context = tls_context_for(config)
                 with context.wrap_socket(sock, server_hostname=mqtt.host):

@@ -17,9 +17,9 @@ from support.walkway_procs import ROOT, wait_for
 
 from edge.crew_cli import bin_counts, config_outdated
 from edge.store import Store
-from sensors.base import Batch, Observation
 from signage_player.proof import play_batch
 from walkway.cli import main
+from walkway.records import Batch, Observation
 
 T0 = 1_768_201_200  # 2026-01-12T07:00:00Z
 

@@ -15,8 +15,8 @@ import pytest
 from support.walkway_procs import ROOT, WalkwayProcess, run_walkway, wait_for
 
 from edge.store import Store
-from sensors.base import Batch, Observation
 from walkway.errors import StoreError
+from walkway.records import Batch, Observation
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 
@@ -71,7 +71,7 @@ def test_store_on_a_full_disk_prunes_oldest_and_keeps_the_newest(small_disk: Pat
     stats = store.stats()
     assert stats.dropped_bins > 0, "nothing was pruned on SQLITE_FULL"
     assert failed < 1500 // 4, f"{failed} of 1500 commits failed: pruning does not make room"
-    newest = store.conn.execute("SELECT max(start) FROM bins").fetchone()[0]
+    newest = max(b["start"] for b in store.bins())
     assert newest == T0 + 1499 * 60  # the newest minute is kept, the oldest are dropped
     assert store.position("src") == "1499"
     store.close()
