@@ -188,3 +188,10 @@ def test_report_headline_times_and_whole_people(tmp_path: Path) -> None:
     assert "<td>07:50</td><td>07:55</td>" in lossy
     bins = per_bin({"start": [1_768_344_000], "true": [3.0], "counted": [2.0]})
     assert bins == [{"start": "2026-01-13T22:40:00Z", "true": 3, "counted": 2}]
+
+
+def test_live_view_uses_the_scenario_time_zone() -> None:
+    from simulator.live import Snapshot
+
+    s = Snapshot(1_768_344_300.0, 0.1, "up", (), (), "Asia/Tokyo")
+    assert s.local_time() == "2026-01-14 07:45:00 JST"
