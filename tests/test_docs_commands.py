@@ -72,3 +72,17 @@ def test_documented_command_parses(doc: str, line: str) -> None:
         except SystemExit as exc:
             if exc.code not in (0, None):
                 raise AssertionError(f"{doc}: `{line}` does not parse as {argv}") from None
+
+
+def test_run_walkway_runs_the_command_from_the_callers_directory(tmp_path: Path) -> None:
+    import subprocess
+
+    (tmp_path / "node.toml").write_text('[node]\nid = "n1"\nsite = "s1"\n[store]\n'
+                                        'path = "edge.db"\n[mqtt]\nurl = "mqtt://h:1"\n')
+    done = subprocess.run([str(ROOT / "run"), "walkway", "config", "validate", "node.toml"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr  # node.toml found in the caller's directory
+    (tmp_path / "node.toml").write_text("[node]\n")
+    done = subprocess.run([str(ROOT / "run"), "walkway", "config", "validate", "node.toml"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "node.toml" in done.stderr
