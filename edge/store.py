@@ -19,12 +19,27 @@ from pathlib import Path
 
 from edge.migrations import migrate
 from walkway.errors import StoreError
+from walkway.keys import REQUIRED, Key, KeySpec
 from walkway.records import COUNT, MEASURE, Batch
 from walkway.timeutil import bin_start
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 10.0
+
+# The node config's [store] keys (edge/config.py reads them; Store's defaults are theirs).
+STORE_KEYS = KeySpec("store", [
+    Key("path", "path", REQUIRED, "the store's SQLite file; relative paths are relative to "
+        "the config file"),
+    Key("bin_seconds", "integer", 60, "bin width; bins are UTC-aligned", min=1, max=86400),
+    Key("grace_seconds", "integer", 30, "a bin is sealed once a source's watermark passes "
+        "its end + grace", min=0, max=86400),
+    Key("max_mb", "number", 512.0, "disk cap of the store; oldest bins are dropped beyond it "
+        "(counted)", min=0.05),
+    Key("keep_delivered_hours", "number", 48.0, "delivered bins kept this long (event time) "
+        "for re-sends", min=0),
+])
+DEFAULT_MAX_BYTES = int(STORE_KEYS.default("max_mb") * 1024 * 1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +82,10 @@ class Store:
         path: str | Path,
         *,
         node: str,
-        bin_seconds: int = 60,
-        grace_seconds: int = 30,
-        max_bytes: int = 512 * 1024 * 1024,
-        keep_delivered_s: float = 48 * 3600,
+        bin_seconds: int = STORE_KEYS.default("bin_seconds"),
+        grace_seconds: int = STORE_KEYS.default("grace_seconds"),
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        keep_delivered_s: float = STORE_KEYS.default("keep_delivered_hours") * 3600,
         clock: Callable[[], float] = time.time,
         durable: bool = True,
     ) -> None:
@@ -504,4 +519,4 @@ class Store:
         return cur.rowcount
 
 
-__all__ = ["OutboxBin", "OutboxStats", "Store"]
+__all__ = ["STORE_KEYS", "OutboxBin", "OutboxStats", "Store"]
