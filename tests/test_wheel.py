@@ -43,8 +43,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stale file of the checkout can slip in."""
     work = tmp_path_factory.mktemp("wheel")
     src = work / "src"
-    files = run(["git", "ls-files", "-co", "--exclude-standard", *SOURCES], cwd=ROOT)
-    for name in files.stdout.splitlines():
+    if (ROOT / ".git").exists():
+        listed = run(["git", "ls-files", "-co", "--exclude-standard", *SOURCES], cwd=ROOT)
+        names = listed.stdout.splitlines()
+    else:  # an unpacked source archive: everything but caches
+        names = [str(p.relative_to(ROOT)) for s in SOURCES for p in
+                 ([ROOT / s] if (ROOT / s).is_file() else (ROOT / s).rglob("*"))
+                 if "__pycache__" not in p.parts and ".egg-info" not in str(p)]
+    for name in names:
         if (ROOT / name).is_file():
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             (src / name).write_bytes((ROOT / name).read_bytes())
@@ -179,3 +185,16 @@ def test_a_serial_only_node_has_no_opencv_nor_pygame_and_says_which_extra(
                             cwd=tmp_path, timeout=60)
     assert camera.returncode == 2
     assert camera.stderr.strip().splitlines()[-1].endswith("pip install 'walkway[camera]'")
+
+
+def test_units_and_scenarios_are_read_from_the_installed_package(node_env: dict,
+                                                                   tmp_path: Path) -> None:
+    bin_dir, env = node_env["bin"], node_env["env"]
+    root = tmp_path / "root"
+    run([bin_dir / "walkway", "install-systemd", "--root", root, "--config",
+         "/var/lib/walkway/node.toml", "--json"], cwd=tmp_path, env=env)
+    unit = (root / "etc/systemd/system/walkway-edge.service").read_text()
+    assert "edge run --config /var/lib/walkway/node.toml" in unit
+    scenario = run([bin_dir / "python", "-c", "from simulator.scenario import load_scenario;"
+                    "print(load_scenario('sapporo').nodes[0].id)"], cwd=tmp_path, env=env)
+    assert scenario.stdout.strip()
