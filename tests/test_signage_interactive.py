@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 GOLDEN = Path(__file__).resolve().parent / "data" / "signage" / "interactive"
 LANGS = ("ja", "en", "zh-Hans", "ko")
 SIZES = ((1920, 1080), (1080, 1920))
@@ -97,8 +97,11 @@ def test_walking_figures_follow_the_documented_formulas(catalog):
 def test_graph_errors_name_the_file_and_field(package):
     from signage_player.interactive.graph import GraphError, parse_graph
 
-    bad = {"edges": [{"a": "chikaho", "b": "odori", "length_m": 10, "kind": "teleport",
-                      "covered": True}]}
+    bad = {
+        "edges": [
+            {"a": "chikaho", "b": "odori", "length_m": 10, "kind": "teleport", "covered": True}
+        ]
+    }
     with pytest.raises(GraphError, match=r"x.json: graph.edges\[0\].kind: expected one of"):
         parse_graph(bad, package.places, "x.json")
     bad["edges"][0].update(kind="walkway", b="atlantis")
@@ -183,8 +186,8 @@ def _run_open_items(run_script, out, events):
     """Run a script where {"open_item": X} pages through the routes list until X is there."""
     from signage_player.content import load_package
     from signage_player.interactive.catalog import load_catalog
-    from signage_player.interactive.script import render_screen
     from signage_player.interactive.screens import State
+    from signage_player.interactive.script import render_screen
 
     package = load_package(CONTENT)
     load_catalog(package)
@@ -195,8 +198,13 @@ def _run_open_items(run_script, out, events):
             continue
         page = 0
         while True:
-            screen = render_screen(package, State(screen="list", kind="routes", page=page), "ja",
-                                   (1920, 1080), draw=False)
+            screen = render_screen(
+                package,
+                State(screen="list", kind="routes", page=page),
+                "ja",
+                (1920, 1080),
+                draw=False,
+            )
             ids = [b.id for b in screen.buttons]
             if f"item:{ev['open_item']}" in ids:
                 break
@@ -316,11 +324,19 @@ def test_only_anonymous_counts_reach_the_store(tmp_path, package, fonts):
     clock[0] += 60
     player.frame(surf)  # idle: the visit ends and leaves its counts
     store.close()
-    rows = sqlite3.connect(tmp_path / "store.db").execute(
-        "SELECT source, direction, count FROM bins ORDER BY direction").fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "store.db")
+        .execute("SELECT source, direction, count FROM bins ORDER BY direction")
+        .fetchall()
+    )
     directions = {d for _, d, _ in rows}
-    assert directions == {"ui.sessions", "ui.qr", "ui.screen.home", "ui.screen.list",
-                          "ui.screen.detail"}, directions
+    assert directions == {
+        "ui.sessions",
+        "ui.qr",
+        "ui.screen.home",
+        "ui.screen.list",
+        "ui.screen.detail",
+    }, directions
     assert {s for s, _, _ in rows} == {"signage"}
     raw = (tmp_path / "store.db").read_bytes()
     assert b"odori" not in raw and b"step_free" not in raw  # no destination, no choices
@@ -331,21 +347,59 @@ def test_script_command_writes_screens_and_log(tmp_path):
     from walkway.cli import main
 
     events = tmp_path / "events.json"
-    events.write_text(json.dumps([
-        {"at_s": 1.0, "tap": [0.5, 0.5]},
-        {"at_s": 2.0, "press": "open:jogging"},
-        {"at_s": 3.0, "press": "condition:hard"},
-        {"at_s": 4.0, "press": "course:tsudome"},
-        {"at_s": 60.0, "wait": True},
-    ]))
+    events.write_text(
+        json.dumps(
+            [
+                {"at_s": 1.0, "tap": [0.5, 0.5]},
+                {"at_s": 2.0, "press": "open:jogging"},
+                {"at_s": 3.0, "press": "condition:hard"},
+                {"at_s": 4.0, "press": "course:tsudome"},
+                {"at_s": 60.0, "wait": True},
+            ]
+        )
+    )
     out = tmp_path / "out"
-    assert main(["signage", "script", "--content", str(CONTENT), "--size", "1080x1920",
-                 "--lang", "en", "--events", str(events), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "signage",
+                "script",
+                "--content",
+                str(CONTENT),
+                "--size",
+                "1080x1920",
+                "--lang",
+                "en",
+                "--events",
+                str(events),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     log = json.loads((out / "log.json").read_text())
     assert [s["screen"] for s in log["screens"]] == ["home", "list", "list", "course", "playlist"]
     assert all((out / s["png"]).is_file() for s in log["screens"])
     assert "to:tsudome;" in log["screens"][3]["qr"]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"at_s": 1, "tap": [2, 0.5]}]))
-    assert main(["signage", "script", "--content", str(CONTENT), "--size", "1080x1920",
-                 "--lang", "en", "--events", str(bad), "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "signage",
+                "script",
+                "--content",
+                str(CONTENT),
+                "--size",
+                "1080x1920",
+                "--lang",
+                "en",
+                "--events",
+                str(bad),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )

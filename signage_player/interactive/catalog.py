@@ -153,9 +153,7 @@ def load_catalog(package: Package) -> Catalog | None:
         for node in sorted(graph.nodes() - {package.location}):
             items.append(Item("routes", node, node, package.places[node]["name"]))
     items += _courses(package, raw.get("courses", {}), where)
-    health = next(
-        (package.data[s.data] for s in package.scenes if s.type == "health_points"), None
-    )
+    health = next((package.data[s.data] for s in package.scenes if s.type == "health_points"), None)
     return Catalog(package, graph, strings, categories, tuple(items), health)
 
 

@@ -4,7 +4,8 @@ Nodes are place ids (`places.json` gives their names and schematic map positions
 a length, a kind (walkway, street, stairs, escalator, lift, ramp), whether they are under cover
 (indoors or roofed: snow-free in winter) and the height they climb. Three variants:
 
-- shortest: least walking time at the sign's pace (80 m/min, i18n.M_PER_MIN) (stairs and escalators cost their real time, lifts a wait);
+- shortest: least walking time at the sign's pace (80 m/min, i18n.M_PER_MIN); stairs and
+  escalators cost their real time, lifts a wait;
 - step-free: never uses stairs or escalators (lifts and ramps only): wheelchairs, buggies;
 - quieter: shortest, with each segment's cost multiplied by how crowded it is right now
   (the neighbours' flows file the bridge writes), so a passer-by is steered around a crush.

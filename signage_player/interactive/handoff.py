@@ -48,9 +48,7 @@ def check_template(template: str) -> str | None:
     return None
 
 
-def route_url(
-    template: str, places: Mapping[str, Any], route: Route, lang: str
-) -> str:
+def route_url(template: str, places: Mapping[str, Any], route: Route, lang: str) -> str:
     start, goal = route.nodes[0], route.nodes[-1]
     values = {
         "from": quote(start),

@@ -89,8 +89,7 @@ class Layout:
         n = max(1, len(ids))
         cell = (w - self.gap * (n - 1)) // n
         return [
-            Button(i, (x + k * (cell + self.gap), y, cell, self.target))
-            for k, i in enumerate(ids)
+            Button(i, (x + k * (cell + self.gap), y, cell, self.target)) for k, i in enumerate(ids)
         ]
 
     def flow(self, box: Box, items: list[tuple[str, int]]) -> list[Button]:
@@ -113,7 +112,9 @@ class Layout:
         out = []
         for k, bid in enumerate(ids[: rows * cols]):
             r, c = divmod(k, cols)
-            out.append(Button(bid, (x + c * (cw + self.gap), y + r * (row_h + self.gap), cw, row_h)))
+            out.append(
+                Button(bid, (x + c * (cw + self.gap), y + r * (row_h + self.gap), cw, row_h))
+            )
         return out
 
     def per_page(self, box: Box, cols: int, row_h: int) -> int:

@@ -108,20 +108,57 @@ def _header(canvas: Canvas, lay: Layout, env: Env, title: str) -> None:
     where = env.catalog.text("you_are_here", env.lang, place=_place(env, here))
     if canvas.metrics.portrait:  # narrow: "you are here" goes under the title
         th = int(canvas.metrics.role("title")[0] * 1.6)
-        canvas.text("title", (pad, 0, w - 2 * pad, th), title, "title", pal.text,
-                    valign="middle", max_lines=1)
-        canvas.text("here", (pad, th, w - 2 * pad, h - th), where, "label", pal.text,
-                    valign="top", max_lines=1)
+        canvas.text(
+            "title",
+            (pad, 0, w - 2 * pad, th),
+            title,
+            "title",
+            pal.text,
+            valign="middle",
+            max_lines=1,
+        )
+        canvas.text(
+            "here",
+            (pad, th, w - 2 * pad, h - th),
+            where,
+            "label",
+            pal.text,
+            valign="top",
+            max_lines=1,
+        )
         return
     split = 0.6
-    canvas.text("title", (pad, 0, int(w * split) - pad, h), title, "title", pal.text,
-                valign="middle", max_lines=1)
-    canvas.text("here", (int(w * split), 0, int(w * (1 - split)) - pad, h), where, "label",
-                pal.text, align="right", valign="middle", max_lines=2)
+    canvas.text(
+        "title",
+        (pad, 0, int(w * split) - pad, h),
+        title,
+        "title",
+        pal.text,
+        valign="middle",
+        max_lines=1,
+    )
+    canvas.text(
+        "here",
+        (int(w * split), 0, int(w * (1 - split)) - pad, h),
+        where,
+        "label",
+        pal.text,
+        align="right",
+        valign="middle",
+        max_lines=2,
+    )
 
 
-def _button(canvas: Canvas, b: Button, label: str, *, role: str = "body", lang: str | None = None,
-            sub: str = "", title_lines: int = 1) -> None:
+def _button(
+    canvas: Canvas,
+    b: Button,
+    label: str,
+    *,
+    role: str = "body",
+    lang: str | None = None,
+    sub: str = "",
+    title_lines: int = 1,
+) -> None:
     pal = canvas.palette
     x, y, w, h = b.box
     fill = pal.accent if b.selected else pal.panel
@@ -134,14 +171,37 @@ def _button(canvas: Canvas, b: Button, label: str, *, role: str = "body", lang: 
     if sub:
         size = canvas.metrics.role(role)[0]
         top_h = min(int(h * 0.6), int(size * (1.25 * title_lines + 0.1)) + pad // 2)
-        canvas.text(f"btn.{b.id}", (x + pad, y + pad // 2, w - 2 * pad, top_h - pad // 2), label,
-                    role, colour, valign="bottom", max_lines=title_lines, lang=lang)
-        canvas.text(f"btn.{b.id}.sub", (x + pad, y + top_h + pad // 4, w - 2 * pad,
-                    h - top_h - pad // 2), sub, "label", pal.bg if b.selected else pal.muted,
-                    max_lines=2, lang=lang)
+        canvas.text(
+            f"btn.{b.id}",
+            (x + pad, y + pad // 2, w - 2 * pad, top_h - pad // 2),
+            label,
+            role,
+            colour,
+            valign="bottom",
+            max_lines=title_lines,
+            lang=lang,
+        )
+        canvas.text(
+            f"btn.{b.id}.sub",
+            (x + pad, y + top_h + pad // 4, w - 2 * pad, h - top_h - pad // 2),
+            sub,
+            "label",
+            pal.bg if b.selected else pal.muted,
+            max_lines=2,
+            lang=lang,
+        )
     else:
-        canvas.text(f"btn.{b.id}", (x + pad, y, w - 2 * pad, h), label, role, colour,
-                    align="center", valign="middle", max_lines=2, lang=lang)
+        canvas.text(
+            f"btn.{b.id}",
+            (x + pad, y, w - 2 * pad, h),
+            label,
+            role,
+            colour,
+            align="center",
+            valign="middle",
+            max_lines=2,
+            lang=lang,
+        )
 
 
 def _nav(canvas: Canvas, lay: Layout, env: Env, state: State) -> list[Button]:
@@ -154,7 +214,9 @@ def _nav(canvas: Canvas, lay: Layout, env: Env, state: State) -> list[Button]:
         buttons = lay.row((pad, y + lay.gap, w - 2 * pad, lay.target), ["home", "back", "large"])
         buttons += lay.row((pad, y + 2 * lay.gap + lay.target, w - 2 * pad, lay.target), langs)
     else:
-        buttons = lay.row((pad, y + lay.gap, w - 2 * pad, lay.target), ["home", "back", *langs, "large"])
+        buttons = lay.row(
+            (pad, y + lay.gap, w - 2 * pad, lay.target), ["home", "back", *langs, "large"]
+        )
     out = []
     for b in buttons:
         if b.id.startswith("lang:"):
@@ -186,8 +248,14 @@ def _home(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, st
     pal = canvas.palette
     _header(canvas, lay, env, _t(env, "ui_home_title"))
     x, y, w, h = lay.info
-    canvas.text("home.lead", (x, y, w, h), _t(env, "ui_home_lead"),
-                "body" if env.large else "heading", pal.text, valign="middle")
+    canvas.text(
+        "home.lead",
+        (x, y, w, h),
+        _t(env, "ui_home_lead"),
+        "body" if env.large else "heading",
+        pal.text,
+        valign="middle",
+    )
     kinds = [k for k in KINDS if k == "health" and env.catalog.health or env.catalog.of(k)]
     cols = 3 - canvas.metrics.portrait - env.large  # 3, or 2, or 1 for large text upright
     box = lay.controls
@@ -210,10 +278,16 @@ def _chips(env: Env, state: State) -> list[tuple[str, str]]:
     if state.kind in ("events", "places"):
         used = {i.category for i in cat.of(state.kind) if i.category}
         out += [("category:", _t(env, "ui_all"))]
-        out += [(f"category:{c}", pick(cat.categories[c], env.lang)) for c in cat.categories if c in used]
+        out += [
+            (f"category:{c}", pick(cat.categories[c], env.lang))
+            for c in cat.categories
+            if c in used
+        ]
     if state.kind in ("places", "routes"):
-        out += [(f"within:{d}", _t(env, "ui_within", m=d) if d else _t(env, "ui_any_distance"))
-                for d in DISTANCES]
+        out += [
+            (f"within:{d}", _t(env, "ui_within", m=d) if d else _t(env, "ui_any_distance"))
+            for d in DISTANCES
+        ]
     if state.kind in ("events", "places", "routes"):
         out += [("stepfree", _t(env, "ui_step_free_only"))]
     if state.kind == "jogging":
@@ -238,9 +312,17 @@ def results(env: Env, state: State) -> list[Item]:
         courses_ = [i.course for i in cat.of("jogging")]
         ranked = courses.rank(courses_, state.condition, courses.is_winter(env.now.month))
         order = [c["id"] for c in ranked]
-        return sorted((i for i in cat.of("jogging") if i.id in order), key=lambda i: order.index(i.id))
-    return cat.search(state.kind, env.now, category=state.category, when=state.when,
-                      within_m=state.within_m, step_free=state.step_free)
+        return sorted(
+            (i for i in cat.of("jogging") if i.id in order), key=lambda i: order.index(i.id)
+        )
+    return cat.search(
+        state.kind,
+        env.now,
+        category=state.category,
+        when=state.when,
+        within_m=state.within_m,
+        step_free=state.step_free,
+    )
 
 
 def _list(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, str, None]:
@@ -248,8 +330,15 @@ def _list(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, st
     _header(canvas, lay, env, _t(env, f"ui_kind_{state.kind}"))
     found = results(env, state)
     x, y, w, h = lay.info
-    canvas.text("list.count", (x, y, w, h), _t(env, "ui_results", n=len(found)) if found
-                else _t(env, "ui_no_results"), "heading", pal.text, valign="middle", max_lines=2)
+    canvas.text(
+        "list.count",
+        (x, y, w, h),
+        _t(env, "ui_results", n=len(found)) if found else _t(env, "ui_no_results"),
+        "heading",
+        pal.text,
+        valign="middle",
+        max_lines=2,
+    )
     chips = _chips(env, state)
     box = lay.controls
     sizes = [(bid, canvas.measure(label, "label")[0]) for bid, label in chips]
@@ -260,31 +349,52 @@ def _list(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, st
     cols = 1 if m.portrait else 2
     title_lines = 2 if env.large else 1
     sub_lines = 2 if env.large else 1
-    row_h = max(lay.target, int(m.role("body")[0] * 1.3 * title_lines
-                                + m.role("label")[0] * 1.3 * sub_lines) + m.margin)
+    row_h = max(
+        lay.target,
+        int(m.role("body")[0] * 1.3 * title_lines + m.role("label")[0] * 1.3 * sub_lines)
+        + m.margin,
+    )
     page_h = lay.target + lay.gap
     area = (box[0], top, box[2], box[1] + box[3] - top - page_h)
     per = lay.per_page(area, cols, row_h)
     pages = max(1, -(-len(found) // per))
     page = min(state.page, pages - 1)
-    shown = found[page * per:(page + 1) * per]
+    shown = found[page * per : (page + 1) * per]
     open_as = "course" if state.kind == "jogging" else "item"
     items = lay.grid(area, [f"{open_as}:{i.id}" for i in shown], cols, row_h)
     for b, item in zip(items, shown, strict=True):
         sub = _item_sub(env, state, item)
-        _button(canvas, b, pick(item.title, env.lang), role="body", sub=sub,
-                title_lines=title_lines)
+        _button(
+            canvas, b, pick(item.title, env.lang), role="body", sub=sub, title_lines=title_lines
+        )
     buttons += items
     if pages > 1:
-        prev_next = lay.row((box[0], box[1] + box[3] - lay.target, box[2] // 2, lay.target),
-                            ["page:prev", "page:next"])
+        prev_next = lay.row(
+            (box[0], box[1] + box[3] - lay.target, box[2] // 2, lay.target),
+            ["page:prev", "page:next"],
+        )
         for b in prev_next:
-            _button(canvas, b, _t(env, f"ui_{b.id.replace(':', '_')}", page=page + 1, pages=pages),
-                    role="label")
+            _button(
+                canvas,
+                b,
+                _t(env, f"ui_{b.id.replace(':', '_')}", page=page + 1, pages=pages),
+                role="label",
+            )
         buttons += prev_next
-        canvas.text("list.page", (box[0] + box[2] // 2 + lay.gap, box[1] + box[3] - lay.target,
-                    box[2] // 2 - lay.gap, lay.target), _t(env, "ui_page", page=page + 1, pages=pages),
-                    "label", pal.muted, valign="middle", max_lines=1)
+        canvas.text(
+            "list.page",
+            (
+                box[0] + box[2] // 2 + lay.gap,
+                box[1] + box[3] - lay.target,
+                box[2] // 2 - lay.gap,
+                lay.target,
+            ),
+            _t(env, "ui_page", page=page + 1, pages=pages),
+            "label",
+            pal.muted,
+            valign="middle",
+            max_lines=1,
+        )
     return buttons, "", None
 
 
@@ -330,8 +440,9 @@ def _detail(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
     facts_box = (col[0], col[1], col[2], qr_area[1] - lay.gap - col[1])
     if map_box is not None:
         _map(canvas, env, map_box, route, item.place)
-    head = canvas.text("detail.title", facts_box, pick(item.title, env.lang), "heading",
-                       pal.highlight, max_lines=2)
+    head = canvas.text(
+        "detail.title", facts_box, pick(item.title, env.lang), "heading", pal.highlight, max_lines=2
+    )
     cut = head.height + m.margin // 2
     facts_box = (facts_box[0], facts_box[1] + cut, facts_box[2], facts_box[3] - cut)
     lines = []
@@ -346,14 +457,19 @@ def _detail(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
     elif item.place == env.catalog.package.location:
         lines.append(_t(env, "ui_here"))
     else:
-        lines.append(_t(env, "ui_no_route_" + ("step_free" if state.variant == "step_free" else "any")))
+        lines.append(
+            _t(env, "ui_no_route_" + ("step_free" if state.variant == "step_free" else "any"))
+        )
     if state.variant == "quieter" and not env.crowding:
         lines.append(_t(env, "ui_quieter_no_data"))  # no data is not "quiet"
     if route is not None and env.large:  # no map: the way in words, and the basis here
         via = [_place(env, n) for n in route.nodes[1:-1]]
         if via:
-            lines.append(env.catalog.text("via", env.lang,
-                         places=env.catalog.text("list_sep", env.lang).join(via)))
+            lines.append(
+                env.catalog.text(
+                    "via", env.lang, places=env.catalog.text("list_sep", env.lang).join(via)
+                )
+            )
         if m.portrait:
             lines.append(_t(env, "ui_basis"))
     role = "label" if env.large else "body"
@@ -417,15 +533,23 @@ def _course(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
         qbox = (ctl[0], ctl[1] - lay.gap - side, ctl[2] // 2, side)
         facts = (x, y, w, qbox[1] - lay.gap - y)
         sbox = (ctl[0] + ctl[2] // 2 + lay.gap, qbox[1], ctl[2] // 2 - lay.gap, side)
-    head = canvas.text("course.title", facts, pick(item.title, env.lang), "heading",
-                       pal.highlight, max_lines=2)
+    head = canvas.text(
+        "course.title", facts, pick(item.title, env.lang), "heading", pal.highlight, max_lines=2
+    )
     cut = head.height + m.margin // 2
-    canvas.text("course.facts", (facts[0], facts[1] + cut, facts[2], facts[3] - cut),
-                "\n".join(lines), "label" if env.large else "body", pal.text)
+    canvas.text(
+        "course.facts",
+        (facts[0], facts[1] + cut, facts[2], facts[3] - cut),
+        "\n".join(lines),
+        "label" if env.large else "body",
+        pal.text,
+    )
     if sbox is not None:
         canvas.text("course.science", sbox, science, "label", pal.muted)
     ids = [f"condition:{x}" for x in courses.CONDITIONS]
-    buttons = [replace(b, selected=b.id == f"condition:{state.condition}") for b in lay.row(ctl, ids)]
+    buttons = [
+        replace(b, selected=b.id == f"condition:{state.condition}") for b in lay.row(ctl, ids)
+    ]
     for b in buttons:
         _button(canvas, b, _t(env, f"ui_condition_{b.id[10:]}"), role="label")
     route = Route("shortest", (env.catalog.package.location, item.place), ())
@@ -439,8 +563,12 @@ def _health(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
     _header(canvas, lay, env, pick(data.get("title", {"ja": "健幸ポイント"}), env.lang))
     lines = [pick(data["lead"], env.lang)] if "lead" in data else []
     for rule in data.get("rules", []):
-        lines.append("・" + pick(rule["what"], env.lang) + "  " +
-                     env.catalog.text("points", env.lang, n=rule["points"]))
+        lines.append(
+            "・"
+            + pick(rule["what"], env.lang)
+            + "  "
+            + env.catalog.text("points", env.lang, n=rule["points"])
+        )
     if "how" in data:
         lines.append(pick(data["how"], env.lang))
     x, y, w, _ = lay.info
@@ -481,17 +609,28 @@ def _map(canvas: Canvas, env: Env, box: Box, route: Route | None, goal: str) -> 
                 canvas.line(at(e.a), at(e.b), pal.highlight, width * 3)
     here = env.catalog.package.location
     r = max(6, m.unit // 3)
+    for n in pts:  # every place a dot, so the map reads as a network of places
+        canvas.circle(at(n), r, pal.text)
     for n in (here, goal):
         if n in pts:
             canvas.circle(at(n), r * 2, pal.busy if n == here else pal.highlight)
-    for n, name in ((here, "ui_map_here"), (goal, "")):
+    via = list(route.nodes[1:-1]) if route is not None else []
+    for n, name in [(here, "ui_map_here"), (goal, "")] + [(v, "") for v in via]:
         if n in pts and (n != goal or goal != here):
             cx, cy = at(n)
             text = _t(env, name) if name else _place(env, n)
             lw = min(label * 8, w // 2)
             lx = max(x + 2, min(cx + r * 3, x + w - lw - 2))
-            canvas.text(f"map.{n}", (lx, cy - label * 3 // 2, lw, label * 3), text, "label",
-                        pal.text, valign="middle", max_lines=2, backdrop=pal.panel)
+            canvas.text(
+                f"map.{n}",
+                (lx, cy - label * 3 // 2, lw, label * 3),
+                text,
+                "label",
+                pal.text,
+                valign="middle",
+                max_lines=2,
+                backdrop=pal.panel,
+            )
 
 
 def _split(box: Box, gap: int) -> tuple[Box, Box]:
@@ -518,15 +657,28 @@ def _qr(canvas: Canvas, env: Env, box: Box, url: str, note: str = "", side: int 
     qbox = (x, y, side, side)
     if canvas.surface is not None:
         img = handoff.qr_surface(url, side, (0, 0, 0), (255, 255, 255))
-        canvas.surface.blit(img, (x + (side - img.get_width()) // 2, y + (side - img.get_height()) // 2))
+        canvas.surface.blit(
+            img, (x + (side - img.get_width()) // 2, y + (side - img.get_height()) // 2)
+        )
     if below:
-        canvas.text("qr.caption", (x, y + side + m.margin // 2, w, h - side - m.margin // 2),
-                    _t(env, "ui_qr_caption"), "label", pal.text)
+        canvas.text(
+            "qr.caption",
+            (x, y + side + m.margin // 2, w, h - side - m.margin // 2),
+            _t(env, "ui_qr_caption"),
+            "label",
+            pal.text,
+        )
         return qbox
     cx, cw = x + side + m.margin // 2, w - side - m.margin // 2
     cap_h = side * 3 // 5 if note else side
-    canvas.text("qr.caption", (cx, y, cw, cap_h), _t(env, "ui_qr_caption"), "body", pal.text,
-                valign="middle")
+    canvas.text(
+        "qr.caption",
+        (cx, y, cw, cap_h),
+        _t(env, "ui_qr_caption"),
+        "body",
+        pal.text,
+        valign="middle",
+    )
     if note:  # the basis of the walking figures: where the numbers come from
         canvas.text("qr.basis", (cx, y + cap_h, cw, side - cap_h), note, "label", pal.muted)
     return qbox

@@ -85,11 +85,21 @@ def run_script(
     with tempfile.TemporaryDirectory(prefix="walkway-script-") as state:
         langs = (lang,) + tuple(x for x in LANGUAGES if x != lang)
         cfg = SignageConfig(
-            content=None, state_dir=Path(state), width=size[0], height=size[1],
-            languages=langs, proof_of_play=False, **(cfg_overrides or {}),
+            content=None,
+            state_dir=Path(state),
+            width=size[0],
+            height=size[1],
+            languages=langs,
+            proof_of_play=False,
+            **(cfg_overrides or {}),
         )
-        m = metrics(*size, diagonal_in=cfg.diagonal_in, px_per_mm=cfg.px_per_mm,
-                    viewing_distance_m=cfg.viewing_distance_m, accessible=cfg.accessible)
+        m = metrics(
+            *size,
+            diagonal_in=cfg.diagonal_in,
+            px_per_mm=cfg.px_per_mm,
+            viewing_distance_m=cfg.viewing_distance_m,
+            accessible=cfg.accessible,
+        )
         renderer = Renderer(FontBook(), m, languages=langs)
         player = Player(cfg, renderer, package, clock=lambda: clock[0])
         player.check = lambda t: None  # no state files to poll offscreen: live comes from here
@@ -139,8 +149,13 @@ def _entry(player: Any, at_s: float) -> dict:
     if v is None:
         return {"at_s": at_s, "screen": "playlist"}
     s = v.screen()
-    entry = {"at_s": at_s, "screen": v.state.screen, "lang": v.env.lang, "large": v.env.large,
-             "targets": [b.id for b in s.buttons]}
+    entry = {
+        "at_s": at_s,
+        "screen": v.state.screen,
+        "lang": v.env.lang,
+        "large": v.env.large,
+        "targets": [b.id for b in s.buttons],
+    }
     for key in ("kind", "item", "variant", "condition"):
         value = getattr(v.state, key)
         if value and (key != "variant" or v.state.screen == "detail"):

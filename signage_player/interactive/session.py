@@ -81,8 +81,15 @@ class Visit:
         elif key == "open":
             self._go(State(screen="health" if value == "health" else "list", kind=value))
         elif key == "item":
-            self._go(State(screen="detail", kind=s.kind, item=value, step_free=s.step_free,
-                           variant="step_free" if s.step_free else "shortest"))
+            self._go(
+                State(
+                    screen="detail",
+                    kind=s.kind,
+                    item=value,
+                    step_free=s.step_free,
+                    variant="step_free" if s.step_free else "shortest",
+                )
+            )
         elif key == "course":
             self._go(State(screen="course", kind="jogging", item=value, condition=s.condition))
         elif key == "variant":
