@@ -403,3 +403,44 @@ def test_script_command_writes_screens_and_log(tmp_path):
         )
         == 2
     )
+
+
+def test_the_run_loop_turns_touch_and_mouse_events_into_taps(tmp_path, package, fonts):
+    """`walkway signage run` itself: a finger event opens the home screen; a synthesized mouse
+    event for the same touch (SDL sends both) is not taken as a second tap."""
+    import numpy as np
+    import pygame
+
+    from signage_player.interactive.screens import State
+    from signage_player.interactive.script import render_screen
+    from walkway.cli import main
+
+    config = tmp_path / "node.toml"
+    config.write_text(
+        f'[node]\nid = "chikaho-01"\nsite = "sapporo"\n[store]\npath = "s.db"\n'
+        f'[mqtt]\n[signage]\ncontent = "{CONTENT}"\nwidth = 1920\nheight = 1080\n'
+        f"proof_of_play = false\n"
+    )
+    pygame.display.init()
+    pygame.display.set_mode((1920, 1080))
+    pygame.event.post(
+        pygame.event.Event(
+            pygame.FINGERDOWN, x=0.5, y=0.5, finger_id=0, touch_id=0, dx=0, dy=0, pressure=1.0
+        )
+    )
+    # the same touch as SDL's synthesized mouse event: on the "events" door, if it counted
+    pygame.event.post(
+        pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(300, 560), button=1, touch=True)
+    )
+    shot = tmp_path / "shot.png"
+    assert (
+        main(
+            ["signage", "run", "--config", str(config), "--frames", "3", "--screenshot", str(shot)]
+        )
+        == 0
+    )
+    got = pygame.surfarray.array3d(pygame.image.load(str(shot))).astype(np.int16)
+    want = pygame.surfarray.array3d(
+        render_screen(package, State(), "ja", (1920, 1080), fonts=fonts).surface
+    ).astype(np.int16)
+    assert float(np.abs(got - want).mean()) < 1.0  # the home screen, nothing pressed
