@@ -111,8 +111,9 @@ def _script(args: argparse.Namespace) -> int:
         raise UsageError(f"--size: {exc}") from exc
     if args.lang not in ("ja", "en", "zh-Hans", "ko"):
         raise UsageError(f"--lang: expected ja, en, zh-Hans or ko, got {args.lang!r}")
+    overrides = {"location": args.location} if args.location else {}
     log = run_script(Path(args.content), size, args.lang, parse_events(Path(args.events)),
-                     Path(args.out))
+                     Path(args.out), cfg_overrides=overrides)
     cut = [c for s in log["screens"] for c in s.get("text_cut", [])]
     for s in log["screens"]:
         print(f"{s['at_s']:7.1f}s  {s['screen']:<8} {s.get('png', '')}  {s.get('qr', '')}")
@@ -154,6 +155,9 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     script.add_argument("--lang", required=True, help="the sign's first language")
     script.add_argument("--events", required=True, help="JSON list of timed taps and presses")
     script.add_argument("--out", required=True, help="folder for the PNGs and log.json")
+    script.add_argument(
+        "--location", default="", help="the sign's place id (default: the package's)"
+    )
     script.set_defaults(handler=_script)
 
     emer = sub.add_parser("emergency", help="show (or --clear) an emergency notice on this sign")

@@ -185,7 +185,11 @@ class Player:
 
         if self._catalog is None or self._catalog[0] != self.package.digest:
             try:
-                catalog = load_catalog(self.package) if self.cfg.interactive else None
+                catalog = (
+                    load_catalog(self.package, self.renderer.location)
+                    if self.cfg.interactive
+                    else None
+                )
             except ContentError as exc:
                 log.error("signage: interactive mode off: %s", exc)
                 self.problem = f"interactive mode off: {exc}"

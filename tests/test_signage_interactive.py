@@ -60,7 +60,7 @@ def _states():
 # -- routes ------------------------------------------------------------------------------
 def test_step_free_never_uses_stairs_or_escalators(catalog):
     seen_steps = False
-    for node in sorted(catalog.graph.nodes() - {catalog.package.location}):
+    for node in sorted(catalog.graph.nodes() - {catalog.here}):
         shortest = catalog.route(node, "shortest")
         free = catalog.route(node, "step_free")
         assert shortest is not None
@@ -444,3 +444,30 @@ def test_the_run_loop_turns_touch_and_mouse_events_into_taps(tmp_path, package, 
         render_screen(package, State(), "ja", (1920, 1080), fonts=fonts).surface
     ).astype(np.int16)
     assert float(np.abs(got - want).mean()) < 1.0  # the home screen, nothing pressed
+
+
+def test_a_sign_elsewhere_routes_from_where_it_stands(package, fonts):
+    from signage_player.interactive.catalog import load_catalog
+    from signage_player.interactive.screens import State
+    from signage_player.interactive.script import render_screen
+
+    odori = load_catalog(package, "odori")
+    assert odori.here == "odori" and odori.route("pole-town", "shortest").nodes[0] == "odori"
+    assert load_catalog(package, "no-such-place").here == package.location
+    # a suburban sign off the walking map: no routes door, and directions by QR only
+    home = render_screen(
+        package, State(), "en", (1920, 1080), fonts=fonts, draw=False, location="shin-sapporo"
+    )
+    assert "open:routes" not in {b.id for b in home.buttons}
+    detail = render_screen(
+        package,
+        State(screen="detail", kind="places", item="tv-tower"),
+        "en",
+        (1920, 1080),
+        fonts=fonts,
+        draw=False,
+        location="shin-sapporo",
+    )
+    assert "from:shin-sapporo;" in detail.qr and "to:tv-tower;" in detail.qr
+    facts = next(r for r in detail.fits if r.name == "detail.facts[en]")
+    assert "scan for directions" in " ".join(facts.fit.lines)

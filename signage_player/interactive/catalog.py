@@ -50,6 +50,7 @@ class Catalog:
     categories: Mapping[str, Any]
     items: tuple[Item, ...]
     health: Mapping[str, Any] | None
+    here: str  # the sign's place: routes start here ([signage] location, else the package's)
 
     def text(self, key: str, lang: str, **values: Any) -> str:
         texts = self.strings.get(key) or self.package.strings.get(key)
@@ -67,7 +68,7 @@ class Catalog:
     def route(
         self, place: str, variant: str, crowding: Mapping[frozenset, float] | None = None
     ) -> Route | None:
-        here = self.package.location
+        here = self.here
         if self.graph is None or place == here:
             return None
         if place not in self.graph.nodes() or here not in self.graph.nodes():
@@ -92,10 +93,10 @@ class Catalog:
             if kind == "events" and not _when_ok(item, now, when):
                 continue
             route = self.route(item.place, "step_free" if step_free else "shortest")
-            if step_free and route is None and item.place != self.package.location:
+            if step_free and route is None and item.place != self.here:
                 continue
             if within_m and (route is None or route.length_m > within_m):
-                if item.place != self.package.location:
+                if item.place != self.here:
                     continue
             out.append((route.length_m if route else 1e9, item.id, item))
         return [i for _, _, i in sorted(out, key=lambda x: (x[0], x[1]))]
@@ -116,10 +117,12 @@ def _when_ok(item: Item, now: datetime, when: str) -> bool:
     return True
 
 
-def load_catalog(package: Package) -> Catalog | None:
-    """The catalog of a package with interactive data, or None (the sign stays a slideshow)."""
+def load_catalog(package: Package, location: str = "") -> Catalog | None:
+    """The catalog of a package with interactive data, or None (the sign stays a slideshow).
+    `location` is the sign's place id ([signage] location); unknown or empty: the package's."""
     if not package.interactive:
         return None
+    here = location if location in package.places else package.location
     rel = package.interactive
     where = str(package.root / rel)
     raw = package.data[rel]
@@ -150,11 +153,11 @@ def load_catalog(package: Package) -> Catalog | None:
         )
     items += _events(package, raw.get("events", {}), categories, where)
     if graph is not None:
-        for node in sorted(graph.nodes() - {package.location}):
+        for node in sorted(graph.nodes() - {here}):
             items.append(Item("routes", node, node, package.places[node]["name"]))
     items += _courses(package, raw.get("courses", {}), where)
     health = next((package.data[s.data] for s in package.scenes if s.type == "health_points"), None)
-    return Catalog(package, graph, strings, categories, tuple(items), health)
+    return Catalog(package, graph, strings, categories, tuple(items), health, here)
 
 
 def _mapping(raw: dict, key: str, where: str) -> Mapping[str, Any]:
@@ -184,7 +187,7 @@ def _events(package: Package, extra: Any, categories: Mapping, where: str) -> li
         category = facts.get("category", "")
         if category and category not in categories:
             raise ContentError(f"{at}.category: expected one of {', '.join(categories)}")
-        place = ev.get("place", package.location)
+        place = ev.get("place", package.location)  # where the event is, not the sign
         out.append(
             Item("events", f"event{i}", place, ev["title"], category, ev.get("when"), start, end)
         )

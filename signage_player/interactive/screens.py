@@ -104,7 +104,7 @@ def _header(canvas: Canvas, lay: Layout, env: Env, title: str) -> None:
     pal, pad = canvas.palette, canvas.metrics.margin
     x, y, w, h = lay.header
     canvas.fill((x, y, w, h), pal.header, outline=False)
-    here = env.catalog.package.location
+    here = env.catalog.here
     where = env.catalog.text("you_are_here", env.lang, place=_place(env, here))
     if canvas.metrics.portrait:  # narrow: "you are here" goes under the title
         th = int(canvas.metrics.role("title")[0] * 1.6)
@@ -257,6 +257,8 @@ def _home(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, st
         valign="middle",
     )
     kinds = [k for k in KINDS if k == "health" and env.catalog.health or env.catalog.of(k)]
+    if env.catalog.graph is None or env.catalog.here not in env.catalog.graph.nodes():
+        kinds = [k for k in kinds if k != "routes"]  # a sign off the walking map: no routes
     cols = 3 - canvas.metrics.portrait - env.large  # 3, or 2, or 1 for large text upright
     box = lay.controls
     rows = -(-len(kinds) // cols)
@@ -408,7 +410,7 @@ def _item_sub(env: Env, state: State, item: Item) -> str:
         parts.append(pick(item.when, env.lang))
     if route is not None:
         parts.append(_t(env, "ui_walk_min", n=walking.figures(route).minutes))
-    elif item.place == env.catalog.package.location:
+    elif item.place == env.catalog.here:
         parts.append(_t(env, "ui_here"))
     return _t(env, "ui_sep").join(parts)
 
@@ -454,7 +456,7 @@ def _detail(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
         lines.append(_route_line(env, route))
         lines.append(_t(env, "ui_step_free_yes") if route.step_free else _t(env, "ui_step_free_no"))
         lines.append(_t(env, "ui_covered_yes") if route.covered else _t(env, "ui_covered_no"))
-    elif item.place == env.catalog.package.location:
+    elif item.place == env.catalog.here:
         lines.append(_t(env, "ui_here"))
     else:
         lines.append(
@@ -486,6 +488,9 @@ def _detail(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
     for b in buttons:
         _button(canvas, b, _t(env, f"ui_variant_{b.id[8:]}"), role="label")
     qr, qr_box = "", None
+    here = env.catalog.here
+    if route is None and item.place != here and state.variant != "step_free":
+        route = Route(state.variant, (here, item.place), ())  # off the map: directions only
     if route is not None:
         qr = handoff.route_url(env.route_url, env.catalog.package.places, route, env.lang)
         basis_here = env.large and m.portrait  # else beside the code, where there is room
@@ -552,7 +557,7 @@ def _course(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
     ]
     for b in buttons:
         _button(canvas, b, _t(env, f"ui_condition_{b.id[10:]}"), role="label")
-    route = Route("shortest", (env.catalog.package.location, item.place), ())
+    route = Route("shortest", (env.catalog.here, item.place), ())
     qr = handoff.route_url(env.route_url, env.catalog.package.places, route, env.lang)
     return buttons, qr, _qr(canvas, env, qbox, qr, side=side if squeezed else 0)
 
@@ -607,7 +612,7 @@ def _map(canvas: Canvas, env: Env, box: Box, route: Route | None, goal: str) -> 
         for e in route.edges:
             if e.a in pts and e.b in pts:
                 canvas.line(at(e.a), at(e.b), pal.highlight, width * 3)
-    here = env.catalog.package.location
+    here = env.catalog.here
     r = max(6, m.unit // 3)
     for n in pts:  # every place a dot, so the map reads as a network of places
         canvas.circle(at(n), r, pal.text)

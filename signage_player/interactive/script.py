@@ -100,7 +100,7 @@ def run_script(
             viewing_distance_m=cfg.viewing_distance_m,
             accessible=cfg.accessible,
         )
-        renderer = Renderer(FontBook(), m, languages=langs)
+        renderer = Renderer(FontBook(), m, languages=langs, location=cfg.location)
         player = Player(cfg, renderer, package, clock=lambda: clock[0])
         player.check = lambda t: None  # no state files to poll offscreen: live comes from here
         player.live = live if live is not None else sample_live(package)
@@ -184,6 +184,7 @@ def render_screen(
     now: datetime | None = None,
     crowding: dict | None = None,
     draw: bool = True,
+    location: str = "",
 ) -> Any:
     """One interactive screen offscreen (golden tests, docs' screenshots): a Screen."""
     from signage_player.config import SignageConfig
@@ -196,7 +197,7 @@ def render_screen(
     cfg = SignageConfig(content=None, state_dir=Path("."))
     kw = {"diagonal_in": cfg.diagonal_in, "viewing_distance_m": cfg.viewing_distance_m}
     env = Env(
-        catalog=load_catalog(package),
+        catalog=load_catalog(package, location),
         fonts=fonts or FontBook(),
         normal=metrics(*size, **kw),
         large_text=metrics(*size, accessible=True, **kw),
