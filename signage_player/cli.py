@@ -40,18 +40,27 @@ def _run(args: argparse.Namespace) -> int:
     )
 
 
-def _render(args: argparse.Namespace) -> int:
-    _quiet_pygame()
-    import pygame
-
-    from signage_player.offscreen import parse_size, render_scene
+def _size_and_lang(args: argparse.Namespace) -> tuple[int, int]:
+    """--size and --lang of render and script, checked; returns the size."""
+    from signage_player.config import LANGUAGES
+    from signage_player.offscreen import parse_size
 
     try:
         size = parse_size(args.size)
     except ValueError as exc:
         raise UsageError(f"--size: {exc}") from exc
-    if args.lang not in ("ja", "en", "zh-Hans", "ko"):
+    if args.lang not in LANGUAGES:
         raise UsageError(f"--lang: expected ja, en, zh-Hans or ko, got {args.lang!r}")
+    return size
+
+
+def _render(args: argparse.Namespace) -> int:
+    _quiet_pygame()
+    import pygame
+
+    from signage_player.offscreen import render_scene
+
+    size = _size_and_lang(args)
     frame, shown = render_scene(
         args.content,
         args.scene,
@@ -103,14 +112,8 @@ def _emergency(args: argparse.Namespace) -> int:
 def _script(args: argparse.Namespace) -> int:
     _quiet_pygame()
     from signage_player.interactive.script import parse_events, run_script
-    from signage_player.offscreen import parse_size
 
-    try:
-        size = parse_size(args.size)
-    except ValueError as exc:
-        raise UsageError(f"--size: {exc}") from exc
-    if args.lang not in ("ja", "en", "zh-Hans", "ko"):
-        raise UsageError(f"--lang: expected ja, en, zh-Hans or ko, got {args.lang!r}")
+    size = _size_and_lang(args)
     overrides = {"location": args.location} if args.location else {}
     log = run_script(Path(args.content), size, args.lang, parse_events(Path(args.events)),
                      Path(args.out), cfg_overrides=overrides)

@@ -8,7 +8,6 @@ Regenerate the golden images after an intended change with:
 """
 
 import json
-import os
 import random
 from pathlib import Path
 
@@ -19,7 +18,6 @@ CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 GOLDEN = Path(__file__).resolve().parent / "data" / "signage" / "interactive"
 LANGS = ("ja", "en", "zh-Hans", "ko")
 SIZES = ((1920, 1080), (1080, 1920))
-SCALE = 4
 
 
 @pytest.fixture(scope="module")
@@ -114,24 +112,13 @@ def test_graph_errors_name_the_file_and_field(package):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("name", list(_states()))
 def test_golden(package, fonts, name, lang, size):
-    import numpy as np
-    import pygame
+    from support.golden import assert_matches_golden
 
     from signage_player.interactive.script import render_screen
 
     screen = render_screen(package, _states()[name], lang, size, fonts=fonts)
     assert not screen.overflows, [r.name for r in screen.overflows]
-    small = pygame.transform.smoothscale(screen.surface, (size[0] // SCALE, size[1] // SCALE))
-    ref = GOLDEN / f"{name}-{lang}-{size[0]}x{size[1]}.png"
-    if os.environ.get("WALKWAY_UPDATE_GOLDEN") == "1":
-        ref.parent.mkdir(parents=True, exist_ok=True)
-        pygame.image.save(small, str(ref))
-        return
-    assert ref.exists(), f"{ref} missing: run with WALKWAY_UPDATE_GOLDEN=1 to create it"
-    want = pygame.surfarray.array3d(pygame.image.load(str(ref))).astype(np.int16)
-    got = pygame.surfarray.array3d(small).astype(np.int16)
-    diff = np.abs(want - got)
-    assert float(diff.mean()) <= 1.5 and float((diff.max(axis=2) > 64).mean()) <= 0.004, ref.name
+    assert_matches_golden(screen.surface, GOLDEN / f"{name}-{lang}-{size[0]}x{size[1]}.png")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -359,8 +346,9 @@ def test_script_command_writes_screens_and_log(tmp_path):
         )
     )
     out = tmp_path / "out"
-    assert (
-        main(
+
+    def script(events_file):
+        return main(
             [
                 "signage",
                 "script",
@@ -371,38 +359,20 @@ def test_script_command_writes_screens_and_log(tmp_path):
                 "--lang",
                 "en",
                 "--events",
-                str(events),
+                str(events_file),
                 "--out",
                 str(out),
             ]
         )
-        == 0
-    )
+
+    assert script(events) == 0
     log = json.loads((out / "log.json").read_text())
     assert [s["screen"] for s in log["screens"]] == ["home", "list", "list", "course", "playlist"]
     assert all((out / s["png"]).is_file() for s in log["screens"])
     assert "to:tsudome;" in log["screens"][3]["qr"]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"at_s": 1, "tap": [2, 0.5]}]))
-    assert (
-        main(
-            [
-                "signage",
-                "script",
-                "--content",
-                str(CONTENT),
-                "--size",
-                "1080x1920",
-                "--lang",
-                "en",
-                "--events",
-                str(bad),
-                "--out",
-                str(out),
-            ]
-        )
-        == 2
-    )
+    assert script(bad) == 2
 
 
 def test_the_run_loop_turns_touch_and_mouse_events_into_taps(tmp_path, package, fonts):
