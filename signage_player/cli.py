@@ -87,17 +87,24 @@ def _emergency(args: argparse.Namespace) -> int:
     if args.clear:
         print("cleared" if clear_emergency(state) else "no emergency notice was set")
         return 0
-    texts = {}
-    for item in args.text or []:
-        lang, sep, text = item.partition("=")
-        if not sep or lang not in ("ja", "en", "zh-Hans", "ko"):
-            raise UsageError(
-                f"--text: expected LANG=TEXT with LANG one of ja, en, zh-Hans, ko, got {item!r}"
-            )
-        texts[lang] = text
-    set_emergency(state, texts)
+    texts = _by_language("--text", args.text)
+    titles = _by_language("--title", args.title)
+    set_emergency(state, texts, title=titles)
     print(f"emergency notice set in {state}")
     return 0
+
+
+def _by_language(flag: str, items: list[str] | None) -> dict[str, str]:
+    """Repeated LANG=TEXT flags -> {lang: text}."""
+    out = {}
+    for item in items or []:
+        lang, sep, text = item.partition("=")
+        if not sep or lang not in ("ja", "en", "zh-Hans", "ko") or not text.strip():
+            raise UsageError(
+                f"{flag}: expected LANG=TEXT with LANG one of ja, en, zh-Hans, ko, got {item!r}"
+            )
+        out[lang] = text
+    return out
 
 
 def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
@@ -128,5 +135,10 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     emer = sub.add_parser("emergency", help="show (or --clear) an emergency notice on this sign")
     emer.add_argument("--config", required=True, help="the node's TOML config with [signage]")
     emer.add_argument("--text", action="append", help="LANG=TEXT; repeat per language (ja needed)")
+    emer.add_argument(
+        "--title",
+        action="append",
+        help="LANG=TEXT heading; repeat per language (default: the package's emergency_title)",
+    )
     emer.add_argument("--clear", action="store_true", help="remove the notice")
     emer.set_defaults(handler=_emergency)

@@ -1,0 +1,92 @@
+"""Field-trial defects of the sign (issue 17, items 1-7): what a passer-by reads must be true.
+
+Each test reproduces what a field tester saw: a fire shown under an earthquake heading, "all
+clear" with no data, a summer walk in December, a newer package silently replaced, a title
+that could not fit, characters drawn as boxes, errors naming a staging copy.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from signage_player.emergency import read_emergency
+from signage_player.install import install, load_current
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "content" / "sapporo"
+
+
+@pytest.fixture(scope="module")
+def fonts():
+    from signage_player.fonts import FontBook
+
+    return FontBook()
+
+
+@pytest.fixture(scope="module")
+def package():
+    from signage_player.content import load_package
+
+    return load_package(CONTENT)
+
+
+def _node_config(tmp_path: Path, content: Path = CONTENT) -> Path:
+    config = tmp_path / "node.toml"
+    config.write_text(
+        f'[node]\nid = "chikaho-01"\nsite = "sapporo"\n[store]\npath = "s.db"\n'
+        f'[mqtt]\n[signage]\ncontent = "{content}"\nwidth = 960\nheight = 540\n'
+    )
+    return config
+
+
+def _texts(shown, name: str) -> str:
+    return " ".join(line for r in shown.fits if r.name.startswith(name) for line in r.fit.lines)
+
+
+def _emergency_shown(package, fonts, state: Path, lang: str = "ja"):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from signage_player.live import Live
+    from signage_player.render import Renderer
+    from signage_player.style import metrics
+
+    renderer = Renderer(fonts, metrics(1920, 1080), languages=package.languages)
+    spec = next(s for s in package.scenes if s.type == "emergency")
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    return renderer.paint(
+        renderer.context(package, spec, lang, Live(), now, read_emergency(state)), draw=False
+    )
+
+
+# -- 1. emergency heading ------------------------------------------------------------------
+def test_emergency_without_title_shows_the_generic_heading(tmp_path, package, fonts):
+    from walkway.cli import main
+
+    config = _node_config(tmp_path)
+    state = tmp_path / "signage-state"
+    fire = "ja=地下街で火災が発生しました。係員の指示に従って避難してください。"
+    assert main(["signage", "emergency", "--config", str(config), "--text", fire]) == 0
+    assert read_emergency(state).title == {}
+    shown = _emergency_shown(package, fonts, state)
+    heading = _texts(shown, "emergency.title")
+    assert heading == package.strings["emergency_title"]["ja"] == "緊急のお知らせ"
+    assert "地震" not in " ".join(line for r in shown.fits for line in r.fit.lines)
+
+
+def test_emergency_title_flag_sets_the_heading(tmp_path, package, fonts):
+    from walkway.cli import main
+    from walkway.errors import UsageError
+
+    config = _node_config(tmp_path)
+    state = tmp_path / "signage-state"
+    args = ["signage", "emergency", "--config", str(config), "--text", "ja=火災です"]
+    assert main(args + ["--title", "ja=火災", "--title", "en=Fire"]) == 0
+    assert read_emergency(state).title == {"ja": "火災", "en": "Fire"}
+    assert _texts(_emergency_shown(package, fonts, state), "emergency.title") == "火災"
+    with pytest.raises(UsageError, match="--title"):
+        from signage_player.cli import _by_language
+
+        _by_language("--title", ["fr=Feu"])
