@@ -79,6 +79,20 @@ def _install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hash(args: argparse.Namespace) -> int:
+    from signage_player.content import MANIFEST, ContentError, write_manifest_hashes
+
+    root = Path(args.package)
+    if not (root / MANIFEST).is_file():
+        raise ContentError(f"{root / MANIFEST}: missing manifest (expected a package folder)")
+    try:
+        files = write_manifest_hashes(root)
+    except ValueError as exc:  # not UTF-8 JSON
+        raise ContentError(f"{root / MANIFEST}: expected valid UTF-8 JSON: {exc}") from exc
+    print(f"{root / MANIFEST}: files: {len(files)} sha256 digests written")
+    return 0
+
+
 def _emergency(args: argparse.Namespace) -> int:
     from signage_player.emergency import clear_emergency, set_emergency
 
@@ -131,6 +145,10 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     inst.add_argument("package", help="package folder, .zip, .tar or .tar.gz")
     inst.add_argument("--config", required=True, help="the node's TOML config with [signage]")
     inst.set_defaults(handler=_install)
+
+    hashes = sub.add_parser("hash", help="rewrite a package folder's manifest files (sha256)")
+    hashes.add_argument("package", help="package folder (with manifest.json)")
+    hashes.set_defaults(handler=_hash)
 
     emer = sub.add_parser("emergency", help="show (or --clear) an emergency notice on this sign")
     emer.add_argument("--config", required=True, help="the node's TOML config with [signage]")

@@ -109,6 +109,9 @@ def install(source: str | Path, state_dir: str | Path, *, try_render: bool = Fal
             shutil.rmtree(staging)
         else:
             os.rename(staging, release)
+    except ContentError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ContentError(_author_paths(str(exc), staging, source)) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -121,6 +124,14 @@ def install(source: str | Path, state_dir: str | Path, *, try_render: bool = Fal
     log.info("signage: content %s %s is now current", staged.id, staged.version)
     _prune(base, keep=release.name)
     return load_package(release)
+
+
+def _author_paths(message: str, staging: Path, source: Path) -> str:
+    """Name the file the author edits, not the staging copy that was verified: a folder's
+    own path, or `archive:inner/path` for an archive."""
+    sep = "/" if source.is_dir() else ":"
+    message = message.replace(f"{staging}/", f"{source}{sep}").replace(str(staging), str(source))
+    return message.replace("PACKAGE_DIR", str(source)) if source.is_dir() else message
 
 
 def _prune(base: Path, keep: str) -> None:

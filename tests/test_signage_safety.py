@@ -90,3 +90,31 @@ def test_emergency_title_flag_sets_the_heading(tmp_path, package, fonts):
         from signage_player.cli import _by_language
 
         _by_language("--title", ["fr=Feu"])
+
+
+# -- 7. install errors name the author's file and the fix -------------------------------------
+def test_install_error_names_the_source_file_and_the_fix(tmp_path):
+    from signage_player.content import ContentError
+    from walkway.cli import main
+
+    pkg = tmp_path / "pkg"
+    shutil.copytree(CONTENT, pkg)
+    notices = pkg / "data" / "notices.json"
+    notices.write_text(notices.read_text("utf-8").replace("除雪", "排雪", 1), "utf-8")
+    state = tmp_path / "state"
+    with pytest.raises(ContentError) as info:
+        install(pkg, state)
+    message = str(info.value)
+    assert message.startswith(f"{notices}: sha256 mismatch")
+    assert ".staging-" not in message
+    assert f"walkway signage hash {pkg}" in message
+    # The fix it names works: the package then installs.
+    assert main(["signage", "hash", str(pkg)]) == 0
+    assert install(pkg, state, try_render=True).id == "sapporo-centre"
+    # An archive names the archive and the member.
+    (pkg / "data" / "notices.json").write_text("{}", "utf-8")
+    archive = Path(shutil.make_archive(str(tmp_path / "pkg"), "zip", pkg))
+    with pytest.raises(ContentError) as info:
+        install(archive, state)
+    assert str(info.value).startswith(f"{archive}:data/notices.json: sha256 mismatch")
+    assert ".staging-" not in str(info.value)
