@@ -118,3 +118,35 @@ def test_install_error_names_the_source_file_and_the_fix(tmp_path):
         install(archive, state)
     assert str(info.value).startswith(f"{archive}:data/notices.json: sha256 mismatch")
     assert ".staging-" not in str(info.value)
+
+
+# -- 4. a restart never rolls a sign back -----------------------------------------------------
+def _with_version(tmp_path: Path, version: str) -> Path:
+    from signage_player.content import write_manifest_hashes
+
+    pkg = tmp_path / f"pkg-{version}"
+    shutil.copytree(CONTENT, pkg)
+    manifest = json.loads((pkg / "manifest.json").read_text("utf-8"))
+    manifest["version"] = version
+    (pkg / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
+    write_manifest_hashes(pkg)
+    return pkg
+
+
+def test_restart_keeps_a_newer_installed_package_and_says_why(tmp_path, caplog):
+    from signage_player.config import SignageConfig
+    from signage_player.startup import ensure_content
+
+    state = tmp_path / "state"
+    newer = _with_version(tmp_path, "2026.12.1")
+    install(newer, state)  # a crew or the fleet installed a newer package
+    cfg = SignageConfig(content=CONTENT, state_dir=state)  # the config still names 2026.11.24
+    with caplog.at_level("WARNING"):
+        kept = ensure_content(cfg)
+    assert kept.version == "2026.12.1" and load_current(state).version == "2026.12.1"
+    assert "keeping installed sapporo-centre 2026.12.1" in caplog.text
+    assert "newer than 2026.11.24" in caplog.text
+    # A configured package that is newer than the installed one does go in.
+    cfg = SignageConfig(content=_with_version(tmp_path, "2027.1.5"), state_dir=state)
+    assert ensure_content(cfg).version == "2027.1.5"
+    assert load_current(state).version == "2027.1.5"
