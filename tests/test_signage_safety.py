@@ -45,6 +45,11 @@ def _texts(shown, name: str) -> str:
     return " ".join(line for r in shown.fits if r.name.startswith(name) for line in r.fit.lines)
 
 
+def _same(drawn: str, text: str) -> bool:
+    """Drawn lines (joined with spaces) show exactly `text` (wrapping aside)."""
+    return drawn.replace(" ", "") == text.replace(" ", "")
+
+
 def _emergency_shown(package, fonts, state: Path, lang: str = "ja"):
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -150,3 +155,68 @@ def test_restart_keeps_a_newer_installed_package_and_says_why(tmp_path, caplog):
     cfg = SignageConfig(content=_with_version(tmp_path, "2027.1.5"), state_dir=state)
     assert ensure_content(cfg).version == "2027.1.5"
     assert load_current(state).version == "2027.1.5"
+
+
+# -- 3. no data is never good news; seasons follow the date ---------------------------------------
+def _paint(package, fonts, scene: str, lang: str, live, now):
+    from signage_player.render import Renderer
+    from signage_player.style import metrics
+
+    renderer = Renderer(fonts, metrics(1920, 1080), languages=package.languages)
+    spec = package.scene(scene)
+    return renderer.paint(renderer.context(package, spec, lang, live, now), draw=False)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en", "zh-Hans", "ko"])
+def test_crowding_without_data_says_so(package, fonts, lang):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from signage_player.live import Live
+
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    walkways = package.data["data/crowding.json"]["walkways"]
+    shown = _paint(package, fonts, "crowding", lang, Live(), now)
+    advice = _texts(shown, "advice")
+    assert _same(advice, package.strings["crowd_no_data"][lang])
+    # One walkway counted, the others not: still not "every walkway is comfortable".
+    some = Live({walkways[0]["id"]: 1.0})
+    advice = _texts(_paint(package, fonts, "crowding", lang, some, now), "advice")
+    assert _same(advice, package.strings["crowd_some_no_data"][lang])
+    every = Live({w["id"]: 1.0 for w in walkways})
+    advice = _texts(_paint(package, fonts, "crowding", lang, every, now), "advice")
+    assert _same(advice, package.strings["all_clear"][lang])
+
+
+def test_weather_without_data_never_invites_a_walk_outside(package, fonts):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from signage_player.live import Live
+
+    july = datetime(2026, 7, 10, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    shown = _paint(package, fonts, "weather", "en", Live(), july)
+    assert _texts(shown, "weather.advice") == package.strings["walk_underground"]["en"]
+    assert _texts(shown, "weather.temperature[") == "No data"
+
+
+@pytest.mark.parametrize(
+    "month, day, season_word, other_word",
+    [(12, 10, "snowy", "flower"), (1, 20, "snowy", "flower"), (7, 10, "flower", "snow")],
+)
+def test_weather_surface_walk_follows_the_season(
+    package, fonts, month, day, season_word, other_word
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from signage_player.live import Live
+
+    mild = Live({}, {"temperature_c": 8.0, "snow_depth_mm": 0.0, "snowfall_mm_h": 0.0})
+    when = datetime(2026, month, day, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    shown = _paint(package, fonts, "weather", "en", mild, when)
+    assert _texts(shown, "weather.advice") == package.strings["walk_outside"]["en"]
+    note = _texts(shown, "weather.note") + " " + _texts(shown, "weather.tip")
+    assert season_word in note and other_word not in note
+    if month == 12:
+        assert "underground walkways" in note
