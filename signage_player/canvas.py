@@ -62,15 +62,18 @@ class Canvas:
         lang: str | None = None,
         pref_scale: float = 1.0,
         max_size: int = 0,
+        min_size: int = 0,
         backdrop: Colour | None = None,
     ) -> Fit:
         """Fit and draw `text` in `box`; returns the Fit (its height tells where to go on).
 
         `max_size` caps the preferred size (to give a list's items one size, see
-        scenes.common.uniform_size). `backdrop` paints a plate behind each line (map labels
+        scenes.common.uniform_size); `min_size` raises the floor (a title never shrinks below
+        its body text). `backdrop` paints a plate behind each line (map labels
         stay legible over lines)."""
         lang = lang or self.lang
         pref, low = self.metrics.role(role)
+        low = max(low, min_size)
         x, y, w, h = box
         result = fit(
             self.fonts,

@@ -61,21 +61,33 @@ def render_scene(
     return frame, shown
 
 
+CHECK_SIZES = ((1920, 1080), (1080, 1920))  # both orientations a sign may have
+
+
 def check_renders(package: Any, source: Path, fonts: Any = None) -> None:
-    """Lay out every scene in every language; raise ContentError for data that breaks one."""
+    """Lay out every scene in every language, landscape and portrait; raise ContentError for
+    data that breaks one or text that would be cut (what `walkway signage render` exits 1
+    for), so such a package is refused before it reaches the street."""
     from signage_player.content import ContentError
     from signage_player.fonts import FontBook
 
     fonts = fonts or FontBook()
     for spec in package.scenes:
         for lang in package.languages:
-            try:
-                render_scene(package, spec.id, lang, (1920, 1080), fonts=fonts, draw=False)
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-                raise ContentError(
-                    f"{Path(source) / spec.data}: scene {spec.id!r} cannot be shown in {lang}:"
-                    f" {type(exc).__name__}: {exc}"
-                ) from exc
+            for size in CHECK_SIZES:
+                try:
+                    _, shown = render_scene(package, spec.id, lang, size, fonts=fonts, draw=False)
+                except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                    raise ContentError(
+                        f"{Path(source) / spec.data}: scene {spec.id!r} cannot be shown in {lang}:"
+                        f" {type(exc).__name__}: {exc}"
+                    ) from exc
+                for record in shown.overflows:
+                    raise ContentError(
+                        f"{Path(source) / spec.data}: {record.name} does not fit at"
+                        f" {size[0]}x{size[1]} even at the smallest legible size (it would show"
+                        f" as {' / '.join(record.fit.lines)!r}): shorten it"
+                    )
 
 
 def write_screenshots(content: str | Path, out_dir: str | Path) -> list[Path]:

@@ -220,3 +220,58 @@ def test_weather_surface_walk_follows_the_season(
     assert season_word in note and other_word not in note
     if month == 12:
         assert "underground walkways" in note
+
+
+# -- 5. a title uses the card's room, never ends smaller than its body, and install agrees ------
+def _with_notice_title(tmp_path: Path, en_title: str) -> Path:
+    from signage_player.content import write_manifest_hashes
+
+    pkg = tmp_path / "pkg"
+    shutil.rmtree(pkg, ignore_errors=True)
+    shutil.copytree(CONTENT, pkg)
+    path = pkg / "data" / "notices.json"
+    notices = json.loads(path.read_text("utf-8"))
+    notices["items"][0]["title"]["en"] = en_title
+    path.write_text(json.dumps(notices, ensure_ascii=False), "utf-8")
+    write_manifest_hashes(pkg)
+    return pkg
+
+
+LONG_TITLE = "Snow-clearing volunteers wanted for the homes of older neighbours this Saturday"
+
+
+@pytest.mark.parametrize(
+    "size, accessible", [((1920, 1080), False), ((1080, 1920), False), ((1920, 1080), True)]
+)
+def test_long_notice_title_wraps_in_the_card_and_stays_at_least_body_size(
+    tmp_path, fonts, size, accessible
+):
+    from signage_player.offscreen import render_scene
+
+    pkg = _with_notice_title(tmp_path, LONG_TITLE)
+    _, shown = render_scene(pkg, "notices", "en", size, fonts=fonts, accessible=accessible)
+    assert not shown.overflows, [(r.name, r.fit.lines) for r in shown.overflows]
+    fits = {r.name: r.fit for r in shown.fits}
+    title = fits["notice0.title[en]"]
+    if not accessible:  # two columns (landscape) or narrow: it needs more than two lines
+        assert len(title.lines) >= 3, title.lines
+    for i in range(sum(name.endswith(".title[en]") for name in fits) - 1):  # minus the header
+        t, b = fits[f"notice{i}.title[en]"], fits[f"notice{i}.body[en]"]
+        assert t.size >= b.size, f"notice{i}: title {t.size} px < body {b.size} px"
+
+
+def test_a_title_that_cannot_fit_is_refused_at_install_as_render_reports_it(tmp_path, capsys):
+    from signage_player.content import ContentError
+    from walkway.cli import main
+
+    pkg = _with_notice_title(tmp_path, " ".join([LONG_TITLE] * 4))
+    out = tmp_path / "notices.png"
+    args = ["signage", "render", "--content", str(pkg), "--scene", "notices", "--lang", "en"]
+    assert main(args + ["--size", "1920x1080", "--out", str(out)]) == 1
+    assert "text cut in notice0.title[en]" in capsys.readouterr().err
+    with pytest.raises(ContentError) as info:
+        install(pkg, tmp_path / "state", try_render=True)
+    message = str(info.value)
+    assert message.startswith(f"{pkg / 'data' / 'notices.json'}: notice0.title[en] does not fit")
+    assert "shorten it" in message and ".staging-" not in message
+    assert load_current(tmp_path / "state") is None  # nothing went live
