@@ -104,8 +104,29 @@ def _emergency(args: argparse.Namespace) -> int:
     texts = _by_language("--text", args.text)
     titles = _by_language("--title", args.title)
     set_emergency(state, texts, title=titles)
+    for line in _glyph_warnings({"--text": texts, "--title": titles}):
+        print(f"warning: {line}", file=sys.stderr)
     print(f"emergency notice set in {state}")
     return 0
+
+
+def _glyph_warnings(flags: dict[str, dict[str, str]]) -> list[str]:
+    """Characters of an emergency notice no installed face has (shown as boxes). Checked
+    after the notice is set: a font problem must never hold an alarm back."""
+    _quiet_pygame()
+    from signage_player.fonts import FontBook, FontError
+
+    try:
+        fonts = FontBook()
+        return [
+            f"{flag} {lang}: U+{ord(c):04X} {c!r} has no glyph in any installed font"
+            " (it shows as a box)"
+            for flag, texts in flags.items()
+            for lang, text in texts.items()
+            for c in fonts.missing_glyphs(text, lang)
+        ]
+    except FontError as exc:
+        return [str(exc)]
 
 
 def _by_language(flag: str, items: list[str] | None) -> dict[str, str]:

@@ -103,7 +103,8 @@ def install(source: str | Path, state_dir: str | Path, *, try_render: bool = Fal
         if try_render:
             from signage_player.offscreen import check_renders
 
-            check_renders(staged, source)
+            for warning in check_renders(staged, source):
+                log.warning("signage: %s", warning)
         release = base / "releases" / f"{staged.id}-{staged.version}-{staged.digest[:8]}"
         if release.exists():
             shutil.rmtree(staging)

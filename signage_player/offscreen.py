@@ -4,6 +4,7 @@ Renders use the package's sample live figures and a fixed local time unless told
 so the same package always gives the same picture.
 """
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,39 @@ def render_scene(
 CHECK_SIZES = ((1920, 1080), (1080, 1920))  # both orientations a sign may have
 
 
-def check_renders(package: Any, source: Path, fonts: Any = None) -> None:
+def glyph_warnings(package: Any, source: Path, fonts: Any) -> list[str]:
+    """One line per character in the package's texts that no installed face has (it would
+    show as a box), naming the file, the field and the character."""
+    out: list[str] = []
+
+    def walk(obj: Any, rel: str, path: str, lang: str) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                sub_lang = k if k in package.languages else lang
+                walk(v, rel, f"{path}.{k}" if path else str(k), sub_lang)
+        elif isinstance(obj, list):
+            for i, v in enumerate(obj):
+                walk(v, rel, f"{path}[{i}]", lang)
+        elif isinstance(obj, str):
+            for char in fonts.missing_glyphs(obj, lang):
+                out.append(
+                    f"{Path(source) / rel}: {path}: U+{ord(char):04X} {char!r} has no glyph in"
+                    " any installed font (it would show as a box): use another character"
+                )
+
+    manifest = json.loads((package.root / "manifest.json").read_text("utf-8"))
+    walk(dict(package.strings), manifest["strings"], "", "ja")
+    walk(dict(package.places), manifest["places"], "", "ja")
+    for rel, data in package.data.items():
+        walk(data, rel, "", "ja")
+    return out
+
+
+def check_renders(package: Any, source: Path, fonts: Any = None) -> list[str]:
     """Lay out every scene in every language, landscape and portrait; raise ContentError for
     data that breaks one or text that would be cut (what `walkway signage render` exits 1
-    for), so such a package is refused before it reaches the street."""
+    for), so such a package is refused before it reaches the street. Returns warnings for
+    characters no face has (see glyph_warnings)."""
     from signage_player.content import ContentError
     from signage_player.fonts import FontBook
 
@@ -88,6 +118,7 @@ def check_renders(package: Any, source: Path, fonts: Any = None) -> None:
                         f" {size[0]}x{size[1]} even at the smallest legible size (it would show"
                         f" as {' / '.join(record.fit.lines)!r}): shorten it"
                     )
+    return glyph_warnings(package, source, fonts)
 
 
 def write_screenshots(content: str | Path, out_dir: str | Path) -> list[Path]:

@@ -275,3 +275,53 @@ def test_a_title_that_cannot_fit_is_refused_at_install_as_render_reports_it(tmp_
     assert message.startswith(f"{pkg / 'data' / 'notices.json'}: notice0.title[en] does not fit")
     assert "shorten it" in message and ".staging-" not in message
     assert load_current(tmp_path / "state") is None  # nothing went live
+
+
+# -- 6. per-glyph fallback; characters no face has are warned about at input ----------------------
+def test_missing_glyph_falls_back_per_character_instead_of_a_box(fonts):
+    import numpy as np
+    import pygame
+
+    face = fonts.font("ja", 60)
+    assert [run for _, run in face.runs("𠮷野家")] == ["𠮷", "野家"]  # 𠮷 from Noto CJK JP
+    assert fonts.missing_glyphs("𠮷野家", "ja") == []
+
+    def ink(img):
+        return pygame.surfarray.array_alpha(img) > 0
+
+    drawn = face.render("𠮷", True, (255, 255, 255))
+    main, fallback = face.runs("野")[0][0], face.runs("𠮷")[0][0]
+    tofu = main.render("𠮷", True, (255, 255, 255))  # what the main face alone draws
+    assert main is not fallback
+    assert ink(drawn).shape != ink(tofu).shape or not np.array_equal(ink(drawn), ink(tofu))
+    want = fallback.render("𠮷", True, (255, 255, 255))
+    assert np.array_equal(ink(drawn)[:, : want.get_height()], ink(want)[:, : drawn.get_height()])
+    # The line is measured as drawn: the shop name fits where it is put.
+    assert face.size("𠮷野家")[0] == drawn.get_width() + main.size("野家")[0]
+
+
+def test_characters_no_face_has_are_warned_at_install_naming_file_field_and_char(
+    tmp_path, caplog, capsys
+):
+    from signage_player.content import write_manifest_hashes
+    from walkway.cli import main
+
+    pkg = tmp_path / "pkg"
+    shutil.copytree(CONTENT, pkg)
+    path = pkg / "data" / "notices.json"
+    notices = json.loads(path.read_text("utf-8"))
+    notices["items"][0]["title"]["ja"] = "🚒 消防訓練（𠮷野家前）"
+    path.write_text(json.dumps(notices, ensure_ascii=False), "utf-8")
+    write_manifest_hashes(pkg)
+    with caplog.at_level("WARNING"):
+        install(pkg, tmp_path / "state", try_render=True)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        f"signage: {path}: items[0].title.ja: U+1F692 '🚒' has no glyph in any installed font"
+        " (it would show as a box): use another character"
+    ]
+    config = _node_config(tmp_path)
+    assert main(["signage", "emergency", "--config", str(config), "--text", "ja=🚒 火災"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --text ja: U+1F692 '🚒' has no glyph" in err and "𠮷" not in err
+    assert read_emergency(tmp_path / "signage-state").text == {"ja": "🚒 火災"}  # still shown
