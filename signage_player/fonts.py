@@ -234,6 +234,24 @@ class Face:
     def get_ascent(self) -> int:
         return self._fonts[0].get_ascent()
 
+    def ink_depth(self, text: str) -> int:
+        """Rows from the top of `render(text)` to the lowest ink, from the glyph outlines."""
+        depth = 0
+        for font, run in self.runs(text):
+            lows = [m[2] for m in font.metrics(run) if m]
+            if lows:
+                depth = max(depth, self.get_ascent() - min(lows))
+        return depth
+
+    def ink_above_baseline(self, text: str) -> int:
+        """Pixels the glyphs of `text` reach above the baseline (accents, kana marks)."""
+        highs = [m[3] for font, run in self.runs(text) for m in font.metrics(run) if m]
+        return max(highs, default=0)
+
+    def ink_below_baseline(self, text: str) -> int:
+        """Pixels the glyphs of `text` reach below the baseline (descenders)."""
+        return max(0, self.ink_depth(text) - self.get_ascent())
+
     def size(self, text: str) -> tuple[int, int]:
         runs = self.runs(text)
         if len(runs) == 1:

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from signage_player.content import load_package
+from signage_player.emergency import Emergency
 from signage_player.live import sample_live
 from signage_player.render import Renderer, Shown
 from signage_player.style import metrics
@@ -39,6 +40,8 @@ def render_scene(
     diagonal_in: float = 55.0,
     now: datetime = GOLDEN_NOW,
     draw: bool = True,
+    ink: list | None = None,
+    emergency: Any = None,
 ) -> tuple[Any, Shown]:
     """Render one scene; returns (frame surface or None, Shown with its fit records)."""
     import pygame
@@ -53,8 +56,8 @@ def render_scene(
     )
     renderer = Renderer(fonts, m, languages=package.languages)
     spec = package.scene(scene_id)
-    ctx = renderer.context(package, spec, lang, sample_live(package), now)
-    shown = renderer.paint(ctx, draw=draw)
+    ctx = renderer.context(package, spec, lang, sample_live(package), now, emergency)
+    shown = renderer.paint(ctx, draw=draw, ink=ink)
     if not draw:
         return None, shown
     frame = pygame.Surface(size)
@@ -139,9 +142,30 @@ def write_screenshots(content: str | Path, out_dir: str | Path) -> list[Path]:
         (sid, lang, (1920, 1080), True, "-accessible")
         for sid, lang in (("events", "ja"), ("weather", "en"))
     ]
+    jobs += [
+        (s.id, "ja", (1920, 1080), False, "-fire") for s in package.scenes if s.type == "emergency"
+    ]
+    # A notice as the crew CLI sets it without --title: the generic heading, not the sample's.
+    fire = Emergency(
+        {
+            "ja": "地下街で火災が発生しました。係員の指示に従って、落ち着いて避難してください。",
+            "en": "Fire in the underground mall. Follow staff instructions and leave calmly.",
+        },
+        {},
+        0.0,
+        0.0,
+    )
     out.mkdir(parents=True, exist_ok=True)
     for sid, lang, size, accessible, suffix in jobs:
-        frame, _ = render_scene(package, sid, lang, size, fonts=fonts, accessible=accessible)
+        frame, _ = render_scene(
+            package,
+            sid,
+            lang,
+            size,
+            fonts=fonts,
+            accessible=accessible,
+            emergency=fire if suffix == "-fire" else None,
+        )
         path = out / f"signage-{sid}-{lang}{suffix}.png"
         pygame.image.save(
             pygame.transform.smoothscale(frame, (size[0] // 2, size[1] // 2)), str(path)

@@ -118,3 +118,24 @@ def test_text_never_below_the_guideline_height(package, fonts, distance, floor_m
         for r in shown.fits:
             glyph_mm = r.fit.size * CJK_GLYPH_EM / m.px_per_mm
             assert glyph_mm >= floor_mm - 0.5, f"{scene}: {r.name} is {glyph_mm:.1f} mm"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_glyph_ink_leaves_its_box(package, fonts, lang):
+    """Descenders, accents and overhangs stay inside the text's box (nothing drawn next can cut
+    them), and no line's raster is shorter than its glyphs' outlines: every scene, both
+    orientations."""
+    from signage_player.offscreen import render_scene
+
+    for scene in SCENES:
+        for size in SIZES:
+            ink = []
+            render_scene(package, scene, lang, size, fonts=fonts, ink=ink)
+            assert ink, "nothing recorded"
+            for r in ink:
+                x, y, w, h = r.box
+                ix, iy, iw, ih = r.ink
+                where = f"{scene} {size[0]}x{size[1]} {r.name}: ink {r.ink} vs box {r.box}"
+                assert not r.clipped, f"{where}: raster clipped in {r.clipped}"
+                assert x <= ix and ix + iw <= x + w, f"{where}: ink outside the box's sides"
+                assert y <= iy and iy + ih <= y + h, f"{where}: ink above or below the box"
