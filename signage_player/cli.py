@@ -94,7 +94,7 @@ def _hash(args: argparse.Namespace) -> int:
 
 
 def _emergency(args: argparse.Namespace) -> int:
-    from signage_player.emergency import clear_emergency, set_emergency
+    from walkway.signage_state.emergency import clear_emergency, set_emergency
 
     _, cfg = _signage_config(args.config)
     state = cfg.state_dir  # type: ignore[attr-defined]

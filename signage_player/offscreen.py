@@ -11,10 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from signage_player.content import load_package
-from signage_player.emergency import Emergency
 from signage_player.live import sample_live
 from signage_player.render import Renderer, Shown
 from signage_player.style import metrics
+from walkway.signage_state.emergency import Emergency
 
 GOLDEN_NOW = datetime(2026, 11, 29, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from signage_player.emergency import read_emergency
 from signage_player.install import install, load_current
+from walkway.signage_state.emergency import read_emergency
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content" / "sapporo"
