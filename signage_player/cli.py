@@ -44,7 +44,9 @@ def _render(args: argparse.Namespace) -> int:
     _quiet_pygame()
     import pygame
 
-    from signage_player.offscreen import parse_size, render_scene
+    from signage_player.content import load_package
+    from signage_player.fonts import FontBook
+    from signage_player.offscreen import glyph_warnings, parse_size, render_scene
 
     try:
         size = parse_size(args.size)
@@ -52,11 +54,15 @@ def _render(args: argparse.Namespace) -> int:
         raise UsageError(f"--size: {exc}") from exc
     if args.lang not in ("ja", "en", "zh-Hans", "ko"):
         raise UsageError(f"--lang: expected ja, en, zh-Hans or ko, got {args.lang!r}")
+    package, fonts = load_package(args.content), FontBook()
+    for line in glyph_warnings(package, Path(args.content), fonts):
+        print(f"render: warning: {line}", file=sys.stderr)
     frame, shown = render_scene(
-        args.content,
+        package,
         args.scene,
         args.lang,
         size,
+        fonts=fonts,
         accessible=args.accessible,
         viewing_distance_m=args.viewing_distance,
         diagonal_in=args.diagonal,

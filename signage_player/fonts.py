@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signage_player.cmap import Coverage, read_coverage
 from walkway.errors import WalkwayError
 
 NOTO = "/usr/share/fonts/opentype/noto/NotoSansCJK-{w}.ttc"
@@ -30,9 +31,11 @@ WANTED: dict[str, list[tuple[str, str, int]]] = {
 }
 PACKAGES = "fonts-morisawa-bizud-gothic fonts-noto-cjk"
 # Per-glyph fallback after the language's face: Noto Sans CJK JP covers the Han extensions
-# BIZ UDPGothic lacks (𠮷 U+20BB7, as in 𠮷野家). Characters no face has are warned about
-# at input (`missing_glyphs`) rather than drawn as boxes without anyone noticing.
+# BIZ UDPGothic lacks (𠮷 U+20BB7, as in 𠮷野家); coverage comes from each face's cmap.
+# Characters no face has are warned about at input (`missing_glyphs`) rather than drawn as
+# boxes without anyone noticing.
 FALLBACK = (NOTO, 0)
+SPLIT_CACHE = 4096  # texts whose face runs are remembered (a package has a few hundred)
 
 
 class FontError(WalkwayError):
@@ -133,7 +136,7 @@ class FontBook:
             pygame.font.init()
         self._faces: dict[tuple[str, bool], Face] = {}
         self._by_file: dict[tuple[Path, int], Any] = {}
-        self._cmaps: dict[tuple[Path, int], frozenset[int]] = {}
+        self._cmaps: dict[tuple[Path, int], Coverage] = {}
 
     def _open(self, face: FaceFile, size: int) -> Any:
         import pygame
@@ -147,14 +150,13 @@ class FontBook:
             self._by_file[(face.path, face.index)] = font
         return font
 
-    def _cmap(self, face: FaceFile) -> frozenset[int]:
+    def _cmap(self, face: FaceFile) -> Coverage:
         key = (face.path, face.index)
         if key not in self._cmaps:
-            from fontTools.ttLib import TTFont
-
-            number = face.index if face.path.suffix == ".ttc" else -1
-            with TTFont(face.path, fontNumber=number, lazy=True) as font:
-                self._cmaps[key] = frozenset(font.getBestCmap())
+            try:
+                self._cmaps[key] = read_coverage(face.path, face.index)
+            except (OSError, ValueError, struct.error) as exc:
+                raise FontError(f"{face.path}: cannot read its character map: {exc}") from exc
         return self._cmaps[key]
 
     def face(self, lang: str, bold: bool = True) -> "Face":
@@ -190,9 +192,10 @@ class Face:
     get_ascent, point_size, name). Text is split into runs by the first face that has each
     character; runs are measured and drawn separately on one baseline."""
 
-    def __init__(self, fonts: list[Any], cmaps: list[frozenset[int]]) -> None:
+    def __init__(self, fonts: list[Any], cmaps: list[Coverage]) -> None:
         self._fonts, self._cmaps = fonts, cmaps
         self._size = 0
+        self._splits: dict[str, tuple[tuple[int, str], ...]] = {}
 
     @property
     def name(self) -> str:
@@ -215,15 +218,25 @@ class Face:
             return 0
         return next((i for i, cmap in enumerate(self._cmaps) if code in cmap), -1)
 
+    def _split(self, text: str) -> tuple[tuple[int, str], ...]:
+        """Runs of `text` by face index; cached, because fitting measures the same strings
+        at many sizes (the split does not depend on the size)."""
+        split = self._splits.get(text)
+        if split is None:
+            out: list[tuple[int, str]] = []
+            for char in text:
+                i = max(0, self.which(char))  # none has it: the main face's box (warned)
+                if out and out[-1][0] == i:
+                    out[-1] = (i, out[-1][1] + char)
+                else:
+                    out.append((i, char))
+            if len(self._splits) >= SPLIT_CACHE:
+                self._splits.clear()
+            split = self._splits[text] = tuple(out)
+        return split
+
     def runs(self, text: str) -> list[tuple[Any, str]]:
-        out: list[tuple[int, str]] = []
-        for char in text:
-            i = max(0, self.which(char))  # none has it: the main face's box, warned at input
-            if out and out[-1][0] == i:
-                out[-1] = (i, out[-1][1] + char)
-            else:
-                out.append((i, char))
-        return [(self._sized(i), run) for i, run in out]
+        return [(self._sized(i), run) for i, run in self._split(text)]
 
     def _sized(self, i: int) -> Any:
         font = self._fonts[i]
@@ -253,15 +266,15 @@ class Face:
         return max(0, self.ink_depth(text) - self.get_ascent())
 
     def size(self, text: str) -> tuple[int, int]:
-        runs = self.runs(text)
-        if len(runs) == 1:
-            return runs[0][0].size(text)
-        return sum(f.size(r)[0] for f, r in runs), self._fonts[0].get_height()
+        split = self._split(text)
+        if len(split) <= 1:
+            return self._sized(split[0][0] if split else 0).size(text)
+        return sum(self._sized(i).size(r)[0] for i, r in split), self._fonts[0].get_height()
 
     def render(self, text: str, antialias: bool, colour: Any) -> Any:
         runs = self.runs(text)
-        if len(runs) == 1:
-            return runs[0][0].render(text, antialias, colour)
+        if len(runs) <= 1:
+            return (runs[0][0] if runs else self._fonts[0]).render(text, antialias, colour)
         import pygame
 
         ascent = max(f.get_ascent() for f, _ in runs)

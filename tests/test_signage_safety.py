@@ -320,8 +320,28 @@ def test_characters_no_face_has_are_warned_at_install_naming_file_field_and_char
         f"signage: {path}: items[0].title.ja: U+1F692 '🚒' has no glyph in any installed font"
         " (it would show as a box): use another character"
     ]
+    out = tmp_path / "notices.png"
+    args = ["signage", "render", "--content", str(pkg), "--scene", "notices", "--lang", "ja"]
+    assert main(args + ["--size", "1920x1080", "--out", str(out)]) == 0
+    assert "render: warning: " + warnings[0][len("signage: ") :] in capsys.readouterr().err
     config = _node_config(tmp_path)
     assert main(["signage", "emergency", "--config", str(config), "--text", "ja=🚒 火災"]) == 0
     err = capsys.readouterr().err
     assert "warning: --text ja: U+1F692 '🚒' has no glyph" in err and "𠮷" not in err
     assert read_emergency(tmp_path / "signage-state").text == {"ja": "🚒 火災"}  # still shown
+
+
+def test_cmap_reader_agrees_with_fonttools():
+    """The small cmap reader (ranges only) gives exactly fontTools' code points."""
+    from fontTools.ttLib import TTFont
+
+    from signage_player.cmap import read_coverage
+    from signage_player.fonts import find_face
+
+    for lang in ("ja", "zh-Hans"):
+        face = find_face(lang, True)
+        number = face.index if face.path.suffix == ".ttc" else -1
+        with TTFont(face.path, fontNumber=number, lazy=True) as font:
+            want = set(font.getBestCmap())
+        got = read_coverage(face.path, face.index)
+        assert [c for c in range(0x30000) if (c in got) != (c in want)] == []
