@@ -80,7 +80,10 @@ def _install(args: argparse.Namespace) -> int:
     from signage_player.install import install
 
     _, cfg = _signage_config(args.config)
-    package = install(args.package, cfg.state_dir, try_render=True)  # type: ignore[attr-defined]
+    from signage_player.offscreen import sign_layouts
+
+    layouts = sign_layouts(cfg)  # this sign's size, mode, panel and viewing distance
+    package = install(args.package, cfg.state_dir, try_render=True, layouts=layouts)  # type: ignore[attr-defined]
     print(f"installed {package.id} {package.version} ({package.digest[:12]})")
     return 0
 

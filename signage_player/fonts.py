@@ -36,6 +36,7 @@ PACKAGES = "fonts-morisawa-bizud-gothic fonts-noto-cjk"
 # boxes without anyone noticing.
 FALLBACK = (NOTO, 0)
 SPLIT_CACHE = 4096  # texts whose face runs are remembered (a package has a few hundred)
+SIZE_CACHE = 16384  # (size, text) measurements remembered per face (~2 MB at most)
 
 
 class FontError(WalkwayError):
@@ -196,6 +197,7 @@ class Face:
         self._fonts, self._cmaps = fonts, cmaps
         self._size = 0
         self._splits: dict[str, tuple[tuple[int, str], ...]] = {}
+        self._sizes: dict[tuple[int, str], tuple[int, int]] = {}
 
     @property
     def name(self) -> str:
@@ -266,10 +268,22 @@ class Face:
         return max(0, self.ink_depth(text) - self.get_ascent())
 
     def size(self, text: str) -> tuple[int, int]:
-        split = self._split(text)
-        if len(split) <= 1:
-            return self._sized(split[0][0] if split else 0).size(text)
-        return sum(self._sized(i).size(r)[0] for i, r in split), self._fonts[0].get_height()
+        """Width and height of one line, as pygame's Font.size. Remembered per (size, text):
+        shaping is the cost of fitting, and wrapping, shrinking and laying out every
+        orientation at install measure the same strings again and again."""
+        key = (self._size, text)
+        found = self._sizes.get(key)
+        if found is None:
+            split = self._split(text)
+            if len(split) <= 1:
+                found = self._sized(split[0][0] if split else 0).size(text)
+            else:
+                width = sum(self._sized(i).size(r)[0] for i, r in split)
+                found = (width, self._fonts[0].get_height())
+            if len(self._sizes) >= SIZE_CACHE:
+                self._sizes.clear()
+            self._sizes[key] = found
+        return found
 
     def render(self, text: str, antialias: bool, colour: Any) -> Any:
         runs = self.runs(text)

@@ -75,12 +75,19 @@ def _safe_member(archive: Path, name: str) -> None:
         raise ContentError(f"{archive}: {name}: expected a relative path inside the archive")
 
 
-def install(source: str | Path, state_dir: str | Path, *, try_render: bool = False) -> Package:
+def install(
+    source: str | Path,
+    state_dir: str | Path,
+    *,
+    try_render: bool = False,
+    layouts: tuple[dict, ...] | None = None,
+) -> Package:
     """Stage, verify and swap in `source`; returns the verified Package now current.
 
     With try_render, every scene is also laid out in every language (no drawing) so data
     that is well-formed JSON but unusable (a missing key, an unknown place) is refused here
-    rather than skipped on the street."""
+    rather than skipped on the street, and text that would be cut is refused; `layouts` are
+    the sign's (offscreen.sign_layouts), by default both orientations in both modes."""
     source, state_dir = Path(source), Path(state_dir)
     if not source.exists():
         raise ContentError(f"{source}: no such content package")
@@ -96,7 +103,7 @@ def install(source: str | Path, state_dir: str | Path, *, try_render: bool = Fal
         if try_render:
             from signage_player.offscreen import check_renders
 
-            for warning in check_renders(staged, source):
+            for warning in check_renders(staged, source, layouts=layouts):
                 log.warning("signage: %s", warning)
         release = base / "releases" / f"{staged.id}-{staged.version}-{staged.digest[:8]}"
         if release.exists():

@@ -38,6 +38,7 @@ def render_scene(
     accessible: bool = False,
     viewing_distance_m: float = 4.5,
     diagonal_in: float = 55.0,
+    px_per_mm: float = 0.0,
     now: datetime = GOLDEN_NOW,
     draw: bool = True,
     ink: list | None = None,
@@ -52,7 +53,11 @@ def render_scene(
         package = load_package(package)
     fonts = fonts or FontBook()
     m = metrics(
-        *size, diagonal_in=diagonal_in, viewing_distance_m=viewing_distance_m, accessible=accessible
+        *size,
+        diagonal_in=diagonal_in,
+        px_per_mm=px_per_mm,
+        viewing_distance_m=viewing_distance_m,
+        accessible=accessible,
     )
     renderer = Renderer(fonts, m, languages=package.languages)
     spec = package.scene(scene_id)
@@ -65,7 +70,28 @@ def render_scene(
     return frame, shown
 
 
-CHECK_SIZES = ((1920, 1080), (1080, 1920))  # both orientations a sign may have
+# Without a sign's config: both orientations, normal and accessible (large text).
+CHECK_LAYOUTS: tuple[dict, ...] = tuple(
+    {"size": size, "accessible": accessible}
+    for accessible in (False, True)
+    for size in ((1920, 1080), (1080, 1920))
+)
+
+
+def sign_layouts(cfg: Any) -> tuple[dict, ...]:
+    """The layouts a configured sign shows (render_scene keywords): its size, or both
+    orientations when it takes the display's own; its mode, panel and viewing distance."""
+    sizes = [(cfg.width, cfg.height)] if cfg.width and cfg.height else [(1920, 1080), (1080, 1920)]
+    return tuple(
+        {
+            "size": size,
+            "accessible": cfg.accessible,
+            "diagonal_in": cfg.diagonal_in,
+            "px_per_mm": cfg.px_per_mm,
+            "viewing_distance_m": cfg.viewing_distance_m,
+        }
+        for size in sizes
+    )
 
 
 def glyph_warnings(package: Any, source: Path, fonts: Any) -> list[str]:
@@ -96,30 +122,37 @@ def glyph_warnings(package: Any, source: Path, fonts: Any) -> list[str]:
     return out
 
 
-def check_renders(package: Any, source: Path, fonts: Any = None) -> list[str]:
-    """Lay out every scene in every language, landscape and portrait; raise ContentError for
-    data that breaks one or text that would be cut (what `walkway signage render` exits 1
-    for), so such a package is refused before it reaches the street. Returns warnings for
-    characters no face has (see glyph_warnings)."""
+def check_renders(
+    package: Any, source: Path, fonts: Any = None, layouts: tuple[dict, ...] | None = None
+) -> list[str]:
+    """Lay out every scene in every language in each layout (`sign_layouts(cfg)`, default
+    CHECK_LAYOUTS); raise ContentError for data that breaks one or text that would be cut
+    (what `walkway signage render` exits 1 for), so such a package is refused before it
+    reaches the street. Returns warnings for characters no face has (see glyph_warnings)."""
     from signage_player.content import ContentError
     from signage_player.fonts import FontBook
 
     fonts = fonts or FontBook()
     for spec in package.scenes:
         for lang in package.languages:
-            for size in CHECK_SIZES:
+            for layout in layouts or CHECK_LAYOUTS:
+                options = dict(layout)
+                size = options.pop("size")
                 try:
-                    _, shown = render_scene(package, spec.id, lang, size, fonts=fonts, draw=False)
+                    _, shown = render_scene(
+                        package, spec.id, lang, size, fonts=fonts, draw=False, **options
+                    )
                 except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
                     raise ContentError(
                         f"{Path(source) / spec.data}: scene {spec.id!r} cannot be shown in {lang}:"
                         f" {type(exc).__name__}: {exc}"
                     ) from exc
                 for record in shown.overflows:
+                    mode = " (accessible)" if options.get("accessible") else ""
                     raise ContentError(
                         f"{Path(source) / spec.data}: {record.name} does not fit at"
-                        f" {size[0]}x{size[1]} even at the smallest legible size (it would show"
-                        f" as {' / '.join(record.fit.lines)!r}): shorten it"
+                        f" {size[0]}x{size[1]}{mode} even at the smallest legible size (it would"
+                        f" show as {' / '.join(record.fit.lines)!r}): shorten it"
                     )
     return glyph_warnings(package, source, fonts)
 

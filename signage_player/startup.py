@@ -32,11 +32,11 @@ def ensure_content(cfg: SignageConfig) -> Package:
         try:
             configured = _source_manifest(cfg.content)
             if current is None:
-                return install(cfg.content, cfg.state_dir, try_render=True)
+                return _install(cfg)
             if configured is None or _digest(configured) != current.digest:
                 why = _installed_is_newer(current, configured, cfg.content)
                 if not why:
-                    return install(cfg.content, cfg.state_dir, try_render=True)
+                    return _install(cfg)
                 log.warning(
                     "signage: keeping installed %s %s, not the configured %s: %s;"
                     " to go back to it, run `walkway signage install %s`",
@@ -55,6 +55,12 @@ def ensure_content(cfg: SignageConfig) -> Package:
     if current is None:
         raise InputFileError(f"{cfg.state_dir}: no content installed and no [signage] content set")
     return current
+
+
+def _install(cfg: SignageConfig) -> Package:
+    from signage_player.offscreen import sign_layouts
+
+    return install(cfg.content, cfg.state_dir, try_render=True, layouts=sign_layouts(cfg))
 
 
 def _digest(manifest: bytes) -> str:

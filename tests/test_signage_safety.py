@@ -36,7 +36,7 @@ def _node_config(tmp_path: Path, content: Path = CONTENT) -> Path:
     config = tmp_path / "node.toml"
     config.write_text(
         f'[node]\nid = "chikaho-01"\nsite = "sapporo"\n[store]\npath = "s.db"\n'
-        f'[mqtt]\n[signage]\ncontent = "{content}"\nwidth = 960\nheight = 540\n'
+        f'[mqtt]\n[signage]\ncontent = "{content}"\nwidth = 1920\nheight = 1080\n'
     )
     return config
 
@@ -345,3 +345,26 @@ def test_cmap_reader_agrees_with_fonttools():
             want = set(font.getBestCmap())
         got = read_coverage(face.path, face.index)
         assert [c for c in range(0x30000) if (c in got) != (c in want)] == []
+
+
+def test_install_checks_the_layout_the_sign_shows(tmp_path, capsys):
+    """A title that fits a normal sign but not a large-text portrait one: `install` for
+    each sign agrees with `render` for that sign's layout."""
+    from walkway.cli import main
+
+    pkg = _with_notice_title(tmp_path, LONG_TITLE)
+    render = ["signage", "render", "--content", str(pkg), "--scene", "notices", "--lang", "en"]
+    out = str(tmp_path / "n.png")
+    assert main(render + ["--size", "1080x1920", "--out", out]) == 0
+    assert main(render + ["--size", "1080x1920", "--out", out, "--accessible"]) == 1
+    normal = _node_config(tmp_path)  # 1920x1080, normal text
+    assert main(["signage", "install", str(pkg), "--config", str(normal)]) == 0
+    large = tmp_path / "large.toml"
+    large.write_text(
+        normal.read_text().replace("width = 1920\nheight = 1080", "width = 1080\nheight = 1920")
+        + 'accessible = true\nstate_dir = "large-state"\n'
+    )
+    assert main(["signage", "install", str(pkg), "--config", str(large)]) == 2
+    err = capsys.readouterr().err
+    assert "notice0.title[en] does not fit at 1080x1920 (accessible)" in err
+    assert load_current(tmp_path / "large-state") is None
