@@ -260,11 +260,14 @@ def run_player(
         location=cfg.location,
         window_min=cfg.crowd_window_min,
     )
-    store = _open_store(node_config) if cfg.proof_of_play else None
-    node = node_config.node.id if node_config is not None else ""
     from walkway.clock import clock_from_env  # WALKWAY_CLOCK: `walkway sim` time
 
-    player = Player(cfg, renderer, package, store=store, node=node, clock=clock_from_env())
+    clock = clock_from_env()
+    # The same clock for the plays and the store that stamps them (sealed_at, updated_at):
+    # a simulated play sealed on the wall clock showed a latency of minus days in the report.
+    store = _open_store(node_config, clock) if cfg.proof_of_play else None
+    node = node_config.node.id if node_config is not None else ""
+    player = Player(cfg, renderer, package, store=store, node=node, clock=clock)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     log.info("signage: %dx%d, unit %d px, playing %s %s", w, h, m.unit, package.id, package.version)
@@ -299,13 +302,13 @@ def run_player(
     return 0
 
 
-def _open_store(node_config: Any) -> Any:
+def _open_store(node_config: Any, clock: Callable[[], float]) -> Any:
     if node_config is None:
         return None
     from edge.store import Store
 
     try:
-        return Store.from_config(node_config)
+        return Store.from_config(node_config, clock=clock)
     except StoreError as exc:
         log.warning("signage: no proof of play or live counts (store unavailable): %s", exc)
         return None

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 # A watermark meaning "this source will send nothing older than anything, ever" (end of file).
 END_OF_TIME = 1e15
 
+# The source the signage player's proof of play is stored under: scenes shown, not people.
+PLAY_SOURCE = "signage"
+
 # Bin kinds in the store's outbox and on the wire (docs/wire.md).
 COUNT = "count"
 MEASURE = "measure"
