@@ -81,6 +81,7 @@ def install(
     *,
     try_render: bool = False,
     layouts: tuple[dict, ...] | None = None,
+    refuse_cut: bool = True,
 ) -> Package:
     """Stage, verify and swap in `source`; returns the verified Package now current.
 
@@ -103,7 +104,7 @@ def install(
         if try_render:
             from signage_player.offscreen import check_renders
 
-            for warning in check_renders(staged, source, layouts=layouts):
+            for warning in check_renders(staged, source, layouts=layouts, refuse_cut=refuse_cut):
                 log.warning("signage: %s", warning)
         release = base / "releases" / f"{staged.id}-{staged.version}-{staged.digest[:8]}"
         if release.exists():
@@ -112,7 +113,7 @@ def install(
             os.rename(staging, release)
     except ContentError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ContentError(_author_paths(str(exc), staging, source)) from exc
+        raise type(exc)(_author_paths(str(exc), staging, source)) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

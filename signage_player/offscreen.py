@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signage_player.content import load_package
+from signage_player.content import ContentError, load_package
 from signage_player.live import sample_live
 from signage_player.render import Renderer, Shown
 from signage_player.style import metrics
@@ -94,6 +94,10 @@ def sign_layouts(cfg: Any) -> tuple[dict, ...]:
     )
 
 
+class TextCutError(ContentError):
+    """A text of the package cannot be shown whole on the sign."""
+
+
 def glyph_warnings(package: Any, source: Path, fonts: Any) -> list[str]:
     """One line per character in the package's texts that no installed face has (it would
     show as a box), naming the file, the field and the character."""
@@ -123,16 +127,22 @@ def glyph_warnings(package: Any, source: Path, fonts: Any) -> list[str]:
 
 
 def check_renders(
-    package: Any, source: Path, fonts: Any = None, layouts: tuple[dict, ...] | None = None
+    package: Any,
+    source: Path,
+    fonts: Any = None,
+    layouts: tuple[dict, ...] | None = None,
+    *,
+    refuse_cut: bool = True,
 ) -> list[str]:
     """Lay out every scene in every language in each layout (`sign_layouts(cfg)`, default
     CHECK_LAYOUTS); raise ContentError for data that breaks one or text that would be cut
     (what `walkway signage render` exits 1 for), so such a package is refused before it
-    reaches the street. Returns warnings for characters no face has (see glyph_warnings)."""
-    from signage_player.content import ContentError
+    reaches the street (TextCutError; with refuse_cut=False it is a warning instead). Returns
+    warnings for characters no face has (see glyph_warnings)."""
     from signage_player.fonts import FontBook
 
     fonts = fonts or FontBook()
+    warnings: list[str] = []
     for spec in package.scenes:
         for lang in package.languages:
             for layout in layouts or CHECK_LAYOUTS:
@@ -149,12 +159,15 @@ def check_renders(
                     ) from exc
                 for record in shown.overflows:
                     mode = " (accessible)" if options.get("accessible") else ""
-                    raise ContentError(
+                    cut = (
                         f"{Path(source) / spec.data}: {record.name} does not fit at"
                         f" {size[0]}x{size[1]}{mode} even at the smallest legible size (it would"
                         f" show as {' / '.join(record.fit.lines)!r}): shorten it"
                     )
-    return glyph_warnings(package, source, fonts)
+                    if refuse_cut:
+                        raise TextCutError(cut)
+                    warnings.append(cut)
+    return warnings + glyph_warnings(package, source, fonts)
 
 
 def write_screenshots(content: str | Path, out_dir: str | Path) -> list[Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from signage_player.config import SignageConfig
 from signage_player.content import ContentError, Package, load_package
 from signage_player.install import current_target, install
+from signage_player.offscreen import TextCutError
 from walkway.errors import InputFileError
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,13 @@ def ensure_content(cfg: SignageConfig) -> Package:
         try:
             configured = _source_manifest(cfg.content)
             if current is None:
-                return _install(cfg)
+                try:
+                    return _install(cfg)
+                except TextCutError as exc:
+                    # Nothing else to play: a sign showing a cut text (and able to show an
+                    # emergency) beats a dark one. A crew's install is refused instead.
+                    log.error("signage: %s; playing it anyway: no other content is installed", exc)
+                    return _install(cfg, refuse_cut=False)
             if configured is None or _digest(configured) != current.digest:
                 why = _installed_is_newer(current, configured, cfg.content)
                 if not why:
@@ -57,10 +64,16 @@ def ensure_content(cfg: SignageConfig) -> Package:
     return current
 
 
-def _install(cfg: SignageConfig) -> Package:
+def _install(cfg: SignageConfig, refuse_cut: bool = True) -> Package:
     from signage_player.offscreen import sign_layouts
 
-    return install(cfg.content, cfg.state_dir, try_render=True, layouts=sign_layouts(cfg))
+    return install(
+        cfg.content,
+        cfg.state_dir,
+        try_render=True,
+        layouts=sign_layouts(cfg),
+        refuse_cut=refuse_cut,
+    )
 
 
 def _digest(manifest: bytes) -> str:

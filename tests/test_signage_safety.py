@@ -368,3 +368,22 @@ def test_install_checks_the_layout_the_sign_shows(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "notice0.title[en] does not fit at 1080x1920 (accessible)" in err
     assert load_current(tmp_path / "large-state") is None
+
+
+def test_start_up_plays_a_package_with_cut_text_only_when_nothing_else_is_installed(
+    tmp_path, caplog
+):
+    from signage_player.config import SignageConfig
+    from signage_player.startup import ensure_content
+
+    state = tmp_path / "state"
+    tiny = SignageConfig(content=CONTENT, state_dir=state, width=320, height=180)
+    with caplog.at_level("ERROR"):
+        assert ensure_content(tiny).id == "sapporo-centre"  # a dark sign shows no emergency
+    assert "does not fit at 320x180" in caplog.text and "playing it anyway" in caplog.text
+    caplog.clear()
+    newer = _with_version(tmp_path, "2027.1.1")
+    tiny = SignageConfig(content=newer, state_dir=state, width=320, height=180)
+    with caplog.at_level("ERROR"):
+        assert ensure_content(tiny).version == "2026.11.24"  # refused: the old one plays on
+    assert "new content rejected" in caplog.text and "does not fit at 320x180" in caplog.text
