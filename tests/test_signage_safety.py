@@ -15,7 +15,7 @@ from signage_player.install import install, load_current
 from walkway.signage_state.emergency import read_emergency
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 
 
 @pytest.fixture(scope="module")
