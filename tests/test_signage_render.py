@@ -9,6 +9,7 @@ changes). Regenerate after an intended change with:
 from pathlib import Path
 
 import pytest
+from support.golden import assert_ink_inside, assert_matches_golden
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
@@ -47,12 +48,14 @@ def _assert_fits(shown, size):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("scene", SCENES)
 def test_golden(package, fonts, scene, lang, size):
-    from support.golden import assert_matches_golden
+    from support.golden import assert_ink_inside
 
     from signage_player.offscreen import render_scene
 
-    frame, shown = render_scene(package, scene, lang, size, fonts=fonts)
+    ink = []
+    frame, shown = render_scene(package, scene, lang, size, fonts=fonts, ink=ink)
     _assert_fits(shown, size)
+    assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]}")
     assert_matches_golden(frame, GOLDEN / f"{scene}-{lang}-{size[0]}x{size[1]}.png")
 
 
@@ -62,10 +65,10 @@ def test_accessible_mode_fits_every_scene(package, fonts, lang, size):
     from signage_player.offscreen import render_scene
 
     for scene in SCENES:
-        _, shown = render_scene(
-            package, scene, lang, size, fonts=fonts, accessible=True, draw=False
-        )
+        ink = []
+        _, shown = render_scene(package, scene, lang, size, fonts=fonts, accessible=True, ink=ink)
         _assert_fits(shown, size)
+        assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]} accessible")
 
 
 def test_accessible_text_is_larger_and_high_contrast(package, fonts):

@@ -73,14 +73,15 @@ class Env:
         return self.large_text if self.large else self.normal
 
 
-def paint(env: Env, state: State) -> Screen:
+def paint(env: Env, state: State, ink: list | None = None) -> Screen:
+    """Paint one screen; `ink` (tests) collects where each text's pixels landed."""
     surface = None
     if env.draw:
         import pygame
 
         surface = pygame.Surface((env.metrics.width, env.metrics.height))
     palette = HIGH_CONTRAST if env.metrics.accessible else CUD
-    canvas = Canvas(env.fonts, env.metrics, palette, env.lang, surface)
+    canvas = Canvas(env.fonts, env.metrics, palette, env.lang, surface, ink=ink)
     lay = Layout(env.metrics, env.reach_from)
     canvas.fill((0, 0, *canvas.size), palette.bg, outline=False)
     painter = {

@@ -185,6 +185,7 @@ def render_screen(
     crowding: dict | None = None,
     draw: bool = True,
     location: str = "",
+    ink: list | None = None,
 ) -> Any:
     """One interactive screen offscreen (golden tests, docs' screenshots): a Screen."""
     from signage_player.config import SignageConfig
@@ -209,4 +210,4 @@ def render_screen(
         large=large,
         draw=draw,
     )
-    return paint(env, state)
+    return paint(env, state, ink)

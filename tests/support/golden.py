@@ -32,3 +32,17 @@ def assert_matches_golden(frame: Any, ref: Path) -> None:
         f"{ref.name}: mean diff {mean:.2f} (max {MEAN_TOLERANCE}), "
         f"{share:.2%} pixels differ (max {PIXEL_SHARE:.1%})"
     )
+
+
+def assert_ink_inside(ink: list, where: str) -> None:
+    """No glyph's ink leaves its text's box (descenders, accents, ポ's handakuten: nothing
+    drawn next to the box can cut them), and no line's raster is shorter than its glyph
+    outlines (a clipped descender). `ink` is what a Canvas recorded (Canvas(ink=[]))."""
+    assert ink, f"{where}: no ink recorded"
+    for r in ink:
+        x, y, w, h = r.box
+        ix, iy, iw, ih = r.ink
+        at = f"{where} {r.name}: ink {r.ink} vs box {r.box}"
+        assert not r.clipped, f"{at}: raster clipped in {r.clipped}"
+        assert x <= ix and ix + iw <= x + w, f"{at}: ink outside the box's sides"
+        assert y <= iy and iy + ih <= y + h, f"{at}: ink above or below the box"
