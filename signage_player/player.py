@@ -238,7 +238,9 @@ class Player:
             if self.emergency is not None or self.visit.idle(t, self.cfg.idle_timeout_s):
                 self.end_visit(t)  # an emergency always wins; an idle sign returns to the loop
             else:
-                screen.blit(self.visit.screen().surface, (0, 0))
+                painted = self.visit.screen().surface
+                if painted is not None:  # None: a layout-only visit (robustness tests)
+                    screen.blit(painted, (0, 0))
                 return
         in_emergency = self.slot is not None and self.slot.spec.type == "emergency"
         due = self.slot is None or t - self.slot.started >= self.slot.dwell
