@@ -156,10 +156,7 @@ class Collector:
         if not self.link.connected or (not force and now < self._next_flows):
             return 0
         self._next_flows = now + self.flows_every_s
-        conn = getattr(self.storage, "conn", None)
-        if conn is None:
-            return 0
-        messages = flows_messages(conn, self.clock())
+        messages = flows_messages(self.storage, self.clock())
         for topic, body in messages:
             self.link.publish(topic, body, qos=1, retain=True)
         return len(messages)

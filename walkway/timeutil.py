@@ -19,3 +19,7 @@ def parse_iso(text: str) -> float:
 def bin_start(epoch_seconds: float, bin_seconds: int) -> int:
     """Start of the UTC-aligned bin holding this instant."""
     return int(epoch_seconds // bin_seconds) * bin_seconds
+
+
+# The city's own time zone: dashboards and city-day rollups use it; exports carry UTC too.
+CITY_TIMEZONE = "Asia/Tokyo"
