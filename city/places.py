@@ -19,6 +19,13 @@ A places file is TOML (or JSON of the same shape; docs/city.md has every key):
     node = "chikaho-north"
     sensor = "cam.main"
     directions = ["in", "out"]       # optional: every people direction of the sensor
+    [[days]]                          # optional: weather by city-local date, for comparisons
+    date = "2026-01-14"
+    snow_cm = 15
+    [[events]]                        # optional: before/after comparisons
+    name = "Odori Park winter event opens"
+    at = "2026-01-14T08:16:00+09:00"
+    places = ["aurora-town"]          # optional: every place
 
 Figures (`figure_of`): a bin is "people" (camera lines, beam/ultrasonic passes, BLE's
 `estimate`), "bound" (BLE's `lower`/`upper`), "detail" (BLE's `passby`/`staying`, parts of the
@@ -34,7 +41,7 @@ from typing import Any
 
 from edge.config_table import ConfigTable
 from walkway.errors import ConfigError
-from walkway.timeutil import CITY_TIMEZONE
+from walkway.timeutil import CITY_TIMEZONE, parse_iso
 
 LANGUAGES = ("ja", "en", "zh-Hans", "ko")
 PLACE_KINDS = ("walkway-section", "exit", "station-front")
@@ -89,11 +96,20 @@ class Site:
     names: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Event:
+    name: str
+    at: float
+    places: tuple[str, ...] = ()
+
+
 @dataclass
 class PlaceModel:
     timezone: str = CITY_TIMEZONE
     sites: dict[str, Site] = field(default_factory=dict)
     places: dict[str, Place] = field(default_factory=dict)
+    snow_cm: dict[str, float] = field(default_factory=dict)  # local date -> fresh snow
+    events: list[Event] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._by_series: dict[tuple[str, str, str], list[Place]] = {}
@@ -157,12 +173,28 @@ def parse_places(data: dict[str, Any], file: Path) -> PlaceModel:
             lon=t.number("lon", min=-180, max=180), route_m=t.number("route_m", 0.0, min=0),
             counters=tuple(counters))
         t.finish()
+    snow: dict[str, float] = {}
+    for t in root.tables("days"):
+        date = t.text("date", pattern=r"\d{4}-\d{2}-\d{2}")
+        snow[date] = float(t.number("snow_cm", min=0) or 0)
+        t.finish()
+    events = []
+    for t in root.tables("events"):
+        at = t.text("at", what="an ISO 8601 time with its offset")
+        try:
+            when = parse_iso(at) if at else 0.0
+        except ValueError:
+            t.problem("at", "an ISO 8601 time with its offset", at)
+            when = 0.0
+        events.append(Event(t.text("name"), when,
+                            tuple(str(x) for x in t.array("places", []))))
+        t.finish()
     root.finish()
     if problems:
         raise ConfigError(problems)
     for site in {p.site for p in places.values()} - set(sites):
         sites[site] = Site(site, {"en": site})
-    return PlaceModel(timezone, sites, places)
+    return PlaceModel(timezone, sites, places, snow, events)
 
 
 def load_places(path: Path | str | None) -> PlaceModel:
@@ -194,3 +226,21 @@ def places_geojson(model: PlaceModel, flows: dict[str, float] | None = None) -> 
         features.append({"type": "Feature", "properties": props,
                          "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]}})
     return {"type": "FeatureCollection", "features": features}
+
+
+def auto_places(storage: Any) -> PlaceModel:
+    """No places file: one place per (site, node) with all its people series, laid out on a
+    grid near Odori (its name says the position is not set)."""
+    series = sorted({(r["site"], r["node"], r["sensor"]) for r in storage.rollup("day", 0, 2**40)
+                     if figure_of(r["sensor"], r["direction"]) == "people"})
+    places: dict[str, Place] = {}
+    nodes = sorted({(site, node) for site, node, _ in series})
+    for i, (site, node) in enumerate(nodes):
+        counters = tuple(Counter(node, sensor) for s, n, sensor in series
+                         if (s, n) == (site, node))
+        pid = node if node not in places else f"{site}-{node}"
+        places[pid] = Place(pid, site, "walkway-section",
+                            {"en": f"{node} ({site}; position not set)"},
+                            43.0606 + 0.002 * (i % 6), 141.3545 + 0.003 * (i // 6),
+                            0.0, counters)
+    return PlaceModel(places=places)

@@ -148,14 +148,23 @@ class StorageBase:
         return self._dicts(f"SELECT {names} FROM measures"
                            " ORDER BY site, node, sensor, start, quantity", names)
 
-    def rollup(self, period: str, since: float, until: float) -> list[dict[str, Any]]:
-        """Hourly ("hour") or city-day ("day") totals per series in [since, until)."""
+    def rollup(self, period: str, since: float, until: float,
+               series: Sequence[tuple[str, str, str]] | None = None) -> list[dict[str, Any]]:
+        """Hourly ("hour") or city-day ("day") totals per series in [since, until), optionally
+        only for some (site, node, sensor) series."""
         table, column = ("counts_hourly", "hour") if period == "hour" else ("counts_daily", "day")
         names = f"site, node, sensor, direction, {column}, count, bins"
+        args: list = [int(since), int(until)]
+        where = ""
+        if series is not None:
+            if not series:
+                return []
+            where = " AND (" + " OR ".join(
+                "(site = %s AND node = %s AND sensor = %s)" for _ in series) + ")"
+            args += [x for s in series for x in s]
         return list(self._dicts(
-            f"SELECT {names} FROM {table} WHERE {column} >= %s AND {column} < %s"
-            f" ORDER BY {column}, site, node, sensor, direction", names,
-            (int(since), int(until))))
+            f"SELECT {names} FROM {table} WHERE {column} >= %s AND {column} < %s{where}"
+            f" ORDER BY {column}, site, node, sensor, direction", names, args))
 
     def extent(self) -> tuple[int | None, int | None]:
         """First and last hour with any counts."""

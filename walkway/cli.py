@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "signage_player.cli",
     "provisioning.cli",
     "simulator.cli",
+    "city.cli",
 )
 
 # Command groups that more than one package adds to (e.g. `walkway fleet send` and

@@ -1,0 +1,136 @@
+"""Commands: `walkway city serve | add-user | open-data | history`."""
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from pathlib import Path
+
+from walkway.errors import UsageError
+
+log = logging.getLogger(__name__)
+DEFAULT_USERS = Path("city-users.json")
+DB_HELP = "collector database: a SQLite file path or a postgresql:// URL"
+
+
+def load_model(args: argparse.Namespace, storage: object) -> object:
+    from city.places import auto_places, load_places
+
+    if args.places:
+        return load_places(args.places)
+    return auto_places(storage)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from city.web import build_app, serve
+    from cloud_bridge.collector_store import open_storage
+
+    storage = open_storage(args.db, must_exist=True)
+    app = build_app(storage, load_model(args, storage), args.users)
+    server = serve(app, args.host, args.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # unwinds serve_forever
+    print(f"walkway city: http://{args.host}:{server.server_port}/ (users: {args.users})",
+          flush=True)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+        storage.close()
+    return 0
+
+
+def _add_user(args: argparse.Namespace) -> int:
+    from city.auth import add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise UsageError("the two passwords differ")
+    add_user(args.users, args.name, args.role, password)
+    print(f"{args.users}: {args.name} ({args.role})")
+    return 0
+
+
+def _open_data(args: argparse.Namespace) -> int:
+    from city.open_data import RULE, open_rows, to_csv
+    from cloud_bridge.cli import stdout_closed_quietly
+    from cloud_bridge.collector_store import open_storage
+
+    storage = open_storage(args.db, must_exist=True)
+    try:
+        rows = open_rows(storage, load_model(args, storage), args.days)
+        with stdout_closed_quietly():
+            if args.format == "json":
+                json.dump({"rule": RULE, "rows": rows}, sys.stdout, ensure_ascii=False)
+                sys.stdout.write("\n")
+            else:
+                sys.stdout.write(to_csv(rows))
+            sys.stdout.flush()
+    finally:
+        storage.close()
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from cloud_bridge.collector_store import open_storage
+    from simulator.history import snow_pattern, write_history
+    from simulator.places import write_places
+    from simulator.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    storage = open_storage(args.db)
+    try:
+        n = write_history(storage, scenario, args.days)
+    finally:
+        storage.close()
+    write_places(scenario, args.places_out, snow_pattern(scenario, args.days))
+    print(f"{args.db}: {n} simulated bins over {args.days} days; places: {args.places_out}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
+    city = subparsers.add_parser("city", help="the city's dashboard, reports and open data")
+    sub = city.add_subparsers(dest="city_command", metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", required=True, help=DB_HELP)
+        p.add_argument("--places", type=Path,
+                       help="places file (TOML/JSON); default: one place per node, unplaced")
+
+    serve = sub.add_parser("serve", help="the web app for city staff")
+    common(serve)
+    serve.add_argument("--users", type=Path, default=DEFAULT_USERS,
+                       help=f"users file (default ./{DEFAULT_USERS})")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8150, help="port (default 8150; 0: any)")
+    serve.set_defaults(handler=_serve)
+
+    add = sub.add_parser("add-user", help="add or update a dashboard user")
+    add.add_argument("name")
+    add.add_argument("--role", choices=["viewer", "operator"], default="viewer")
+    add.add_argument("--users", type=Path, default=DEFAULT_USERS,
+                     help=f"users file (default ./{DEFAULT_USERS})")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of stdin")
+    add.set_defaults(handler=_add_user)
+
+    od = sub.add_parser("open-data", help="coarsened hourly people per place, to stdout")
+    common(od)
+    od.add_argument("--days", type=int, default=7, help="days back from the newest hour")
+    od.add_argument("--format", choices=["csv", "json"], default="csv")
+    od.set_defaults(handler=_open_data)
+
+    hist = sub.add_parser("history", help="write simulated weeks of counts (for demos, tests)")
+    hist.add_argument("--db", required=True, help=DB_HELP)
+    hist.add_argument("--scenario", default="sapporo", help="simulator scenario (NAME|FILE)")
+    hist.add_argument("--days", type=int, default=35)
+    hist.add_argument("--places-out", type=Path, required=True,
+                      help="write the scenario's places file (with its snow days) here")
+    hist.set_defaults(handler=_history)
