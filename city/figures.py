@@ -101,6 +101,7 @@ def busiest(series: dict[str, Series], model: PlaceModel, top: int = 10) -> dict
                    for n, pid in totals[:top]],
         "hours": [{"hour": f"{h:02d}:00", "people": n}
                   for h, n in sorted(by_hour.items(), key=lambda kv: -kv[1])[:top]],
+        "by_hour_of_day": [{"hour": f"{h:02d}:00", "people": by_hour.get(h)} for h in range(24)],
     }
 
 
@@ -135,7 +136,9 @@ def mean_by(values: dict[int, int], keep: Any) -> float | None:
 
 def compare_weeks(storage: Any, model: PlaceModel, until: int, weeks: int = 4
                   ) -> dict[str, Any]:
-    """This week (7 days to `until`) against the mean week of the `weeks` before it."""
+    """The last seven complete city days before `until` against the mean week of the
+    `weeks` before them (whole days only, so a partial day never reads as a drop)."""
+    until = day_start(until, model)
     this_from = until - 7 * DAY
     base_from = this_from - weeks * 7 * DAY
     series = place_series(storage, model, "day", base_from, until)
@@ -143,7 +146,9 @@ def compare_weeks(storage: Any, model: PlaceModel, until: int, weeks: int = 4
     for pid, s in series.items():
         now = sum(n for at, n in s.people.items() if at >= this_from) if s.people else None
         base_days = [at for at in s.people if at < this_from]
-        base = (sum(s.people[at] for at in base_days) / weeks) if base_days else None
+        # A baseline only from a full set of weeks: fewer days would understate it.
+        base = (sum(s.people[at] for at in base_days) / weeks
+                if len(base_days) >= weeks * 7 else None)
         rows.append({"place": pid, "name": model.places[pid].name(), "this_week": now,
                      "baseline_week": None if base is None else round(base),
                      "change_pct": _pct(now, base)})

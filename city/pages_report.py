@@ -36,8 +36,7 @@ def report_page(request: Request) -> Response:
     if data.get("empty"):
         return Response(page(request, "Planning report", form + NO_DATA))
     b, s = data["busiest"], data["steps"]
-    hours = sorted(b["hours"], key=lambda h: h["hour"])
-    chart = bar_chart([(h["hour"][:2], h["people"]) for h in hours],
+    chart = bar_chart([(h["hour"][:2], h["people"]) for h in b["by_hour_of_day"]],
                       title="People by hour of day (Asia/Tokyo), all places",
                       chart_id="hours-chart")
     body = (form + f"<p>{esc(data['from_local'])} to {esc(data['until_local'])} (Asia/Tokyo)."
@@ -47,8 +46,12 @@ def report_page(request: Request) -> Response:
             "<h2>Busiest places</h2>"
             + table(["place", "people"], [(p["name"], p["people"]) for p in b["places"]],
                     "busiest-table", numeric=[1])
-            + f"<h2>Busiest hours</h2><div class=card>{chart}</div>"
-            "<h2>Trend against the four weeks before</h2>"
+            + "<h2>Busiest hours</h2>"
+            + table(["hour (Asia/Tokyo)", "people"], [(h["hour"], h["people"])
+                                                      for h in b["hours"][:5]],
+                    "hours-table", numeric=[1])
+            + f"<div class=card>{chart}</div>"
+            "<h2>Trend: the last seven whole days against the four weeks before</h2>"
             + table(["place", "this week", "mean week before", "change %"],
                     [(r["name"], r["this_week"], r["baseline_week"], r["change_pct"])
                      for r in data["trend"]], "trend-table", numeric=[1, 2, 3])
@@ -57,7 +60,8 @@ def report_page(request: Request) -> Response:
             f" the counted sections, the +1,500-step target of"
             f" <strong>{s['person_kpi_equivalents']:,}</strong> citizens.</p>"
             + table(["place", "people", "route m", "steps"],
-                    [(r["place"], r["people"], r["route_m"], r["steps"]) for r in s["by_place"]],
+                    [(request.app.model.places[r["place"]].name(), r["people"], r["route_m"],
+                      r["steps"]) for r in s["by_place"]],
                     "steps-table", numeric=[1, 2, 3])
             + f"<p class=note>Method: {esc(s['method'])}</p>")
     return Response(page(request, "Planning report", body))
