@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from city.places import Place, PlaceModel, figure_of
+from city.places import Place, PlaceModel
 
 HOUR = 3600
 DAY = 86400
@@ -31,34 +31,53 @@ class Series:
 def place_series(storage: Any, model: PlaceModel, period: str, since: float, until: float,
                  places: list[Place] | None = None) -> dict[str, Series]:
     chosen = places if places is not None else list(model.places.values())
-    wanted = sorted({(p.site, c.node, c.sensor) for p in chosen for c in p.counters})
     out = {p.id: Series({}, {}, {}) for p in chosen}
-    ids = {p.id for p in chosen}
-    column = "hour" if period == "hour" else "day"
-    bounds: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
-    for r in storage.rollup(period, since, until, wanted):
-        kind = figure_of(r["sensor"], r["direction"])
-        at = int(r[column])
-        if kind == "people":
-            for place in model.places_of(r["site"], r["node"], r["sensor"], r["direction"]):
-                if place.id in ids:
-                    s = out[place.id]
-                    s.people[at] = s.people.get(at, 0) + int(r["count"])
-                    s.lower[at] = s.lower.get(at, 0)
-                    s.upper[at] = s.upper.get(at, 0)
-                    if r["direction"] != "estimate":  # a direct count is its own bound
-                        s.lower[at] += int(r["count"])
-                        s.upper[at] += int(r["count"])
-        elif kind == "bound":
-            for place in chosen:
-                if any(c.node == r["node"] and c.sensor == r["sensor"] for c in place.counters):
-                    bounds[(place.id, at)][r["direction"]] = (
-                        bounds[(place.id, at)].get(r["direction"], 0) + int(r["count"]))
-    for (pid, at), b in bounds.items():
-        s = out[pid]
-        s.lower[at] = s.lower.get(at, 0) + b.get("lower", 0)
-        s.upper[at] = s.upper.get(at, 0) + b.get("upper", 0)
+    rows = storage.rollup_rows(period, since, until, _filter(chosen, model))
+    for site, node, sensor, direction, at, count in rows:
+        kind, ids = model.role_of(site, node, sensor, direction)
+        at, count = int(at), int(count)
+        for pid in ids:
+            s = out.get(pid)
+            if s is None:
+                continue
+            if kind == "people":
+                s.people[at] = s.people.get(at, 0) + count
+                # A direct count is its own bound; BLE's estimate gets its bounds below.
+                own = 0 if direction == "estimate" else count
+                s.lower[at] = s.lower.get(at, 0) + own
+                s.upper[at] = s.upper.get(at, 0) + own
+            elif kind == "bound":
+                side = s.lower if direction == "lower" else s.upper
+                side[at] = side.get(at, 0) + count
+    for s in out.values():  # a bound without a people figure for its hour is not shown
+        for side in (s.lower, s.upper):
+            for at in [a for a in side if a not in s.people]:
+                del side[at]
     return out
+
+
+def place_totals(storage: Any, model: PlaceModel, since: float, until: float
+                 ) -> tuple[dict[str, int], dict[int, int]]:
+    """People per place over [since, until), and per local hour of day over all places,
+    summed in the database (the city's UTC offset at `until`: Asia/Tokyo has no DST)."""
+    offset = int(local_dt(until, model).utcoffset().total_seconds())
+    totals: dict[str, int] = {}
+    by_hour: dict[int, int] = defaultdict(int)
+    for site, node, sensor, direction, hod, n in storage.rollup_totals(since, until, offset):
+        kind, ids = model.role_of(site, node, sensor, direction)
+        if kind != "people":
+            continue
+        for pid in ids:
+            totals[pid] = totals.get(pid, 0) + int(n)
+            by_hour[int(hod)] += int(n)
+    return totals, by_hour
+
+
+def _filter(places: list[Place], model: PlaceModel) -> list[tuple[str, str, str]] | None:
+    """A SQL filter for a few places; for many, every row is read and mapped instead."""
+    if len(places) > 20 or len(places) == len(model.places):
+        return None
+    return sorted({(p.site, c.node, c.sensor) for p in places for c in p.counters})
 
 
 def latest_hour(storage: Any) -> int | None:
@@ -88,34 +107,29 @@ def current_flows(storage: Any, model: PlaceModel, at: int | None = None
     return {pid: s.people.get(hour) for pid, s in series.items()}
 
 
-def busiest(series: dict[str, Series], model: PlaceModel, top: int = 10) -> dict[str, Any]:
+def busiest(totals: dict[str, int], by_hour: dict[int, int], model: PlaceModel,
+            top: int = 10) -> dict[str, Any]:
     """Busiest places (total people) and busiest city-local hours of day."""
-    totals = sorted(((sum(s.people.values()), pid) for pid, s in series.items()
-                     if s.people), reverse=True)
-    by_hour: dict[int, int] = defaultdict(int)
-    for s in series.values():
-        for at, n in s.people.items():
-            by_hour[local_dt(at, model).hour] += n
+    ranked = sorted(((n, pid) for pid, n in totals.items()), reverse=True)
     return {
         "places": [{"place": pid, "name": model.places[pid].name(), "people": n}
-                   for n, pid in totals[:top]],
+                   for n, pid in ranked[:top]],
         "hours": [{"hour": f"{h:02d}:00", "people": n}
                   for h, n in sorted(by_hour.items(), key=lambda kv: -kv[1])[:top]],
         "by_hour_of_day": [{"hour": f"{h:02d}:00", "people": by_hour.get(h)} for h in range(24)],
     }
 
 
-def steps_kpi(series: dict[str, Series], model: PlaceModel, days: float) -> dict[str, Any]:
+def steps_kpi(totals: dict[str, int], model: PlaceModel, days: float) -> dict[str, Any]:
     """Walking steps in the covered sections per day (the method is returned with it)."""
     rows = []
     total = 0.0
-    for pid, s in series.items():
-        place = model.places[pid]
-        people = sum(s.people.values())
-        steps = people * place.route_m / STEP_M
+    for pid, place in model.places.items():
+        people = totals.get(pid)
+        steps = (people or 0) * place.route_m / STEP_M
         total += steps
         rows.append({"place": pid, "people": people, "route_m": place.route_m,
-                     "steps": round(steps)})
+                     "steps": None if people is None else round(steps)})
     per_day = total / days if days else 0.0
     return {
         "steps_per_day": round(per_day),

@@ -37,13 +37,14 @@ def open_rows(storage: Any, model: PlaceModel, days: int = 7) -> list[dict[str, 
     until = last + HOUR
     since = max(until - days * 86400, storage.extent()[0])
     series = place_series(storage, model, "hour", since, until)
+    hours = [(at, iso_z(at), local_iso(at, model.timezone)) for at in hours_between(since, until)]
     rows = []
     for pid, s in sorted(series.items()):
         place = model.places[pid]
-        for at in hours_between(since, until):
-            rows.append({"place": pid, "place_ja": place.names.get("ja", ""), "kind": place.kind,
-                         "hour_start_utc": iso_z(at),
-                         "hour_start_local": local_iso(at, model.timezone),
+        ja = place.names.get("ja", "")
+        for at, utc, local in hours:
+            rows.append({"place": pid, "place_ja": ja, "kind": place.kind,
+                         "hour_start_utc": utc, "hour_start_local": local,
                          "people": coarsen(s.people.get(at))})
     return rows
 

@@ -4,7 +4,7 @@ hours before against the hours after an event."""
 from city.common import NO_DATA, when, window
 from city.figures import DAY, HOUR, compare_event, compare_snow, compare_weeks, latest_hour
 from city.html import cell, esc, filters, page, select, table
-from city.svg import bar_chart
+from city.svg import change_chart
 from city.web import App, HttpError, Request, Response, json_response
 
 MODES = (("week", "this week vs the 4 weeks before"), ("snow", "snow days vs dry days"),
@@ -72,12 +72,10 @@ def compare_page(request: Request) -> Response:
         head = ["place", f"{data['hours']} h before", f"{data['hours']} h after", "change %"]
         rows = [(r["name"], r["before"], r["after"], r["change_pct"]) for r in data["rows"]]
         intro = f"Around <strong>{esc(data['event_name'])}</strong> at {esc(data['at_local'])}."
-    chart = bar_chart([(str(r[0])[:18], r[3]) for r in rows if r[3] is not None],
-                      title="change %, per place (positive only shown as bars)",
-                      chart_id="compare-chart", label_every=1) if any(
-        r[3] is not None and r[3] > 0 for r in rows) else ""
+    chart = change_chart([(str(r[0]), r[3]) for r in rows], title="change %, per place",
+                         chart_id="compare-chart", height=40 + 30 * len(rows))
     body = (form + f"<p>{intro}</p>" + table(head, rows, "compare-table", numeric=[1, 2, 3])
-            + (f"<div class=card>{chart}</div>" if chart else "")
+            + f"<div class=card>{chart}</div>"
             + "<p class=note>People are each place's people figure (BLE estimate, camera and"
             " beam counts; never bounds or sign plays). " + cell(None) + " = no data.</p>")
     return Response(page(request, "Comparisons", body))

@@ -2,6 +2,7 @@
 content each sign plays -- from the health telemetry the collector keeps (health.v1) and
 the signs' proof-of-play bins."""
 
+from city.common import when
 from city.figures import DAY, HOUR, latest_hour
 from city.html import esc, page
 from city.places import SIGNAGE_SENSOR
@@ -29,7 +30,7 @@ def fleet_data(request: Request) -> dict:
     for key, h in sorted(health.items()):
         age = reference - parse_iso(h["at"]) if reference is not None else None
         nodes.append({
-            "node": key, "online": age is not None and age <= ONLINE_S,
+            "node": key, "never_reported": False, "online": age is not None and age <= ONLINE_S,
             "last_seen": h["at"], "behind_s": round(age or 0), "software": h["software"],
             "outbox_depth": h["store"]["outbox_depth"],
             "oldest_unsent_age_s": h["store"].get("oldest_unsent_age_s"),
@@ -38,6 +39,18 @@ def fleet_data(request: Request) -> dict:
                         for s in h["sources"]],
             "signage": h["signage"].get("state"), "scene": h["signage"].get("scene"),
             "plays_24h": plays.get(key, {})})
+    # Nodes the places file counts with that never sent health: listed, never assumed fine.
+    known = {n["node"] for n in nodes}
+    for place in request.app.model.places.values():
+        for c in place.counters:
+            key = f"{place.site}/{c.node}"
+            if key not in known:
+                known.add(key)
+                nodes.append({"node": key, "online": False, "last_seen": None, "behind_s": None,
+                              "software": None, "outbox_depth": None,
+                              "oldest_unsent_age_s": None, "edge": None, "sources": [],
+                              "signage": None, "scene": None, "plays_24h": plays.get(key, {}),
+                              "never_reported": True})
     return {"reference": reference, "online_within_s": ONLINE_S, "nodes": nodes}
 
 
@@ -48,12 +61,16 @@ def fleet_page(request: Request) -> Response:
                              "<p class=error id=nodata>No health telemetry received yet.</p>"))
     rows = []
     for n in data["nodes"]:
-        state = "<span class=ok>online</span>" if n["online"] else "<span class=bad>OFFLINE</span>"
+        state = ("<span class=ok>online</span>" if n["online"] else
+                 "<span class=bad>NO HEALTH EVER</span>" if n.get("never_reported") else
+                 "<span class=bad>OFFLINE</span>")
         sources = ", ".join(f"{s['name']}: {s['state']}" for s in n["sources"])
         plays = ", ".join(f"{k} x{v}" for k, v in sorted(n["plays_24h"].items())) or "-"
-        rows.append((n["node"], state, n["last_seen"], n["outbox_depth"], n["edge"], sources,
-                     f"{n['signage']} {n['scene'] or ''}", plays))
-    head = ["node", "state", "last seen (UTC)", "outbox", "edge", "sources", "sign now",
+        seen = "never" if n["last_seen"] is None else (
+            f"{when(request, parse_iso(n['last_seen']))} ({n['last_seen']})")
+        rows.append((n["node"], state, seen, n["outbox_depth"], n["edge"], sources,
+                     f"{n['signage'] or '-'} {n['scene'] or ''}", plays))
+    head = ["node", "state", "last seen, Asia/Tokyo (UTC)", "outbox", "edge", "sources", "sign now",
             "plays, last 24 h"]
     html_rows = "".join("<tr>" + "".join(
         f"<td>{v if i == 1 else esc(v)}</td>" for i, v in enumerate(r)) + "</tr>" for r in rows)

@@ -7,7 +7,7 @@ import io
 import json
 
 from city.common import DAY_CHOICES, NO_DATA, when, window
-from city.figures import busiest, compare_weeks, place_series, steps_kpi
+from city.figures import busiest, compare_weeks, place_totals, steps_kpi
 from city.html import esc, filters, page, select, table
 from city.places import places_geojson
 from city.svg import bar_chart
@@ -19,14 +19,15 @@ def report_data(request: Request) -> dict:
     if w is None:
         return {"empty": True}
     storage, model = request.app.storage, request.app.model
-    series = place_series(storage, model, "hour", w.since, w.until)
+    totals, by_hour = place_totals(storage, model, w.since, w.until)
     first = storage.extent()[0]
     covered_days = max((w.until - max(w.since, first)) / 86400, 1 / 24)
     trend = compare_weeks(storage, model, w.until)
     return {"from": w.since, "until": w.until, "from_local": when(request, max(w.since, first)),
             "until_local": when(request, w.until), "days": w.days,
-            "covered_days": round(covered_days, 3), "busiest": busiest(series, model),
-            "trend": trend["rows"], "steps": steps_kpi(series, model, covered_days)}
+            "covered_days": round(covered_days, 3),
+            "busiest": busiest(totals, by_hour, model), "trend": trend["rows"],
+            "steps": steps_kpi(totals, model, covered_days)}
 
 
 def report_page(request: Request) -> Response:

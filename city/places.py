@@ -112,6 +112,7 @@ class PlaceModel:
     events: list[Event] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._roles: dict[tuple[str, str, str, str], tuple[str, tuple[str, ...]]] = {}
         self._by_series: dict[tuple[str, str, str], list[Place]] = {}
         for place in self.places.values():
             for c in place.counters:
@@ -124,6 +125,23 @@ class PlaceModel:
         return [p for p in self._by_series.get((site, node, sensor), ())
                 if any(c.node == node and c.sensor == sensor and c.counts(direction)
                        for c in p.counters)]
+
+    def role_of(self, site: str, node: str, sensor: str, direction: str
+                ) -> tuple[str, tuple[str, ...]]:
+        """(figure, place ids) for a series: the places its people count goes to, or for a
+        bound the places whose counters include its sensor (cached: called per row)."""
+        key = (site, node, sensor, direction)
+        found = self._roles.get(key)
+        if found is None:
+            kind = figure_of(sensor, direction)
+            if kind == "people":
+                ids = tuple(p.id for p in self.places_of(site, node, sensor, direction))
+            elif kind == "bound":
+                ids = tuple(p.id for p in self._by_series.get((site, node, sensor), ()))
+            else:
+                ids = ()
+            found = self._roles[key] = (kind, ids)
+        return found
 
     def place_label(self, site: str, node: str, sensor: str) -> str:
         """The place(s) a series stands at, for exports (also for bounds and signage)."""

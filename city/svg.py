@@ -138,3 +138,35 @@ def _points(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     if t == "Polygon":
         return [tuple(x) for ring in c for x in ring]
     return []
+
+
+def change_chart(points: Sequence[tuple[str, float | None]], *, title: str, chart_id: str,
+                 width: int = 900, height: int = 260) -> str:
+    """Horizontal bars of a signed change (%) around a zero line; None is "no data"."""
+    pad_l, pad_t, row = 260, 24, (height - 34) / max(len(points), 1)
+    top = max([abs(v) for _, v in points if v is not None] + [1])
+    mid = pad_l + (width - pad_l - 20) / 2
+    half = (width - pad_l - 20) / 2
+    parts = [f"<svg id='{chart_id}' class=chart role=img viewBox='0 0 {width} {height}'"
+             f" width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>",
+             f"<text x='4' y='14' font-size='13' fill='#1b2a3a'>{escape(title)}</text>",
+             f"<line x1='{mid}' x2='{mid}' y1='{pad_t - 4}' y2='{height - 8}' stroke='#5b6b7b'/>"]
+    for i, (label, value) in enumerate(points):
+        y = pad_t + i * row
+        parts.append(f"<text x='{pad_l - 8}' y='{y + row * 0.65:.1f}' font-size='12'"
+                     f" text-anchor='end' fill='#1b2a3a'>{escape(label)}</text>")
+        if value is None:
+            parts.append(f"<text x='{mid + 6}' y='{y + row * 0.65:.1f}' font-size='12'"
+                         " fill='#8a949e'>no data</text>")
+            continue
+        w = half * abs(value) / top
+        x = mid if value >= 0 else mid - w
+        color = "#0b6e99" if value >= 0 else "#b5462f"
+        parts.append(f"<rect class=bar x='{x:.1f}' y='{y + row * 0.15:.1f}' width='{w:.1f}'"
+                     f" height='{row * 0.7:.1f}' fill='{color}' data-value='{value:g}'>"
+                     f"<title>{escape(label)}: {value:+.1f} %</title></rect>"
+                     f"<text x='{x + w + 4 if value >= 0 else x - 4:.1f}'"
+                     f" y='{y + row * 0.65:.1f}' font-size='11' fill='#1b2a3a'"
+                     f" text-anchor='{'start' if value >= 0 else 'end'}'>{value:+.1f} %</text>")
+    parts.append("</svg>")
+    return "".join(parts)

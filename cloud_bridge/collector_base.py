@@ -84,11 +84,7 @@ class StorageBase:
             keys = sorted(new)
             old = self._lock_and_read("counts", COUNT_COLUMNS, keys, "count, version")
             rows, hourly, daily = changes(new, old, self.days)
-            self._many(
-                f"UPDATE counts SET count=%s, version=%s, received_at={at!r}"
-                " WHERE site=%s AND node=%s AND sensor=%s AND start=%s AND seconds=%s"
-                " AND direction=%s",
-                [(r[6], r[7], *r[:6]) for r in rows])
+            self._update_counts(rows, at)
             for table, column, deltas in (("counts_hourly", "hour", hourly),
                                           ("counts_daily", "day", daily)):
                 self._many(
@@ -132,6 +128,15 @@ class StorageBase:
                    " value = collector_counters.value + excluded.value",
                    sorted(p.counters.items()))
 
+    def _update_counts(self, rows: list[tuple], at: float) -> None:
+        """Write (site, node, sensor, start, seconds, direction, count, version) rows whose
+        keys `_lock_and_read` holds."""
+        self._many(
+            "UPDATE counts SET count=%s, version=%s, received_at=%s"
+            " WHERE site=%s AND node=%s AND sensor=%s AND start=%s AND seconds=%s"
+            " AND direction=%s",
+            [(r[6], r[7], at, *r[:6]) for r in rows])
+
     # -- the read side ------------------------------------------------------------------
     def _dicts(self, sql: str, names: str, args: Sequence = ()) -> Iterator[dict[str, Any]]:
         keys = [n.strip() for n in names.split(",")]
@@ -155,16 +160,36 @@ class StorageBase:
         table, column = ("counts_hourly", "hour") if period == "hour" else ("counts_daily", "day")
         names = f"site, node, sensor, direction, {column}, count, bins"
         args: list = [int(since), int(until)]
-        where = ""
-        if series is not None:
-            if not series:
-                return []
-            where = " AND (" + " OR ".join(
-                "(site = %s AND node = %s AND sensor = %s)" for _ in series) + ")"
-            args += [x for s in series for x in s]
+        where = _series_filter(series, args)
         return list(self._dicts(
             f"SELECT {names} FROM {table} WHERE {column} >= %s AND {column} < %s{where}"
             f" ORDER BY {column}, site, node, sensor, direction", names, args))
+
+    def rollup_rows(self, period: str, since: float, until: float,
+                    series: Sequence[tuple[str, str, str]] | None = None) -> list[tuple]:
+        """Like `rollup`, as (site, node, sensor, direction, start, count) tuples."""
+        table, column = ("counts_hourly", "hour") if period == "hour" else ("counts_daily", "day")
+        args: list = [int(since), int(until)]
+        return self._rows(
+            f"SELECT site, node, sensor, direction, {column}, count FROM {table}"
+            f" WHERE {column} >= %s AND {column} < %s{_series_filter(series, args)}", args)
+
+    def rollup_totals(self, since: float, until: float, utc_offset_s: int | None = None,
+                      series: Sequence[tuple[str, str, str]] | None = None) -> list[tuple]:
+        """Hourly rollups summed in the database over [since, until): per series
+        (site, node, sensor, direction, total), or with `utc_offset_s` per series and local
+        hour of day (site, node, sensor, direction, hour_of_day, total)."""
+        args: list = []
+        hod = ""
+        if utc_offset_s is not None:
+            hod = ", ((hour + %s) %% 86400) / 3600"
+            args.append(int(utc_offset_s))
+        args += [int(since), int(until)]
+        keys = "site, node, sensor, direction" + hod
+        where = _series_filter(series, args)
+        groups = "1, 2, 3, 4, 5" if hod else "1, 2, 3, 4"
+        return self._rows(f"SELECT {keys}, sum(count) FROM counts_hourly"
+                          f" WHERE hour >= %s AND hour < %s{where} GROUP BY {groups}", args)
 
     def extent(self) -> tuple[int | None, int | None]:
         """First and last hour with any counts."""
@@ -201,6 +226,17 @@ class StorageBase:
                    recent_s: float = 3600) -> dict[str, dict[str, float]]:
         """{site: {"node/sensor": per_minute}} from bins received in the last `recent_s`."""
         return flows_from_rows(self._rows(FLOW_SQL, (now - recent_s, window_s)))
+
+
+def _series_filter(series: Sequence[tuple[str, str, str]] | None, args: list) -> str:
+    """SQL restricting rows to some (site, node, sensor) series (None: all); adds its args."""
+    if series is None:
+        return ""
+    if not series:
+        return " AND 1 = 0"
+    args += [x for s in series for x in s]
+    return " AND (" + " OR ".join(
+        "(site = %s AND node = %s AND sensor = %s)" for _ in series) + ")"
 
 
 def _dump(message: dict[str, Any]) -> str:

@@ -140,6 +140,20 @@ class PostgresCollectorStorage(StorageBase):
                 time.sleep(0.01 * (attempt + 1))
         raise StoreError(f"--db: a batch conflicted {RETRIES} times in a row")
 
+    def _update_counts(self, rows: list[tuple], at: float) -> None:
+        # One statement for the whole batch (not one per bin): the batch's keys are locked.
+        if not rows:
+            return
+        cols = [list(c) for c in zip(*rows, strict=True)]
+        self.conn.execute(
+            "UPDATE counts c SET count = u.count, version = u.version, received_at = %s"
+            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::integer[],"
+            " %s::text[], %s::bigint[], %s::integer[])"
+            " AS u(site, node, sensor, start, seconds, direction, count, version)"
+            " WHERE c.site = u.site AND c.node = u.node AND c.sensor = u.sensor"
+            " AND c.start = u.start AND c.seconds = u.seconds AND c.direction = u.direction",
+            [at, *cols])
+
     def _execute(self, sql: str, args: Sequence = ()) -> None:
         self.conn.execute(sql, args)
 
@@ -159,11 +173,10 @@ class PostgresCollectorStorage(StorageBase):
         cols = list(zip(*keys, strict=True))
         types = ("text", "text", "text", "bigint", "integer", "text")
         unnest = ", ".join(f"%s::{t}[]" for t in types)
-        filler = "0, 0, 0" if table == "counts" else "0, 0, 0"
         extra = "count, version, received_at" if table == "counts" else "n, version, received_at"
         rows = self.conn.execute(
             f"INSERT INTO {table} ({columns}, {extra})"
-            f" SELECT k.*, {filler} FROM unnest({unnest}) AS k ORDER BY 1, 2, 3, 4, 5, 6"
+            f" SELECT k.*, 0, 0, 0 FROM unnest({unnest}) AS k ORDER BY 1, 2, 3, 4, 5, 6"
             f" ON CONFLICT ({columns}) DO UPDATE SET version = {table}.version"
             f" RETURNING {columns}, {values}", [list(c) for c in cols]).fetchall()
         width = len(values.split(","))

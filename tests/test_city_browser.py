@@ -116,7 +116,7 @@ def test_staff_use_the_dashboard_in_chromium(city, browser, tmp_path: Path) -> N
 
     log_in(browser, city, "aiko")
     browser.get(f"{city.url}/fleet")
-    assert count("#fleet-table tbody tr") == 3
+    assert count("#fleet-table tbody tr") == 5  # 3 with health, 2 never reported
     assert "OFFLINE" in browser.find_element(By.ID, "fleet-table").text
     shot(browser, "fleet", tmp_path)
     click_and_wait(browser, "logout")
