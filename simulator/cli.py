@@ -14,7 +14,8 @@ DEFAULT_OUT = Path("sim-out")
 def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
              nodes: int | None = None, minutes: float | None = None,
              speed: float | None = None, faults: str | None = None,
-             broker: str | None = None, live: bool | None = None) -> dict:
+             broker: str | None = None, live: bool | None = None,
+             city_port: int = 8150, history_days: int = 0) -> dict:
     """Run a scenario end to end; returns the report (also in OUT/report.json)."""
     from simulator import page
     from simulator.live import PlainView, make_view
@@ -52,6 +53,11 @@ def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
         runner.stop()
         view.close()
     signage.finish()
+    from simulator import city_app
+
+    runner.city = city_app.prepare(scenario, out, city_port, history_days)
+    if history_days:
+        city_app.add_history(scenario, runner.city, history_days)
     report = page.build(runner, time.monotonic() - t0)
     return report
 
@@ -81,6 +87,8 @@ def _summary(report: dict, out: Path) -> str:
     for f in report["faults"]:
         lines.append(f"  fault {f['kind']} on {f['target'] or '-'}: {f['state']}"
                      f" {f['start'][11:16]}-{f['end'][11:16]} {f['note']}".rstrip())
+    if report.get("city"):
+        lines.append(f"city dashboard: {report['city']['command']}")
     lines.append(f"report: {out / 'report.html'}")
     return "\n".join(lines)
 
@@ -92,8 +100,13 @@ def _run(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     report = simulate(args.scenario, out=out, nodes=args.nodes, minutes=args.minutes,
                       speed=args.speed, faults=args.faults, broker=args.broker,
-                      live=False if args.plain else None)
+                      live=False if args.plain else None, city_port=args.city_port,
+                      history_days=args.history)
     print(_summary(report, out.resolve()), flush=True)
+    if args.serve:
+        from simulator import city_app
+
+        city_app.serve(report["city"])
     d = report["delivery"]
     ok = d["completeness_pct"] == 100.0 and d.get("export_matches", False)
     return 0 if ok else 1
@@ -120,5 +133,11 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
                    help=f"output folder (default ./{DEFAULT_OUT}/)")
     p.add_argument("--plain", action="store_true",
                    help="plain progress lines instead of the live table")
+    p.add_argument("--serve", action="store_true",
+                   help="after the run, serve the city dashboard on its collector until Ctrl-C")
+    p.add_argument("--city-port", type=int, default=8150, metavar="P",
+                   help="port of the city dashboard (default 8150)")
+    p.add_argument("--history", type=int, default=0, metavar="DAYS",
+                   help="serve the run plus DAYS of simulated history (OUT/city.db)")
     p.set_defaults(handler=_run)
 

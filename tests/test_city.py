@@ -115,7 +115,7 @@ def test_fleet_health(city) -> None:
     assert by_node["sapporo/kotoni"]["online"] is False  # an hour behind the fleet
     assert by_node["sapporo/aurora-town"]["outbox_depth"] == 12
     assert by_node["sapporo/aurora-town"]["scene"] == "route"
-    assert by_node["sapporo/chikaho-north"]["plays_24h"] == {"events": 24}  # 08 and 12 h: 4 bins x 3
+    assert by_node["sapporo/chikaho-north"]["plays_24h"] == {"events": 24}  # 2 h x 4 bins x 3
 
 
 def test_open_data_is_public_and_never_shows_a_small_count(city) -> None:
