@@ -123,7 +123,8 @@ def load_year(url: str, places_file: Path) -> None:
     """200 places x a year of hourly rollups (one people series each), and daily ones."""
     import psycopg
 
-    from cloud_bridge.collector_store import CityDays, open_storage
+    from cloud_bridge.collector_batch import CityDays
+    from cloud_bridge.collector_store import open_storage
 
     open_storage(url).close()  # the schema
     days = CityDays()
@@ -156,9 +157,9 @@ def load_year(url: str, places_file: Path) -> None:
 
 def bench_api(pg: LocalPostgres, work: Path) -> dict:
     from city.auth import add_user
-    from city.places import load_places
     from city.web import build_app, serve
     from cloud_bridge.collector_store import open_storage
+    from walkway.places import load_places
 
     url = pg.create_database("api_year")
     t0 = time.perf_counter()

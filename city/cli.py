@@ -1,4 +1,4 @@
-"""Commands: `walkway city serve | add-user | open-data | history`."""
+"""Commands: `walkway city serve | add-user | open-data`."""
 
 import argparse
 import getpass
@@ -15,7 +15,7 @@ DB_HELP = "collector database: a SQLite file path or a postgresql:// URL"
 
 
 def load_model(args: argparse.Namespace, storage: object) -> object:
-    from city.places import auto_places, load_places
+    from walkway.places import auto_places, load_places
 
     if args.places:
         return load_places(args.places)
@@ -78,23 +78,6 @@ def _open_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _history(args: argparse.Namespace) -> int:
-    from cloud_bridge.collector_store import open_storage
-    from simulator.history import snow_pattern, write_history
-    from simulator.places import write_places
-    from simulator.scenario import load_scenario
-
-    scenario = load_scenario(args.scenario)
-    storage = open_storage(args.db)
-    try:
-        n = write_history(storage, scenario, args.days)
-    finally:
-        storage.close()
-    write_places(scenario, args.places_out, snow_pattern(scenario, args.days))
-    print(f"{args.db}: {n} simulated bins over {args.days} days; places: {args.places_out}")
-    return 0
-
-
 def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     city = subparsers.add_parser("city", help="the city's dashboard, reports and open data")
     sub = city.add_subparsers(dest="city_command", metavar="COMMAND")
@@ -126,11 +109,3 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     od.add_argument("--days", type=int, default=7, help="days back from the newest hour")
     od.add_argument("--format", choices=["csv", "json"], default="csv")
     od.set_defaults(handler=_open_data)
-
-    hist = sub.add_parser("history", help="write simulated weeks of counts (for demos, tests)")
-    hist.add_argument("--db", required=True, help=DB_HELP)
-    hist.add_argument("--scenario", default="sapporo", help="simulator scenario (NAME|FILE)")
-    hist.add_argument("--days", type=int, default=35)
-    hist.add_argument("--places-out", type=Path, required=True,
-                      help="write the scenario's places file (with its snow days) here")
-    hist.set_defaults(handler=_history)

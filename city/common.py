@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 
 from city.figures import DAY, HOUR, latest_hour, local_label
-from city.places import Place
 from city.web import HttpError, Request
+from walkway.places import Place
 
 DAY_CHOICES = ("1", "7", "28", "365")
 

@@ -1,7 +1,7 @@
 """People per place from the collector's rollups: what every page and API answer is built on.
 
 A place's people figure for an hour is the sum of its counters' "people" series
-(city.places.figure_of); BLE's lower/upper bounds are summed apart as `lower`/`upper` (only
+(walkway.places.figure_of); BLE's lower/upper bounds are summed apart as `lower`/`upper` (only
 BLE counters have them: for other counters both bounds equal the count). An hour with no
 bin at all is missing (None), never zero: no data must never read as a quiet hour.
 """
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from city.places import Place, PlaceModel
+from walkway.places import Place, PlaceModel
 
 HOUR = 3600
 DAY = 86400

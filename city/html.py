@@ -2,10 +2,7 @@
 
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from city.web import Request
+from typing import Any
 
 CSS = """
 :root { --ink: #1b2a3a; --muted: #5b6b7b; --line: #d5dde5; --accent: #0b6e99; --warn: #b5462f; }
@@ -45,7 +42,9 @@ def esc(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def page(request: "Request", title: str, body: str) -> str:
+def page(request: Any, title: str, body: str) -> str:
+    """The layout around a page's body; `request` is a city.web.Request (its user, path and
+    the app's menu)."""
     user = request.user
     links = []
     if user is not None:

@@ -12,7 +12,7 @@ import io
 from typing import Any
 
 from city.figures import HOUR, hours_between, latest_hour, place_series
-from city.places import PlaceModel
+from walkway.places import PlaceModel
 from walkway.timeutil import iso_z, local_iso
 
 SUPPRESS_BELOW = 10

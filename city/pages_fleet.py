@@ -5,8 +5,8 @@ the signs' proof-of-play bins."""
 from city.common import when
 from city.figures import DAY, HOUR, latest_hour
 from city.html import esc, page
-from city.places import SIGNAGE_SENSOR
 from city.web import App, Request, Response, json_response
+from walkway.places import SIGNAGE_SENSOR
 from walkway.timeutil import parse_iso
 
 ONLINE_S = 300  # a node is online when its newest health is this recent

@@ -6,9 +6,9 @@ from importlib import resources
 from city.common import NO_DATA, when
 from city.figures import DAY, HOUR, current_flows, latest_hour, place_series
 from city.html import esc, filters, page, select, table
-from city.places import PLACE_KINDS, places_geojson
 from city.svg import map_svg
 from city.web import App, Request, Response, json_response
+from walkway.places import PLACE_KINDS, places_geojson
 
 
 def base_map(request: Request) -> dict:

@@ -9,9 +9,9 @@ import json
 from city.common import DAY_CHOICES, NO_DATA, when, window
 from city.figures import busiest, compare_weeks, place_totals, steps_kpi
 from city.html import esc, filters, page, select, table
-from city.places import places_geojson
 from city.svg import bar_chart
 from city.web import App, Request, Response, json_response
+from walkway.places import places_geojson
 
 
 def report_data(request: Request) -> dict:

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from city.auth import Sessions, User
-from city.places import PlaceModel
+from walkway.places import PlaceModel
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ def _collector_run(args: argparse.Namespace) -> int:
 
 def export_rows(storage, kind: str, places_file: Path | None) -> tuple[list[str], Iterator[dict]]:
     """Rows for `collector export`: site and place columns, UTC and city-local start times,
-    and each count's figure (people, bound, detail, signage: city.places.figure_of)."""
-    from city.places import figure_of, load_places
+    and each count's figure (people, bound, detail, signage: walkway.places.figure_of)."""
+    from walkway.places import figure_of, load_places
     from walkway.timeutil import local_iso
 
     model = load_places(places_file)

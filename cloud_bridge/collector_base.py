@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from cloud_bridge.collector_store import (
+from cloud_bridge.collector_batch import (
     FLOW_SQL,
     HEALTH_HISTORY_S,
     CityDays,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloud_bridge.collector_base import StorageBase
-from cloud_bridge.collector_store import CountKey, PendingWrites
+from cloud_bridge.collector_batch import CountKey, PendingWrites
 from walkway.errors import StoreError
 from walkway.timeutil import parse_iso
 

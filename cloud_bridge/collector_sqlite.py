@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cloud_bridge.collector_base import StorageBase
-from cloud_bridge.collector_store import CountKey, changes
+from cloud_bridge.collector_batch import CountKey, changes
 from walkway.errors import StoreError
 
 V1 = """

@@ -6,19 +6,22 @@ its last known flow, and the sign ignores it once it is older than its own stale
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cloud_bridge import topics
 from cloud_bridge.wire import dumps
+from walkway.files import write_atomic
 from walkway.timeutil import iso_z
 
-if TYPE_CHECKING:
-    from cloud_bridge.collector_store import CollectorStorage
 
-def flows_messages(storage: "CollectorStorage", now: float,
+class FlowSource(Protocol):
+    """The collector storage's summary (CollectorStorage.site_flows)."""
+
+    def site_flows(self, now: float, window_s: int) -> dict[str, dict[str, float]]: ...
+
+
+def flows_messages(storage: FlowSource, now: float,
                    window_s: int = 300) -> list[tuple[str, bytes]]:
     return [
         (topics.site_topic(site, topics.FLOWS),
@@ -31,12 +34,4 @@ def flows_messages(storage: "CollectorStorage", now: float,
 def write_neighbours(path: Path, message: dict[str, Any], now: float) -> None:
     """The sign's neighbours file (signage_player.live), written atomically."""
     body = {"updated_at": now, "counts": message["counts"]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".neighbours-")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(body, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(body))

@@ -60,10 +60,10 @@ def add_history(scenario: Scenario, city: dict[str, Any], days: int) -> None:
 
 
 def serve(city: dict[str, Any]) -> None:
-    from city.places import load_places
     from city.web import build_app
     from city.web import serve as http_serve
     from cloud_bridge.collector_store import open_storage
+    from walkway.places import load_places
 
     storage = open_storage(city["db"], must_exist=True)
     app = build_app(storage, load_places(city["places"]), Path(city["users"]))

@@ -84,9 +84,14 @@ def _summary(report: dict, out: Path) -> str:
     lines.append(f"  delivery: {d['in_collector_exactly_once']}/{d['sealed_bins']} sealed bins in"
                  f" the collector exactly once ({d['completeness_pct']} %), latency p50"
                  f" {lat['p50']} s p90 {lat['p90']} s p99 {lat['p99']} s")
+    if d.get("dropped_by_disk_cap"):
+        lines.append(f"  LOST: {d['dropped_by_disk_cap']} bins dropped by the disk cap before "
+                     "sending")
+    zone = report["scenario"].get("timezone", "UTC")
     for f in report["faults"]:
         lines.append(f"  fault {f['kind']} on {f['target'] or '-'}: {f['state']}"
-                     f" {f['start'][11:16]}-{f['end'][11:16]} {f['note']}".rstrip())
+                     f" {f['start_local'][11:16]}-{f['end_local'][11:16]} {zone}"
+                     f" {f['note']}".rstrip())
     if report.get("city"):
         lines.append(f"city dashboard: {report['city']['command']}")
     lines.append(f"report: {out / 'report.html'}")
@@ -110,6 +115,23 @@ def _run(args: argparse.Namespace) -> int:
     d = report["delivery"]
     ok = d["completeness_pct"] == 100.0 and d.get("export_matches", False)
     return 0 if ok else 1
+
+
+def _sim_history(args: argparse.Namespace) -> int:
+    from cloud_bridge.collector_store import open_storage
+    from simulator.history import snow_pattern, write_history
+    from simulator.places import write_places
+    from simulator.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    storage = open_storage(args.db)
+    try:
+        n = write_history(storage, scenario, args.days)
+    finally:
+        storage.close()
+    write_places(scenario, args.places_out, snow_pattern(scenario, args.days))
+    print(f"{args.db}: {n} simulated bins over {args.days} days; places: {args.places_out}")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
@@ -141,3 +163,15 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
                    help="serve the run plus DAYS of simulated history (OUT/city.db)")
     p.set_defaults(handler=_run)
 
+
+    hist = subparsers.add_parser(
+        "sim-history", help="write weeks of simulated counts and the scenario's places file",
+        description="Draw DAYS of counts from a scenario's demand model into a collector"
+        " database (for the city dashboard's demos, tests and benchmarks); labelled simulated.")
+    hist.add_argument("--db", required=True,
+                      help="collector database: a SQLite file path or a postgresql:// URL")
+    hist.add_argument("--scenario", default=DEFAULT_SCENARIO, help="scenario NAME|FILE")
+    hist.add_argument("--days", type=int, default=35)
+    hist.add_argument("--places-out", type=Path, required=True,
+                      help="write the scenario's places file (with its snow days) here")
+    hist.set_defaults(handler=_sim_history)

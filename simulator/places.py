@@ -1,4 +1,4 @@
-"""A scenario's places file for the city dashboard (city.places format).
+"""A scenario's places file for the city dashboard (walkway.places format).
 
 A built-in scenario may ship `NAME.places.toml` (or name one with `places = "FILE"` beside
 it; the sapporo and snowstorm scenarios share sapporo.places.toml). Otherwise one place per

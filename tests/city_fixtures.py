@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from city.auth import add_user
-from city.places import load_places
 from city.web import build_app, serve
 from cloud_bridge.collector_store import open_storage
 from simulator.history import snow_pattern, write_history
 from simulator.places import write_places
 from simulator.scenario import load_scenario
+from walkway.places import load_places
 from walkway.timeutil import iso_z
 
 HISTORY_DAYS = 35

@@ -16,9 +16,9 @@ from city_fixtures import USERS, seed, start_city
 from support.walkway_procs import run_walkway
 
 from city.open_data import coarsen
-from city.places import figure_of, load_places
 from cloud_bridge.collector_store import open_storage
 from walkway.errors import ConfigError
+from walkway.places import figure_of, load_places
 
 
 @pytest.fixture(scope="module")

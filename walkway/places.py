@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.config_table import ConfigTable
+from walkway.config_table import ConfigTable
 from walkway.errors import ConfigError
+from walkway.records import PLAY_SOURCE
 from walkway.timeutil import CITY_TIMEZONE, parse_iso
 
 LANGUAGES = ("ja", "en", "zh-Hans", "ko")
@@ -48,7 +49,7 @@ PLACE_KINDS = ("walkway-section", "exit", "station-front")
 ID = r"[a-z0-9-]{1,40}"
 BOUND_DIRECTIONS = ("lower", "upper")
 DETAIL_DIRECTIONS = ("passby", "staying")
-SIGNAGE_SENSOR = "signage"  # signage_player.proof.SOURCE
+SIGNAGE_SENSOR = PLAY_SOURCE  # the sign's proof of play
 SIGNAGE_PREFIXES = ("play.", "touch.", "interaction.")
 
 
