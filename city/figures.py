@@ -170,7 +170,9 @@ def compare_weeks(storage: Any, model: PlaceModel, until: int, weeks: int = 4
 
 
 def compare_snow(storage: Any, model: PlaceModel, since: int, until: int) -> dict[str, Any]:
-    """Mean people per day on snow days (fresh snow >= 1 cm) against dry days."""
+    """Mean people per day on snow days (fresh snow >= 1 cm) against dry days; whole city
+    days only (a day still being counted would read as a quiet one)."""
+    until = day_start(until, model)
     series = place_series(storage, model, "day", since, until)
     snowy = {d for d, cm in model.snow_cm.items() if cm >= 1}
     dry = {d for d, cm in model.snow_cm.items() if cm < 1}
@@ -186,17 +188,27 @@ def compare_snow(storage: Any, model: PlaceModel, since: int, until: int) -> dic
 
 
 def compare_event(storage: Any, model: PlaceModel, at: float, hours: int) -> dict[str, Any]:
-    """People in the `hours` before against the `hours` after an instant, per place."""
+    """People in the `hours` before against the `hours` after an instant (from the start of
+    its hour), per place; and the same hours after it on the same weekday of the four weeks
+    before ("usual"), since the daily shape alone moves before/after figures."""
     start = int(at) - int(at) % HOUR
     series = place_series(storage, model, "hour", start - hours * HOUR, start + hours * HOUR)
+    usual: dict[str, list[int]] = defaultdict(list)
+    for week in range(1, 5):
+        back = start - week * 7 * DAY
+        for pid, s in place_series(storage, model, "hour", back, back + hours * HOUR).items():
+            if len(s.people) == hours:  # only complete windows
+                usual[pid].append(sum(s.people.values()))
     rows = []
     for pid, s in series.items():
         before = [n for t, n in s.people.items() if t < start]
         after = [n for t, n in s.people.items() if t >= start]
-        b = sum(before) if before else None
-        a = sum(after) if after else None
+        b = sum(before) if len(before) == hours else None  # incomplete windows: no figure
+        a = sum(after) if len(after) == hours else None
+        u = round(sum(usual[pid]) / len(usual[pid])) if usual.get(pid) else None
         rows.append({"place": pid, "name": model.places[pid].name(), "before": b,
-                     "after": a, "change_pct": _pct(a, b)})
+                     "after": a, "change_pct": _pct(a, b), "usual_after": u,
+                     "vs_usual_pct": _pct(a, u)})
     return {"mode": "event", "at": start, "hours": hours, "rows": rows}
 
 

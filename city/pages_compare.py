@@ -69,12 +69,17 @@ def compare_page(request: Request) -> Response:
         intro = (f"Snow days (fresh snow >= 1 cm): {len(data['snow_days'])}; dry days:"
                  f" {len(data['dry_days'])} (from the places file's [[days]]).")
     else:
-        head = ["place", f"{data['hours']} h before", f"{data['hours']} h after", "change %"]
-        rows = [(r["name"], r["before"], r["after"], r["change_pct"]) for r in data["rows"]]
-        intro = f"Around <strong>{esc(data['event_name'])}</strong> at {esc(data['at_local'])}."
+        head = ["place", f"{data['hours']} h before", f"{data['hours']} h after", "change %",
+                "usual after (same weekday, 4 weeks)", "after vs usual %"]
+        rows = [(r["name"], r["before"], r["after"], r["change_pct"], r["usual_after"],
+                 r["vs_usual_pct"]) for r in data["rows"]]
+        intro = (f"Around <strong>{esc(data['event_name'])}</strong> at"
+                 f" {esc(data['at_local'])}, from the start of its hour. A window with an"
+                 " hour missing shows no figure.")
     chart = change_chart([(str(r[0]), r[3]) for r in rows], title="change %, per place",
                          chart_id="compare-chart", height=40 + 30 * len(rows))
-    body = (form + f"<p>{intro}</p>" + table(head, rows, "compare-table", numeric=[1, 2, 3])
+    body = (form + f"<p>{intro}</p>" + table(head, rows, "compare-table",
+                                             numeric=range(1, len(head)))
             + f"<div class=card>{chart}</div>"
             + "<p class=note>People are each place's people figure (BLE estimate, camera and"
             " beam counts; never bounds or sign plays). " + cell(None) + " = no data.</p>")

@@ -145,8 +145,8 @@ def change_chart(points: Sequence[tuple[str, float | None]], *, title: str, char
     """Horizontal bars of a signed change (%) around a zero line; None is "no data"."""
     pad_l, pad_t, row = 260, 24, (height - 34) / max(len(points), 1)
     top = max([abs(v) for _, v in points if v is not None] + [1])
-    mid = pad_l + (width - pad_l - 20) / 2
-    half = (width - pad_l - 20) / 2
+    half = (width - pad_l - 120) / 2  # room for the value labels at both ends
+    mid = pad_l + 60 + half
     parts = [f"<svg id='{chart_id}' class=chart role=img viewBox='0 0 {width} {height}'"
              f" width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>",
              f"<text x='4' y='14' font-size='13' fill='#1b2a3a'>{escape(title)}</text>",
