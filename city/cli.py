@@ -25,11 +25,16 @@ def load_model(args: argparse.Namespace, storage: object) -> object:
 def _serve(args: argparse.Namespace) -> int:
     import signal
 
+    from city.auth import load_users
     from city.web import build_app, serve
     from cloud_bridge.collector_store import open_storage
 
+    users = load_users(args.users)  # a broken users file stops here, with its one line
     storage = open_storage(args.db, must_exist=True)
     app = build_app(storage, load_model(args, storage), args.users)
+    if not users:
+        print(f"walkway city: no users in {args.users} yet: add one with"
+              f" `walkway city add-user NAME --users {args.users}`", file=sys.stderr)
     server = serve(app, args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # unwinds serve_forever
     print(f"walkway city: http://{args.host}:{server.server_port}/ (users: {args.users})",

@@ -154,7 +154,11 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             token = cookie[COOKIE].value if COOKIE in cookie else None
             request = Request(method, parts.path, query, form, app.sessions.user(token), token,
                               app)
-            response = app.handle(request)
+            try:
+                response = app.handle(request)
+            except Exception:  # noqa: BLE001 (the server's one boundary: a page, not the process)
+                log.exception("%s %s failed", method, parts.path)
+                response = json_response({"error": "internal error (logged)"}, 500)
             body = response.body.encode() if isinstance(response.body, str) else response.body
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)

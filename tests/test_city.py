@@ -174,3 +174,25 @@ def test_add_user_hashes_with_scrypt(tmp_path: Path) -> None:
 
     assert check_password("correct horse", stored["scrypt"])
     assert not check_password("wrong horse", stored["scrypt"])
+
+
+def test_city_serve_command_starts_serves_and_stops(city, tmp_path: Path) -> None:
+    import re
+
+    from support.walkway_procs import WalkwayProcess, wait_for
+
+    log = tmp_path / "serve.log"
+    proc = WalkwayProcess(["city", "serve", "--db", city.db, "--places", str(city.places),
+                           "--users", str(city.users), "--port", "0"], log).start()
+    try:
+        found = wait_for(lambda: re.search(r"http://127\.0\.0\.1:(\d+)/", log.read_text()), 30,
+                         "the server's address")
+        with urllib.request.urlopen(f"{found.group(0)}open-data", timeout=10) as r:
+            assert r.status == 200 and "<10" in r.read().decode()
+    finally:
+        assert proc.terminate() == 0
+    broken = tmp_path / "users.json"
+    broken.write_text("{not json")
+    result = run_walkway("city", "serve", "--db", city.db, "--users", str(broken), check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"{broken}: not a walkway users file")
