@@ -13,9 +13,10 @@ from typing import Any
 
 from walkway.config_table import ConfigTable
 from walkway.errors import ConfigError
+from walkway.resources import package_file
 from walkway.timeutil import parse_iso
 
-SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+SCENARIO_DIR = package_file("simulator", "scenarios")  # shipped in the wheel
 SENSOR_TYPES = ("camera", "ble", "tfluna", "maxbotix", "wxt530")
 FAULT_KINDS = (
     "broker-outage",
