@@ -14,10 +14,10 @@ import random
 import termios
 import threading
 
-import numpy as np
 
 from simulator import serial_devices as dev
 from simulator.feed_base import Feed, FeedContext
+from simulator.gate_walkers import GateView, walkers_for
 
 TICK_S = 0.02
 
@@ -104,7 +104,8 @@ class SerialFeed(Feed):
 
 
 class TfLunaFeed(SerialFeed):
-    """Overhead lidar at a gate: each true crossing is a dip in distance under the beam."""
+    """Overhead lidar at a one-person gate: walkers of varying size and pace, groups in file
+    and close followers (simulator/gate_walkers.py); each true crossing is one walker."""
 
     protocol = "tfluna"
     compare = ("pass",)
@@ -114,14 +115,17 @@ class TfLunaFeed(SerialFeed):
     def prepare(self) -> None:
         sc = self.ctx.scenario
         c = self.ctx.demand.crossings(self.ctx.node, self.sensor, sc.start, sc.end)
+        walkers = walkers_for(c.times.tolist(), random.Random(sc.seed * 31 + 11), sc.start)
+        # Followers step in behind the one ahead: the truth is when each walker passes.
         self.truth = {}
-        for (b, _d), n in c.per_bin(sc.start, sc.end, sc.bin_seconds).items():
-            self.truth[(b, "pass")] = self.truth.get((b, "pass"), 0.0) + n
-        rng = np.random.default_rng(sc.seed + 11)
-        self.starts = c.times
-        self.ends = np.maximum.accumulate(c.times + rng.uniform(0.25, 0.55, c.times.size)) \
-            if c.times.size else c.times
-        self.heights = rng.integers(150, 196, c.times.size)
+        first = int(sc.start // sc.bin_seconds) * sc.bin_seconds
+        for b in range(first, int(sc.end), sc.bin_seconds):
+            self.truth[(b, "pass")] = 0.0
+        for w in walkers:
+            if sc.start <= w.t < sc.end:
+                b = int(w.t // sc.bin_seconds) * sc.bin_seconds
+                self.truth[(b, "pass")] = self.truth.get((b, "pass"), 0.0) + 1
+        self.view = GateView([w for w in walkers if w.t < sc.end], self.mount_cm)
 
     def source_toml(self) -> str:
         return (f'[[sources]]\ntype = "tfluna"\nname = "{self.source_name}"\n'
@@ -130,18 +134,10 @@ class TfLunaFeed(SerialFeed):
 
     def frames_between(self, a: float, b: float) -> bytes:
         k0, k1 = math.ceil(a * self.rate_hz), math.ceil(b * self.rate_hz)
-        if k1 <= k0:
-            return b""
-        times = np.arange(k0, k1) / self.rate_hz
-        idx = np.searchsorted(self.starts, times, side="right") - 1
         out = bytearray()
-        for t, i in zip(times.tolist(), idx.tolist(), strict=True):
-            if i >= 0 and self.ends[i] > t:
-                dist = self.mount_cm - int(self.heights[i]) + self.rng.randint(-8, 8)
-                out += dev.tfluna_frame(dist, self.rng.randint(200, 2000))
-            else:
-                out += dev.tfluna_frame(self.mount_cm + self.rng.randint(-3, 3),
-                                        self.rng.randint(800, 3000))
+        for k in range(k0, k1):
+            dist, strength = self.view.reading(k / self.rate_hz, self.rng)
+            out += dev.tfluna_frame(dist, strength)
         return bytes(out)
 
 

@@ -6,6 +6,8 @@ lasting a plausible time. Durations come from frame counts at the configured fra
 USB adapters or a busy CPU never stretches or squeezes a pass. Frames the manual calls
 unreliable (strength < 100 or == 65535) never start or end a dip; they only let time pass.
 Counts are observations with direction "pass" (an overhead beam cannot tell direction).
+One dip can hold several close walkers: sensors/serial/tfluna_split.py splits it by its
+shape and by its duration against the learnt single-person dip.
 """
 
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from edge.config_table import ConfigTable
 from sensors.base import SourceContext
 from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options
 from sensors.serial.parsers import LidarFrame, TfLunaParser
+from sensors.serial.tfluna_split import SinglePassModel
 
 DIRECTION = "pass"
 
@@ -28,6 +31,8 @@ class DetectorOptions:
     max_pass_ms: float = 4000.0
     frame_rate_hz: float = 100.0
     exit_frames: int = 3
+    bump_cm: int = 20
+    split_ratio: float = 1.6
 
     @property
     def threshold_cm(self) -> int:
@@ -45,20 +50,28 @@ class PassDetector:
 
     def __init__(self, o: DetectorOptions) -> None:
         self.o = o
+        self.model = SinglePassModel(o.frame_rate_hz, o.bump_cm, o.split_ratio)
+        self.max_frames = int(o.max_pass_ms * o.frame_rate_hz / 1000.0) + o.exit_frames + 1
         self.in_dip = False
         self.dip_frames = 0
         self.above = 0  # consecutive reliable frames above the exit level
+        self.profile: list[int] = []  # reliable distances of the dip (bounded by max_frames)
+        self.clear = 0  # reliable floor frames since the last dip ended
+        self.clear_before = 0  # ... before the current / last dip began
+        self.pending = 0  # frames of the last one-person dip, learnt once it proves isolated
         self.unreliable = 0
         self.rejected_short = 0
         self.rejected_long = 0
         self.interrupted = 0
         self.passes = 0
+        self.split_extra = 0  # people counted beyond one per dip
 
     def reset(self) -> None:
         """After a reconnect: a pass in progress is dropped (interrupted), never guessed."""
         if self.in_dip:
             self.interrupted += 1
         self.in_dip, self.dip_frames, self.above = False, 0, 0
+        self.profile, self.clear, self.pending = [], 0, 0
 
     def feed(self, frames: list[LidarFrame]) -> int:
         o = self.o
@@ -74,8 +87,18 @@ class PassDetector:
             if not self.in_dip:
                 if f.distance_cm < enter:
                     self.in_dip, self.dip_frames, self.above = True, 1, 0
+                    self.profile = [f.distance_cm]
+                    self.pending = 0  # the last dip was not followed by enough floor
+                    self.clear_before, self.clear = self.clear, 0
+                    continue
+                self.clear += 1
+                if self.pending and self.clear >= self.model.isolated_frames:
+                    self.model.learn(self.pending)
+                    self.pending = 0
                 continue
             self.dip_frames += 1
+            if len(self.profile) < self.max_frames:
+                self.profile.append(f.distance_cm)
             if f.distance_cm <= leave:
                 self.above = 0
                 continue
@@ -84,14 +107,22 @@ class PassDetector:
             self.above += 1
             if self.above < o.exit_frames:
                 continue
-            ms = (self.dip_frames - self.above) * 1000.0 / o.frame_rate_hz
+            frames = self.dip_frames - self.above
+            ms = frames * 1000.0 / o.frame_rate_hz
             self.in_dip = False
+            self.clear = self.above
             if ms < o.min_pass_ms:
                 self.rejected_short += 1
             elif ms > o.max_pass_ms:
                 self.rejected_long += 1  # someone standing, a cart, a snow pile
             else:
-                done += 1
+                people, segments = self.model.count(self.profile[: len(self.profile)
+                                                                 - self.above])
+                done += people
+                self.split_extra += people - 1
+                if people == 1 and segments == 1 and \
+                        self.clear_before >= self.model.isolated_frames:
+                    self.pending = frames
         self.passes += done
         return done
 
@@ -111,6 +142,8 @@ def parse_options(t: ConfigTable) -> TfLunaOptions:
         max_pass_ms=t.number("max_pass_ms", 4000.0, min=100, max=600_000),
         frame_rate_hz=t.number("frame_rate_hz", 100.0, min=1, max=250),
         exit_frames=t.integer("exit_frames", 3, min=1, max=50),
+        bump_cm=t.integer("bump_cm", DetectorOptions.bump_cm, min=5, max=200),
+        split_ratio=t.number("split_ratio", DetectorOptions.split_ratio, min=1.1, max=10),
     )
     return TfLunaOptions(serial, det)
 
@@ -143,4 +176,5 @@ class TfLunaSource(SerialSource):
         d = self.detector
         return {"passes": d.passes, "unreliable_frames": d.unreliable,
                 "rejected_short": d.rejected_short, "rejected_long": d.rejected_long,
-                "interrupted": d.interrupted}
+                "interrupted": d.interrupted, "split_extra": d.split_extra,
+                "single_pass_ms": d.model.single_ms()}
