@@ -14,7 +14,6 @@ import random
 import termios
 import threading
 
-
 from simulator import serial_devices as dev
 from simulator.feed_base import Feed, FeedContext
 from simulator.gate_walkers import GateView, walkers_for

@@ -170,3 +170,38 @@ def _ad_structures(ad: bytes) -> tuple[dict[int, bytes], tuple[str, ...], dict[s
             sdata[f"0000{value[1]:02x}{value[0]:02x}{BT_BASE_UUID}"] = value[2:]
         i += 1 + n
     return mdata, tuple(uuids), sdata
+
+
+def shifted(adverts: list[CapturedAdvert], seconds: float) -> list[CapturedAdvert]:
+    """The same adverts `seconds` later."""
+    return [CapturedAdvert(a.time + seconds, a.address, a.rssi, a.address_type,
+                           a.manufacturer_data, a.service_uuids, a.service_data)
+            for a in adverts]
+
+
+def overlay(captures: list[list[CapturedAdvert]], align: bool,
+            rename: bool) -> list[CapturedAdvert]:
+    """Several captures as one scene, in time order. `align`: each starts when the first
+    does (several phones at once). `rename`: each capture's addresses get fresh random
+    private ones (in memory only), so one phone seen in two captures counts as two."""
+    import secrets
+
+    out: list[CapturedAdvert] = []
+    t0 = captures[0][0].time if captures and captures[0] else 0.0
+    for ads in captures:
+        if not ads:
+            continue
+        shift = t0 - ads[0].time if align else 0.0
+        names: dict[str, str] = {}
+        for a in ads:
+            address = a.address
+            if rename:
+                if address not in names:
+                    b = bytearray(secrets.token_bytes(6))
+                    b[0] = (b[0] & 0x3F) | (int(address[:2], 16) & 0xC0)  # keep the kind
+                    names[address] = ":".join(f"{x:02X}" for x in b)
+                address = names[address]
+            out.append(CapturedAdvert(a.time + shift, address, a.rssi, a.address_type,
+                                      a.manufacturer_data, a.service_uuids, a.service_data))
+    out.sort(key=lambda a: a.time)
+    return out

@@ -33,12 +33,15 @@ Counting zone: an advertiser counts when at least one of its adverts in the wind
              `rotation_gap_s` earlier with a similar RSSI (|dRSSI| <= rssi_match_db), both
              still strong (>= link_rssi_dbm). That is what an address rotation looks like;
              near the edge of range people leave and arrive all the time, so no link is
-             guessed there. Nor at the window's edges: an address first heard within one
-             advertising interval (2.5x its mean heard interval, 1 s if unknown) of the
-             window's start was there when the window opened and is no new address, and one
-             last heard that close to the end was still there when it closed and has not
-             vanished; linking those took a phone leaving in the first (last) moments for
-             another phone's rotation. A chain counts if any of its addresses was in the
+             guessed there. Nor blindly at the window's edges, where an address heard
+             within one advertising interval (2.5x its mean heard interval, 1 s if unknown)
+             of the opening may have been there all along, and one heard until that close
+             to the end may never have vanished: addresses begun at the opening are linked
+             only once there are as many chains as phones alive at the previous window's
+             close (a count kept between windows, nothing else), and at the close only a
+             clean hand-over (the new address after the old one's last advert) is linked.
+             Otherwise a phone leaving in the first (last) moments was taken for another
+             phone's rotation. A chain counts if any of its addresses was in the
              zone. Chains never hold overlapping lifetimes, so lower <= estimate <= upper;
   staying  = chains with dwell >= stay_s and mean RSSI >= stay_rssi_dbm; passby = the rest.
 Known limits: a phone advertising two address sets at once can push `lower` above one per
@@ -177,6 +180,7 @@ class WindowEstimator:
         # "Fixed" advertisers in the zone per recent window: counts only, nothing per address.
         self._fixed_counts: deque[int] = deque(
             maxlen=max(1, round(options.fixed_baseline_s / options.window_s)))
+        self._alive_at_close = 0  # advertisers heard up to the last window's close
         self._open(start)
 
     def _open(self, start: float) -> None:
@@ -233,7 +237,10 @@ class WindowEstimator:
         counted = [tr for tr in people if tr.peak >= o.zone_rssi_dbm]
         upper = len(counted) + fixed
         lower = _max_concurrent(counted, o.overlap_tolerance_s)
-        chains = [c for c in _chain(people, o, start, end) if c[5]]
+        all_chains = _chain(people, o, start, end, self._alive_at_close)
+        # How many were there at the close, for the next window's opening: a count only.
+        self._alive_at_close = sum(1 for c in all_chains if c[6])
+        chains = [c for c in all_chains if c[5]]
         # More "fixed" advertisers than the site usually has: phones lying still.
         self._fixed_counts.append(fixed)
         still = max(0, fixed - sorted(self._fixed_counts)[len(self._fixed_counts) // 2])
@@ -278,34 +285,40 @@ def _max_concurrent(tracks: list[_Track], tol: float) -> int:
     return best
 
 
-def _chain(tracks: list[_Track], o: EstimatorOptions, start: float,
-           end: float) -> list[list]:
+def _chain(tracks: list[_Track], o: EstimatorOptions, start: float, end: float,
+           alive_before: int) -> list[list]:
     """Greedy rotation linking, in order of first sighting.
 
     Returns chains as [first, last, rssi_sum, n, tail_rssi, in_zone, open_end]. A link
     needs the old address to have vanished at most `rotation_gap_s` before the new one
     appeared, both ends at >= link_rssi_dbm and within rssi_match_db of each other. Near the
     edge of range people leave and arrive all the time and a link there would be a guess,
-    so none is made. Nor is one made at the window's edges (`_Track.edge_margin`): a new
-    address heard at once after the opening was already there, and an old one heard until
-    just before the close never vanished.
+    so none is made. At the window's edges (`_Track.edge_margin`) an address heard at once
+    after the opening may have been there all along, and one heard until just before the
+    close may never have vanished: addresses begun at the opening are linked only once they
+    are at least as many chains as there were phones at the previous window's close
+    (`alive_before`, a count), and at the close only a clean hand-over (the new address
+    after the old one's last advert, as a rotation is) is linked.
     """
     chains: list[list] = []
     recent: list[list] = []  # chains whose end may still be linked
+    opened: list[list] = []  # chains begun at the window's opening
     for tr in sorted(tracks, key=lambda x: x.first):
         first = tr.first
         head = tr.head
         best = None
         best_cost = 2.0
         keep = []
-        opening = first - start <= tr.edge_margin(o)
+        opening = first - start <= tr.edge_margin(o) and first - start <= o.rotation_gap_s
         for ch in recent:
             gap = first - ch[1]
             if gap > o.rotation_gap_s:
                 continue  # too old for this and for every later start
             keep.append(ch)
-            if opening or ch[6] or gap < -o.overlap_tolerance_s or ch[4] < o.link_rssi_dbm:
-                continue
+            if (opening and len(opened) < alive_before) or ch[4] < o.link_rssi_dbm:
+                continue  # more phones were there at the opening than chains so far
+            if gap < (0.0 if ch[6] else -o.overlap_tolerance_s):
+                continue  # at the close only a clean hand-over can be a rotation
             d = abs(ch[4] - head)
             if head < o.link_rssi_dbm or d > o.rssi_match_db:
                 continue
@@ -319,6 +332,8 @@ def _chain(tracks: list[_Track], o: EstimatorOptions, start: float,
             ch = [first, tr.last, tr.rssi_sum, tr.n, tr.tail, in_zone, closing]
             chains.append(ch)
             recent.append(ch)
+            if opening:
+                opened.append(ch)
         else:
             best[1] = max(best[1], tr.last)
             best[2] += tr.rssi_sum
