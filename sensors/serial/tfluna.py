@@ -27,12 +27,13 @@ class DetectorOptions:
     mount_height_cm: int = 250
     min_person_height_cm: int = 100
     hysteresis_cm: int = 10
-    min_pass_ms: float = 150.0
+    min_pass_ms: float = 100.0
     max_pass_ms: float = 4000.0
     frame_rate_hz: float = 100.0
     exit_frames: int = 3
     bump_cm: int = 20
     split_ratio: float = 1.6
+    smooth_split_ratio: float = 2.0
 
     @property
     def threshold_cm(self) -> int:
@@ -50,12 +51,14 @@ class PassDetector:
 
     def __init__(self, o: DetectorOptions) -> None:
         self.o = o
-        self.model = SinglePassModel(o.frame_rate_hz, o.bump_cm, o.split_ratio)
+        self.model = SinglePassModel(o.frame_rate_hz, o.bump_cm, o.split_ratio,
+                                     o.smooth_split_ratio, o.threshold_cm + o.hysteresis_cm)
         self.max_frames = int(o.max_pass_ms * o.frame_rate_hz / 1000.0) + o.exit_frames + 1
         self.in_dip = False
         self.dip_frames = 0
         self.above = 0  # consecutive reliable frames above the exit level
-        self.profile: list[int] = []  # reliable distances of the dip (bounded by max_frames)
+        # The dip's distances, an unreliable frame repeating the last (bounded by max_frames)
+        self.profile: list[int] = []
         self.clear = 0  # reliable floor frames since the last dip ended
         self.clear_before = 0  # ... before the current / last dip began
         self.pending = 0  # frames of the last one-person dip, learnt once it proves isolated
@@ -83,6 +86,9 @@ class PassDetector:
                 self.unreliable += 1
                 if self.in_dip:
                     self.dip_frames += 1
+                    # Time passes on whatever the beam saw last (durations stay true).
+                    if len(self.profile) < self.max_frames:
+                        self.profile.append(self.profile[-1])
                 continue
             if not self.in_dip:
                 if f.distance_cm < enter:
@@ -120,9 +126,9 @@ class PassDetector:
                                                                  - self.above])
                 done += people
                 self.split_extra += people - 1
-                if people == 1 and segments == 1 and \
+                if people == 1 and len(segments) == 1 and \
                         self.clear_before >= self.model.isolated_frames:
-                    self.pending = frames
+                    self.pending = segments[0]
         self.passes += done
         return done
 
@@ -138,12 +144,14 @@ def parse_options(t: ConfigTable) -> TfLunaOptions:
         mount_height_cm=mount or 250,
         min_person_height_cm=person or 100,
         hysteresis_cm=t.integer("hysteresis_cm", 10, min=0, max=100),
-        min_pass_ms=t.number("min_pass_ms", 150.0, min=10, max=10_000),
+        min_pass_ms=t.number("min_pass_ms", DetectorOptions.min_pass_ms, min=10, max=10_000),
         max_pass_ms=t.number("max_pass_ms", 4000.0, min=100, max=600_000),
         frame_rate_hz=t.number("frame_rate_hz", 100.0, min=1, max=250),
         exit_frames=t.integer("exit_frames", 3, min=1, max=50),
         bump_cm=t.integer("bump_cm", DetectorOptions.bump_cm, min=5, max=200),
         split_ratio=t.number("split_ratio", DetectorOptions.split_ratio, min=1.1, max=10),
+        smooth_split_ratio=t.number("smooth_split_ratio", DetectorOptions.smooth_split_ratio,
+                                    min=1.1, max=10),
     )
     return TfLunaOptions(serial, det)
 

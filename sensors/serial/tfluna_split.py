@@ -14,7 +14,9 @@ three people. Two cues tell them apart (docs/sensors.md, "Close walkers"):
   one segment long and isolated (`ISOLATED_S` of floor before and after), so it follows the
   pace through the day. A segment of r times that duration counts floor(r + 2 - split_ratio)
   people (at least one, at most `MAX_GROUP`): with split_ratio 1.6, r = 1.6 is two people,
-  r = 2.6 three.
+  r = 2.6 three. A dip without any bump uses `smooth_split_ratio` (2.0) instead: two people
+  in file nearly always leave a valley between them, and a single walker that is slow, broad
+  or carries a bag is far more common than two touching (docs/sensors.md has the figures).
   Until `MIN_SAMPLES` dips were learnt only bumps split: a guessed duration would split
   slow walkers.
 """
@@ -68,8 +70,11 @@ def people_in_segment(frames: int, single: float | None, split_ratio: float) -> 
 class SinglePassModel:
     """The learnt single-person dip duration (frames) and the split of one dip into people."""
 
-    def __init__(self, frame_rate_hz: float, bump_cm: float, split_ratio: float) -> None:
+    def __init__(self, frame_rate_hz: float, bump_cm: float, split_ratio: float,
+                 smooth_split_ratio: float, person_max_cm: float) -> None:
         self.rate = frame_rate_hz
+        self.smooth_split_ratio = smooth_split_ratio
+        self.person_max_cm = person_max_cm  # farther is floor: a short gap inside the dip
         self.bump_cm = bump_cm
         self.split_ratio = split_ratio
         self.samples: deque[int] = deque(maxlen=SAMPLES)
@@ -88,7 +93,9 @@ class SinglePassModel:
         """Frame lengths of the dip's segments between bumps (short ones merged)."""
         cuts = bump_splits(profile, self.bump_cm)
         bounds = [0, *cuts, len(profile)]
-        lengths = [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+        # Frames on a person only: a gap too short to end the dip is nobody's duration.
+        lengths = [sum(1 for d in profile[a:b] if d <= self.person_max_cm)
+                   for a, b in zip(bounds, bounds[1:], strict=False)]
         single = self.single
         shortest = MIN_SEGMENT * single if single else 0.0
         merged: list[int] = []
@@ -100,11 +107,14 @@ class SinglePassModel:
                 merged.append(n)
         return merged
 
-    def count(self, profile: list[int]) -> tuple[int, int]:
-        """(people in this dip, its number of segments)."""
+    def count(self, profile: list[int]) -> tuple[int, list[int]]:
+        """(people in this dip, its segments' lengths in frames on a person)."""
         segs = self.segments(profile)
         single = self.single
-        return sum(people_in_segment(n, single, self.split_ratio) for n in segs), len(segs)
+        # Without a bump a long dip is far more often one slow or broad walker than two
+        # walkers touching: it needs more length to count as more than one.
+        ratio = self.split_ratio if len(segs) > 1 else self.smooth_split_ratio
+        return sum(people_in_segment(n, single, ratio) for n in segs), segs
 
     def learn(self, frames: int) -> None:
         """One isolated single-segment dip counted as one person."""
