@@ -211,15 +211,15 @@ class PtyDevice:
         self.unplug()
 
 
-def scenario(protocol: str, phases: Sequence[int], seed: int,
-             junk: float = 0.0, groups: float = 0.0) -> list[tuple[bytes, Any, int]]:
+def scenario(protocol: str, phases: Sequence[int], seed: int, junk: float = 0.0,
+             groups: float = 0.0, rate_hz: float = 100.0) -> list[tuple[bytes, Any, int]]:
     """Per phase: (bytes to write, truth, junk pieces inserted). Truth: tfluna -> passes,
     maxbotix -> depths in mm, wxt530 -> one {quantity: value} per message. Deterministic."""
     rng = random.Random(seed)
     out: list[tuple[bytes, Any, int]] = []
     for n in phases:
         if protocol == "tfluna":
-            frames, truth = tfluna_passes(n, rng, group_share=groups)
+            frames, truth = tfluna_passes(n, rng, rate_hz=rate_hz, group_share=groups)
         elif protocol == "maxbotix":
             frames, truth = maxbotix_series(n, rng)
         else:
@@ -238,12 +238,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--junk", type=float, default=0.0, help="junk pieces per frame")
     p.add_argument("--groups", type=float, default=0.0,
                    help="tfluna: share of people walking in file right behind another")
+    p.add_argument("--rate", type=float, default=100.0, help="tfluna: frames per second")
     p.add_argument("--replug", action="store_true", help="unplug + replug between phases")
     p.add_argument("--garbage", type=int, default=0,
                    help="instead of frames, write this many random bytes (a wrong baud rate)")
     args = p.parse_args(argv)
     phases = [int(x) for x in args.phases.split(",")]
-    plan = scenario(args.protocol, phases, args.seed, args.junk, args.groups)
+    plan = scenario(args.protocol, phases, args.seed, args.junk, args.groups, args.rate)
     dev = PtyDevice(args.link)
     print("ready", flush=True)
     try:

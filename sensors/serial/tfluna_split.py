@@ -64,7 +64,7 @@ def people_in_segment(frames: int, single: float | None, split_ratio: float) -> 
     if single is None or single <= 0:
         return 1
     r = frames / single
-    return max(1, min(MAX_GROUP, int(r + 2 - split_ratio)))
+    return max(1, min(MAX_GROUP, int(r + 2 - split_ratio + 1e-9)))
 
 
 class SinglePassModel:
