@@ -99,8 +99,9 @@ HOW = MappingProxyType({
     "ble": "a crowd of phones with rotating private addresses plus beacons and fixed"
            " devices, played through a bleak backend into the real BLE source and"
            " estimator; truth = people heard in the window inside the -80 dBm zone",
-    "tfluna": "TF-Luna frames on a pty, one dip per true crossing (0.25-0.55 s), read by the"
-              " real serial source; people closer together merge into one dip",
+    "tfluna": "TF-Luna frames on a pty at 25 Hz from walkers of varying size and pace, 30 %"
+              " following the one ahead in file 3-45 cm behind (often one dip), read by the"
+              " real serial source, which splits such dips; truth = walkers passing",
     "maxbotix": "MaxBotix range frames on a pty (5 % no-echo codes); truth = snow depth",
     "wxt530": "WXT530 composite messages on a pty every 5 s; truth = air temperature",
     "replay": "true counts replayed through the replay source (fallback)",

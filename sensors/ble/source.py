@@ -60,6 +60,8 @@ def parse_options(t: ConfigTable) -> BleOptions:
         stay_s=t.number("stay_s", 30.0, min=0),
         stay_rssi_dbm=t.number("stay_rssi_dbm", -80.0, min=-127, max=20),
         fixed_rssi_spread_db=t.number("fixed_rssi_spread_db", 1.0, min=-1, max=60),
+        fixed_baseline_s=t.number("fixed_baseline_s", EstimatorOptions.fixed_baseline_s,
+                                  min=0, max=7 * 86400),
         coarsen_below=t.integer("coarsen_below", 0, min=0, max=100),
     )
     return BleOptions(
