@@ -3,8 +3,10 @@
 A writer thread in the simulator turns simulated time into device frames (built by
 simulator/serial_devices.py) and writes them to the pty master; the node's real serial
 source reads the slave through a by-id-like symlink. The master is non-blocking: frames a
-device sends while nobody reads (node powered off) are dropped, as on a real line. The
-"sensor unplugged" fault closes the pty and removes the link, like pulling the USB cable.
+device sends while nobody reads (node powered off) are dropped, as on a real line; frames
+the pty cannot take while the node runs but lags (time compression) wait in a bounded
+backlog (BACKLOG_MAX). The "sensor unplugged" fault closes the pty and removes the link,
+like pulling the USB cable. The report notes the bytes dropped per feed.
 """
 
 import fcntl
@@ -19,6 +21,12 @@ from simulator.feed_base import Feed, FeedContext
 from simulator.gate_walkers import GateView, walkers_for
 
 TICK_S = 0.02
+# Simulated time runs `speed` times faster than the reader's scheduling: a node stalled for
+# 0.3 wall seconds on a busy machine is 12 simulated seconds, far more than the kernel's
+# 4 KB pty buffer holds, while a real line at real speed never waits that long. Frames the
+# pty cannot take yet wait here (a USB adapter's FIFO, scaled to the time compression);
+# while the node is down they are dropped, as on a real line.
+BACKLOG_MAX = 64 * 1024
 
 
 class SerialFeed(Feed):
@@ -63,17 +71,31 @@ class SerialFeed(Feed):
 
     def _run(self) -> None:
         last = self.sim_clock()
+        backlog = bytearray()  # frames the pty could not take yet (see BACKLOG_MAX)
         while not self.stop_event.wait(TICK_S):
             now = self.sim_clock()
             data = self.frames_between(last, now)
             last = now
             with self.lock:
-                if self.pty is None or not data:
+                if self.pty is None:
+                    backlog.clear()
+                    continue
+                if self.edge_pid() is None:  # the node is down: nobody reads the line
+                    self.dropped += len(backlog) + len(data)
+                    backlog.clear()
+                    continue
+                backlog += data
+                if len(backlog) > BACKLOG_MAX:
+                    self.dropped += len(backlog) - BACKLOG_MAX
+                    del backlog[BACKLOG_MAX:]
+                if not backlog:
                     continue
                 try:
-                    self.written += os.write(self.pty.master, data)
+                    n = os.write(self.pty.master, backlog)
                 except (BlockingIOError, OSError):
-                    self.dropped += len(data)  # nobody reading: the line drops it
+                    n = 0
+                self.written += n
+                del backlog[:n]
 
     def stop(self) -> None:
         self.stop_event.set()

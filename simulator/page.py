@@ -121,6 +121,11 @@ def _feed_notes(runner: Any) -> list[str]:
             if hasattr(feed, "placed"):
                 out.append(f"{node.id}/{feed.sensor.name}: {feed.placed} clips shown,"
                            f" {feed.missed} never opened (node down)")
+            if getattr(feed, "dropped", 0):
+                total = feed.written + feed.dropped
+                out.append(f"{node.id}/{feed.sensor.name}: {feed.dropped} of {total} bytes"
+                           f" ({100 * feed.dropped / total:.1f} %) dropped on the serial line"
+                           " (nobody reading: node down, or not keeping up)")
     return out
 
 
