@@ -13,11 +13,11 @@ shape and by its duration against the learnt single-person dip.
 from dataclasses import dataclass
 from typing import Any
 
-from edge.config_table import ConfigTable
 from sensors.base import SourceContext
 from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options
 from sensors.serial.parsers import LidarFrame, TfLunaParser
 from sensors.serial.tfluna_split import SinglePassModel
+from walkway.config_table import ConfigTable
 
 DIRECTION = "pass"
 
