@@ -72,9 +72,13 @@ def _render(args: argparse.Namespace) -> int:
 def _install(args: argparse.Namespace) -> int:
     _quiet_pygame()
     from signage_player.install import install
+    from signage_player.player import content_public_key
 
     _, cfg = _signage_config(args.config)
-    package = install(args.package, cfg.state_dir, try_render=True)  # type: ignore[attr-defined]
+    package = install(
+        args.package, cfg.state_dir, try_render=True,  # type: ignore[attr-defined]
+        public_key=content_public_key(cfg), rollback=args.rollback,
+    )
     print(f"installed {package.id} {package.version} ({package.digest[:12]})")
     return 0
 
@@ -123,6 +127,8 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     inst = sub.add_parser("install", help="stage, verify and atomically swap in a content package")
     inst.add_argument("package", help="package folder, .zip, .tar or .tar.gz")
     inst.add_argument("--config", required=True, help="the node's TOML config with [signage]")
+    inst.add_argument("--rollback", action="store_true",
+                      help="allow a package older than the one playing")
     inst.set_defaults(handler=_install)
 
     emer = sub.add_parser("emergency", help="show (or --clear) an emergency notice on this sign")

@@ -60,6 +60,13 @@ def playlist(package: Package, cfg: SignageConfig, now: datetime) -> list[tuple[
     return [(s, lang) for s in active for lang in langs]
 
 
+def content_public_key(cfg: SignageConfig) -> Any:
+    """The configured content public key, or None (signatures not required)."""
+    from signage_player.signing import load_public_key
+
+    return None if cfg.content_public_key is None else load_public_key(cfg.content_public_key)
+
+
 def ensure_content(cfg: SignageConfig) -> Package:
     """Install `cfg.content` if it is not what is current; keep the old one if it is bad."""
     target = current_target(cfg.state_dir)
@@ -72,7 +79,8 @@ def ensure_content(cfg: SignageConfig) -> Package:
     if cfg.content is not None:
         try:
             if current is None or _source_digest(cfg.content) != current.digest:
-                return install(cfg.content, cfg.state_dir, try_render=True)
+                return install(cfg.content, cfg.state_dir, try_render=True,
+                               public_key=content_public_key(cfg))
         except ContentError as exc:
             if current is None:
                 raise
