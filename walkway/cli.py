@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sensors.camera.cli",
     "sensors.cli",
     "signage_player.cli",
+    "signage_player.content_cli",
     "provisioning.cli",
     "simulator.cli",
 )
