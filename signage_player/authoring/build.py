@@ -108,31 +108,20 @@ def _translated(obj: Any, out: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def _check_glyphs(package: Package, src: Source, texts: list[tuple[Path, str]], fonts: Any,
                   problems: Problems) -> None:
-    """A character the language's font lacks would show as a box (tofu) on the street."""
-    import pygame
-
-    seen: set[tuple[str, str]] = set()
-    notdef: dict[str, bytes] = {}
+    """A character no installed face has (after the sign's per-glyph fallback) would show
+    as a box (tofu) on the street."""
+    seen: set[str] = set()
     sources = [dict(package.strings), dict(package.places), *package.data.values()]
     for table in _translated(sources, []):
         for lang in package.languages:
             text = table.get(lang, "")
-            font = fonts.font(lang, 32)
-
-            def image(ch: str, _font: Any = font) -> bytes:
-                return pygame.image.tobytes(_font.render(ch, False, (255, 255, 255)), "RGB")
-
-            if lang not in notdef:
-                # pygame draws .notdef for a missing glyph: compare with a code point no
-                # font maps (plane 16, private use).
-                notdef[lang] = image("\U0010fffd")
-            for ch in dict.fromkeys(text):
-                if ch.isspace() or (lang, ch) in seen or image(ch) != notdef[lang]:
+            for ch in fonts.missing_glyphs(text, lang):
+                if ch in seen:
                     continue
-                seen.add((lang, ch))
+                seen.add(ch)
                 where, line = _locate(texts, src.root, text[:12])
                 problems.add(where, line, lang,
-                             f"expected characters the {lang} font has; U+{ord(ch):04X} "
+                             f"expected characters an installed font has; U+{ord(ch):04X} "
                              f"{ch!r} would show as a box (in {text[:30]!r})")
 
 
