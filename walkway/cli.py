@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.crew_cli",
     "cloud_bridge.cli",
     "cloud_bridge.fleet_cli",
+    "cloud_bridge.content_cli",
     "sensors.camera.cli",
     "sensors.cli",
     "signage_player.cli",
