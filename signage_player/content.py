@@ -30,6 +30,7 @@ SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "jogging": ("courses", "sample"),
     "notices": ("items",),
     "emergency": ("sample",),
+    "image": ("image",),  # a full-screen PNG/JPEG from assets (scenes/image.py)
 }
 KINDS = ("underground", "suburban")
 HASH_FIX = "run `walkway signage hash PACKAGE_DIR` to rewrite the manifest's files"
