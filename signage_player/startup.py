@@ -8,6 +8,7 @@ logged and the installed one keeps playing.
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from signage_player.config import SignageConfig
 from signage_player.content import ContentError, Package, load_package
@@ -16,6 +17,13 @@ from signage_player.offscreen import TextCutError
 from walkway.errors import InputFileError
 
 log = logging.getLogger(__name__)
+
+
+def content_public_key(cfg: SignageConfig) -> Any:
+    """The configured content public key, or None (signatures not required)."""
+    from signage_player.signing import load_public_key
+
+    return None if cfg.content_public_key is None else load_public_key(cfg.content_public_key)
 
 
 def ensure_content(cfg: SignageConfig) -> Package:
@@ -73,6 +81,7 @@ def _install(cfg: SignageConfig, refuse_cut: bool = True) -> Package:
         try_render=True,
         layouts=sign_layouts(cfg),
         refuse_cut=refuse_cut,
+        public_key=content_public_key(cfg),
     )
 
 
