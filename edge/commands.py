@@ -24,12 +24,14 @@ from edge.commands_config import commands_config
 from edge.config import Config
 from edge.config_apply import PendingApply, Restart, edge_problem, rollback
 from edge.store import Store
+from walkway import safejson
 from walkway.errors import StoreError, WalkwayError
 from walkway.timeutil import iso_z, parse_iso
 
 log = logging.getLogger(__name__)
 
 MAX_LIFETIME_S = 7 * 24 * 3600
+MAX_COMMAND_BYTES = 256 * 1024  # like the collector's payload limit
 
 
 class Rejected(ValueError):
@@ -110,9 +112,11 @@ class CommandHandler:
         import fastjsonschema
 
         try:
-            message = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Rejected(f"malformed: not JSON ({exc})") from exc
+            message = safejson.loads(payload, MAX_COMMAND_BYTES)
+        except safejson.BadJson as exc:
+            # Before the signature check: a 5000-digit integer or 50,000-deep nesting is a
+            # rejected command, not a dead bridge (issue 18).
+            raise Rejected(f"malformed: {exc}") from exc
         if not isinstance(message, dict):
             raise Rejected("malformed: expected a JSON object")
         now = self.wall()
@@ -236,8 +240,8 @@ class CommandHandler:
 def _peek(payload: bytes) -> tuple[str | None, str | None]:
     """The id and command of a rejected payload, when they can be read at all."""
     try:
-        message = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        message = safejson.loads(payload, MAX_COMMAND_BYTES)
+    except safejson.BadJson:
         return None, None
     if not isinstance(message, dict):
         return None, None
