@@ -13,8 +13,15 @@ from types import MappingProxyType
 from typing import Any
 
 from signage_player.config import LANGUAGES
+from signage_player.package_limits import (
+    MAX_JSON_BYTES,
+    ContentError,
+    check_name,
+    check_no_symlinks,
+    check_png,
+)
 from signage_player.schedule import Window, parse_windows
-from walkway.errors import InputFileError
+from walkway import safejson
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -32,10 +39,6 @@ KINDS = ("underground", "suburban")
 # Strings every sign uses whatever its scenes (header, emergency); scene-specific ones are
 # caught by laying every scene out at install (install(..., try_render=True)).
 REQUIRED_STRINGS = ("you_are_here", "emergency_title")
-
-
-class ContentError(InputFileError):
-    """A content package is malformed or does not match its manifest."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +104,16 @@ def _check_texts(obj: Any, langs: tuple[str, ...], where: str, path: str = "") -
 
 
 def _read_json(root: Path, rel: str) -> Any:
+    return _parse_json((root / rel).read_bytes(), root / rel)
+
+
+def _parse_json(raw: bytes, where: Path) -> Any:
+    # Bounded size, depth and numbers: deeply nested JSON is a refused package, not a
+    # RecursionError that makes the player exit (issue 18).
     try:
-        return json.loads((root / rel).read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContentError(f"{root / rel}: expected valid UTF-8 JSON: {exc}") from exc
+        return safejson.loads(raw, MAX_JSON_BYTES)
+    except safejson.BadJson as exc:
+        raise ContentError(f"{where}: expected valid UTF-8 JSON: {exc}") from exc
 
 
 def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, bytes]:
@@ -140,17 +149,15 @@ def load_package(root: str | Path) -> Package:
     where = str(root / MANIFEST)
     if not (root / MANIFEST).is_file():
         raise ContentError(f"{where}: missing manifest")
+    check_no_symlinks(root)
     raw = (root / MANIFEST).read_bytes()
-    try:
-        m = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContentError(f"{where}: expected valid UTF-8 JSON: {exc}") from exc
+    m = _parse_json(raw, root / MANIFEST)
     if not isinstance(m, dict):
         raise ContentError(f"{where}: expected a JSON object")
     if m.get("format") != FORMAT:
         raise ContentError(f"{where}: format: expected {FORMAT}, got {m.get('format')!r}")
-    pid = _need(m, "id", str, where, "a package id")
-    version = _need(m, "version", str, where, "a version string")
+    pid = check_name(_need(m, "id", str, where, "a package id"), "id", where)
+    version = check_name(_need(m, "version", str, where, "a version string"), "version", where)
     langs = tuple(_need(m, "languages", list, where, "a list of languages"))
     if not langs or langs[0] != "ja" or any(x not in LANGUAGES for x in langs):
         raise ContentError(
@@ -177,6 +184,7 @@ def load_package(root: str | Path) -> Package:
     assets = {}
     for i, a in enumerate(_need(m, "assets", list, where, "a list of asset paths")):
         rel = listed(f"assets[{i}]", a)
+        check_png(blobs[rel], rel, where)  # from its header, before anything decodes it
         assets[rel] = blobs[rel]
     scenes, data, seen = [], {}, set()
     for i, s in enumerate(_need(m, "scenes", list, where, "a list of scenes")):

@@ -63,10 +63,16 @@ def render_scene(
 
 def check_renders(package: Any, source: Path, fonts: Any = None) -> None:
     """Lay out every scene in every language; raise ContentError for data that breaks one."""
+    from signage_player import assets
     from signage_player.content import ContentError
     from signage_player.fonts import FontBook
 
     fonts = fonts or FontBook()
+    for rel in package.assets:
+        # An image whose header passed but whose data does not decode is refused here, at
+        # install, so the player never meets it (issue 18).
+        if assets.surface(package, rel) is None:
+            raise ContentError(f"{Path(source) / rel}: expected a PNG that decodes")
     for spec in package.scenes:
         for lang in package.languages:
             try:
