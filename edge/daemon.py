@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 
 QUEUE_BATCHES = 64
 STATUS_EVERY_S = 2.0
+# At most this many batches are committed before the loop turns again (statuses, watchdog):
+# with a big backlog (a 3M-row replay) the queue never runs empty, and an unbounded drain
+# sent no READY, no WATCHDOG=1 and no heartbeat until it did (issue 18).
+DRAIN_MAX_BATCHES = QUEUE_BATCHES
 
 
 @dataclass
@@ -66,6 +70,7 @@ class EdgeDaemon:
         self.queue: queue.Queue[tuple[str, Batch]] = queue.Queue(QUEUE_BATCHES)
         self.store = Store.from_config(config, clock=clock)
         self.last_write_ok = clock()
+        self.committed_batches = 0
         self.on_tick = on_tick
         ctx = SourceContext(config.node.id, config.file.parent, clock,
                             config.store.bin_seconds)
@@ -106,8 +111,9 @@ class EdgeDaemon:
                 worker.thread = None
                 worker.next_start = now + min(60.0, 2.0 ** min(worker.failures, 6))
                 # Everything queued by the dead thread must land before we re-read its
-                # position, or a restarted replay would read those rows twice.
-                self._drain()
+                # position, or a restarted replay would read those rows twice. The queue
+                # is FIFO and holds at most QUEUE_BATCHES, so that many covers them all.
+                self._drain(max_batches=QUEUE_BATCHES)
             if now < worker.next_start or self.stop_event.is_set():
                 continue
             position = self.store.position(worker.source.name)
@@ -125,21 +131,23 @@ class EdgeDaemon:
             try:
                 self.store.commit_batch(name, batch)
                 self.last_write_ok = self.clock()
+                self.committed_batches += 1
                 return
             except StoreError as exc:
                 log.error("%s; retrying in 1 s", exc)
                 if self.stop_event.wait(1.0):
                     return
 
-    def _drain(self, timeout: float = 0.0) -> int:
+    def _drain(self, timeout: float = 0.0, max_batches: int | None = None) -> int:
         done = 0
-        while True:
+        while max_batches is None or done < max_batches:
             try:
                 name, batch = self.queue.get(timeout=timeout if done == 0 else 0)
             except queue.Empty:
                 return done
             self._commit(name, batch)
             done += 1
+        return done
 
     def statuses(self) -> dict[str, SourceStatus]:
         out = {}
@@ -190,11 +198,12 @@ class EdgeDaemon:
         sealed = self.store.seal_sources_except(s.name for s in self.config.sources)
         if sealed:
             log.info("sealed %d open bins of sources no longer configured", sealed)
-        last_status = float("-inf")
         log.info("edge %s running with %d sources", self.config.node.id, len(self.workers))
+        self._write_statuses()  # READY as soon as the store took a write, before any backlog
+        last_status = self.clock()
         while not self.stop_event.is_set():
             self._supervise()
-            self._drain(timeout=0.2)
+            self._drain(timeout=0.2, max_batches=DRAIN_MAX_BATCHES)
             if self.clock() - last_status >= STATUS_EVERY_S:
                 self._write_statuses()
                 last_status = self.clock()
