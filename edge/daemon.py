@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from edge.config import Config
 from edge.health_config import health_config
 from edge.notify import Notifier, Watchdog
-from edge.store import Store
+from edge.store import PRUNE_EVERY_S, Store
 from sensors.base import Batch, Source, SourceContext, SourceState, SourceStatus
 from sensors.registry import source_module
 from walkway.errors import StoreError
@@ -149,6 +149,13 @@ class EdgeDaemon:
             done += 1
         return done
 
+    def _maintain(self) -> None:
+        """Retention and the disk cap on a timer too, not only when a batch arrives."""
+        try:
+            self.store.maintain_if_due()
+        except (sqlite3.Error, StoreError) as exc:
+            log.error("store maintenance failed (retried in %.0f s): %s", PRUNE_EVERY_S, exc)
+
     def statuses(self) -> dict[str, SourceStatus]:
         out = {}
         for w in self.workers:
@@ -204,6 +211,7 @@ class EdgeDaemon:
         while not self.stop_event.is_set():
             self._supervise()
             self._drain(timeout=0.2, max_batches=DRAIN_MAX_BATCHES)
+            self._maintain()
             if self.clock() - last_status >= STATUS_EVERY_S:
                 self._write_statuses()
                 last_status = self.clock()
