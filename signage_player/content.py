@@ -120,7 +120,8 @@ def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, by
     blobs: dict[str, bytes] = {}
     for rel, want in sorted(files.items()):
         p = Path(rel)
-        if p.is_absolute() or ".." in p.parts or rel == MANIFEST:
+        if (p.is_absolute() or ".." in p.parts or rel == MANIFEST or "\0" in rel
+                or len(rel) > 255 or any(len(part) > 200 for part in p.parts)):
             raise ContentError(
                 f"{where}: files: expected a relative path inside the package, got {rel!r}"
             )
@@ -168,7 +169,7 @@ def load_package(root: str | Path) -> Package:
     blobs = _verify_files(root, files, where)
 
     def listed(key: str, value: str) -> str:
-        if value not in files:
+        if not isinstance(value, str) or value not in files:
             raise ContentError(f"{where}: {key}: {value!r} is not in files")
         return value
 
@@ -214,8 +215,9 @@ def load_package(root: str | Path) -> Package:
             or not 1 <= seconds <= 600
         ):
             raise ContentError(f"{at}: seconds: expected a number from 1 to 600, got {seconds!r}")
-        kinds = tuple(s.get("kinds", KINDS))
-        if not kinds or any(k not in KINDS for k in kinds):
+        kinds = s.get("kinds", KINDS)
+        kinds = tuple(kinds) if isinstance(kinds, list | tuple) else (kinds,)
+        if not kinds or any(not isinstance(k, str) or k not in KINDS for k in kinds):
             raise ContentError(f"{at}: kinds: expected a list of {', '.join(KINDS)}, got {kinds!r}")
         try:
             windows = parse_windows(s.get("schedule", []))

@@ -48,16 +48,18 @@ def check_png(blob: bytes, rel: str, where: str) -> tuple[int, int]:
 def check_no_symlinks(root: Path) -> None:
     """A folder package holds plain files and folders only: a symlink (to '/', a linked
     data/ or manifest) would let it read or swap files outside itself."""
-    root = Path(root)
     count = 0
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        for name in dirs + files:
-            path = Path(folder) / name
-            if path.is_symlink():
-                raise ContentError(f"{path}: expected a file or folder, got a symlink")
-            count += 1
-            if count > MAX_MEMBERS:
-                raise ContentError(f"{root}: more than {MAX_MEMBERS} files and folders")
+    stack = [os.fspath(root)]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    raise ContentError(f"{entry.path}: expected a file or folder, got a symlink")
+                count += 1
+                if count > MAX_MEMBERS:
+                    raise ContentError(f"{root}: more than {MAX_MEMBERS} files and folders")
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
 
 
 def check_zip(archive: Path, z: zipfile.ZipFile) -> list[zipfile.ZipInfo]:

@@ -5,12 +5,12 @@ simulator/scenarios/NAME.toml; `--scenario` takes a NAME or a path. Problems are
 with ConfigTable and reported together, one line each, like node configs.
 """
 
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edge.config_table import ConfigTable
+from walkway import safetoml
 from walkway.errors import ConfigError
 from walkway.timeutil import parse_iso
 
@@ -102,11 +102,11 @@ def builtin_names() -> list[str]:
 def load_scenario(name_or_file: str) -> Scenario:
     path = scenario_path(name_or_file)
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = safetoml.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         names = ", ".join(builtin_names())
         raise ConfigError([f"{path}: no such scenario (built-in: {names})"]) from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, safetoml.BadToml, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: expected a readable TOML scenario: {exc}"]) from exc
     return parse_scenario(path, data)
 
