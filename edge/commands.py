@@ -63,19 +63,25 @@ class CommandHandler:
         # `walkway sim`); wall: real time, for expiries, timeouts and result stamps.
         self.clock = clock
         self.wall = wall
-        self.cc = commands_config(config)
-        self.restart = restart or restart_with_command(self.cc.restart_command)
-        self.public_key = None
-        if self.cc.public_key is not None:
-            from provisioning.signing import load_public_key
-
-            self.public_key = load_public_key(self.cc.public_key)
+        self.restart = restart or restart_with_command(commands_config(config).restart_command)
+        self._use_commands_config(config)
         from cloud_bridge.wire import Schemas
 
         self.schemas = Schemas()
         self.pending_apply: PendingApply | None = None
         self.pending_screenshots: dict[str, float] = {}  # id -> deadline
         self._resume()
+
+    def _use_commands_config(self, config: Config) -> None:
+        """[commands] from `config`, applied at once: after a set-config is committed a new
+        public_key (a key rotation) checks the very next command (issue 18). The restart
+        hook is kept: restart_command cannot change remotely (config_apply)."""
+        self.cc = commands_config(config)
+        self.public_key = None
+        if self.cc.public_key is not None:
+            from provisioning.signing import load_public_key
+
+            self.public_key = load_public_key(self.cc.public_key)
 
     # -- results ----------------------------------------------------------------------
     def result(self, cmd_id: str | None, command: str | None, status: str, reason: str = "",
@@ -204,6 +210,10 @@ class CommandHandler:
                 return None
             self.pending_apply = None
             self.config = new_config
+            try:
+                self._use_commands_config(new_config)
+            except WalkwayError as exc:  # the key file went away since validation
+                log.error("keeping the previous [commands] settings: %s", exc)
             result = self.result(p.command_id, command.get("command"), "ok",
                                  data={"sha256": p.sha256, "previous_sha256": p.previous_sha256})
         else:
