@@ -9,7 +9,7 @@ from support.ops_node import CSV, node_toml
 
 from cloud_bridge.bridge import Bridge
 from edge.config import load_config
-from edge.notify import Notifier
+from walkway.notify import Notifier
 
 DEEP = b'{"v": 1, "args": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
 HUGE = b'{"v": 1, "type": "cmd", "id": "h1", "n": ' + b"7" * 5000 + b"}"

@@ -9,7 +9,7 @@ from support.walkway_procs import wait_for
 
 from edge.config import load_config
 from edge.daemon import DRAIN_MAX_BATCHES, EdgeDaemon
-from edge.notify import Notifier
+from walkway.notify import Notifier
 
 ROWS, BATCH_ROWS = 80_000, 50  # 1600 batches: always more queued than one drain takes
 

@@ -10,7 +10,7 @@ from support.walkway_procs import wait_for
 
 from edge.config import load_config
 from edge.daemon import EdgeDaemon
-from edge.notify import Notifier
+from walkway.notify import Notifier
 from edge.store import PRUNE_EVERY_S, Store  # noqa
 from sensors.base import Batch, Observation
 

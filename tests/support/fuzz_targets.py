@@ -18,7 +18,7 @@ from cloud_bridge.collector_store import SqliteCollectorStorage
 from cloud_bridge.fleet_cli import build_command
 from cloud_bridge.wire import InvalidPayload, Schemas
 from edge.config import load_config
-from edge.notify import Notifier
+from walkway.notify import Notifier
 from sensors.serial.parsers import MAX_BUFFER, MaxBotixParser, TfLunaParser, Wxt530Parser
 from signage_player.content import ContentError, load_package
 from signage_player.package_limits import NAME
