@@ -43,10 +43,10 @@ def resolve(out: Path, given: dict[str, Any]) -> tuple[BrokerOptions, list[str]]
 
 
 def save(out: Path, options: BrokerOptions) -> None:
-    from provisioning.files import write_file
+    from walkway.files import write_atomic
 
     body = {**asdict(options), "hosts": list(options.hosts)}
-    write_file(out / OPTIONS_FILE, (json.dumps(body, indent=2) + "\n").encode())
+    write_atomic(out / OPTIONS_FILE, (json.dumps(body, indent=2) + "\n").encode())
 
 
 def load(out: Path) -> dict[str, Any] | None:

@@ -10,9 +10,9 @@ from support.walkway_procs import wait_for
 
 from edge.config import load_config
 from edge.daemon import EdgeDaemon
+from edge.store import PRUNE_EVERY_S, Store
 from walkway.notify import Notifier
-from edge.store import PRUNE_EVERY_S, Store  # noqa
-from sensors.base import Batch, Observation
+from walkway.records import Batch, Observation
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 SENSORS = [(f"cam{i}", d) for i in range(7) for d in ("in", "out")] + [("ble", "estimate")]

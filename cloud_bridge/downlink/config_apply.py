@@ -74,7 +74,7 @@ def _check_remote_limits(current: Config, new: Config) -> None:
       rolls back) and the new file would be left behind as an orphan. Moving the store is
       a crew job: stop the services, move the file (and its -wal), edit the path.
     """
-    from edge.commands_config import commands_config
+    from cloud_bridge.downlink.commands_config import commands_config
 
     if commands_config(new).restart_command != commands_config(current).restart_command:
         raise ApplyRefused("[commands] restart_command: cannot be changed by a remote "

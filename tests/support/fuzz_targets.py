@@ -18,7 +18,6 @@ from cloud_bridge.collector_store import SqliteCollectorStorage
 from cloud_bridge.fleet_cli import build_command
 from cloud_bridge.wire import InvalidPayload, Schemas
 from edge.config import load_config
-from walkway.notify import Notifier
 from sensors.serial.parsers import MAX_BUFFER, MaxBotixParser, TfLunaParser, Wxt530Parser
 from signage_player.content import ContentError, load_package
 from signage_player.package_limits import NAME
@@ -26,6 +25,7 @@ from simulator.scenario import load_scenario
 from support.fuzz import Mutator, Outcome, WrongResult, copy_content
 from support.ops_node import CSV, node_toml
 from walkway.errors import ConfigError
+from walkway.notify import Notifier
 from walkway.timeutil import parse_iso
 
 SITE, NODE = "s1", "n1"
