@@ -220,7 +220,7 @@ def parse_scenario(file: Path, data: dict[str, Any]) -> Scenario:
     fault_tables = root.tables("faults")
     faults = tuple(_fault(t) for t in fault_tables)
     root.finish()
-    ids = [n.id for n in nodes]
+    ids = [n.id for n in nodes if n.id is not None]  # a bad id is already a problem
     if not nodes:
         problems.append(f"{file}: nodes: expected at least one [[nodes]] table")
     if len(set(ids)) != len(ids):
@@ -242,7 +242,7 @@ def _check_timezone(s: ConfigTable, name: object) -> None:
 
     try:
         ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a 300-character name
         s.problem("timezone", "an IANA time zone such as Asia/Tokyo", name)
 
 

@@ -280,6 +280,13 @@ every_s = 60
 apply_timeout_s = 60
 restart_command = ["systemctl", "--no-block", "restart", "{service}"]
 
+[signage]
+state_dir = "signage-state"
+timezone = "Asia/Tokyo"
+width = 1280
+height = 720
+languages = ["ja", "en"]
+
 [[sources]]
 type = "replay"
 name = "replay"
