@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 GOLDEN = Path(__file__).resolve().parent / "data" / "signage"
 SCENES = ("events", "route", "crowding", "weather", "health", "jogging", "notices", "emergency")
 LANGS = ("ja", "en", "zh-Hans", "ko")
