@@ -19,7 +19,7 @@ from signage_player.install import current_target, install, load_current
 from signage_player.player import ensure_content
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 
 
 @pytest.fixture

@@ -198,5 +198,5 @@ def reason_class(reason: str) -> str:
 
 
 def copy_content(dest: Path) -> Path:
-    shutil.copytree(ROOT / "content" / "sapporo", dest)
+    shutil.copytree(ROOT / "signage_player" / "example_content" / "sapporo", dest)
     return dest
