@@ -52,7 +52,7 @@ TFL_STREAM = (TFL_FRAME + bytes([sum(TFL_FRAME) & 0xFF])) * 12
 MB_STREAM = b"R1234\rR0500\rR9999\r" * 4
 WXT_STREAM = b"0R0,Dm=283D,Sm=1.0M,Ta=-3.6C,Ua=84.2P,Pa=1006.6H,Rc=0.00M,Hc=0.0M\r\n" * 3
 SCENARIO = (Path(__file__).resolve().parents[2] / "simulator" / "scenarios"
-            / "sapporo.toml").read_text()
+            / "snowstorm.toml").read_text()  # the smaller built-in one: 10,000 parses
 
 
 class Targets:
