@@ -28,6 +28,7 @@ SAFE_INT = 2**53 - 1  # JSON's exactly-representable range; far inside SQLite's 
 # appears: nothing legitimate looks like a timestamp and is not one.
 TIME_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
 MIN_YEAR = 1970  # epoch seconds are stored; nothing of ours predates them
+MAX_YEAR = 2999  # 9999-12-31 overflows datetime once shifted to a local zone (day rollups)
 
 
 class BadJson(ValueError):
@@ -44,8 +45,8 @@ def check_time(text: str) -> float:
         value = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     except ValueError as exc:
         raise BadJson(f"{text[:40]!r} is not a real date and time") from exc
-    if value.year < MIN_YEAR:
-        raise BadJson(f"{text[:40]!r} is before {MIN_YEAR}")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise BadJson(f"{text[:40]!r} is not between {MIN_YEAR} and {MAX_YEAR}")
     return value.timestamp()
 
 
