@@ -12,7 +12,6 @@ remote commands from .../cmd through cloud_bridge/downlink/ and publishes their 
 systemd's watchdog only while its MQTT loop is alive and its store writes succeed.
 """
 
-import json
 import logging
 import re
 import signal
@@ -33,6 +32,7 @@ from edge.health import collect
 from edge.health_config import health_config
 from edge.store import Store
 from provisioning.node_tls import tls_context_for
+from walkway import safejson
 from walkway.errors import StoreError
 from walkway.notify import Notifier, Watchdog
 
@@ -126,9 +126,12 @@ class Bridge:
         if topic != self.ack_topic:
             return
         try:
-            ack = json.loads(payload)
+            ack = safejson.loads(payload, 4096)
             msg, status = ack["msg"], ack["status"]
         except (ValueError, KeyError, TypeError):
+            log.warning("ignoring malformed ack on %s", topic)
+            return
+        if not isinstance(msg, str):
             log.warning("ignoring malformed ack on %s", topic)
             return
         entry = self.inflight.get(msg)

@@ -75,12 +75,16 @@ class Collector:
         self.handlers: dict[str, Handler] = {topics.COUNTS: self._store_counts}
         self.handlers.update(ops_handlers(self.schemas, self.storage, self._reject))
         self._acks: list[tuple[str, bytes]] = []
+        self.cleared_retained = 0
+        self._clear: list[str] = []
+        self._echoes: set[str] = set()
         self.link = MqttLink(
             host=host,
             port=port,
             client_id=client_id or f"walkway-collector-{uuid.uuid4().hex[:8]}",
             on_connected=self._on_connected,
             on_message=self._on_message,
+            on_retained=self._on_retained,
             tls_context=tls_context,
             max_inflight=1000,
             clock=monotonic,
@@ -91,7 +95,19 @@ class Collector:
             link.subscribe(topics.shared(topics.all_nodes(leaf)), qos=1)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
+        if not payload and topic in self._echoes:
+            self._echoes.discard(topic)  # our own clear, delivered back to our subscription
+            return
         self.inbox.append((topic, payload))
+
+    def _on_retained(self, topic: str, payload: bytes) -> None:
+        """Nodes never retain counts, health or results (docs/wire.md), so a retained one is
+        a mistake or a poison message that the broker would hand to every collector at every
+        restart. It is handled like any other (stored if valid, counted if not) and then
+        cleared with an empty retained publish, which the collectors' ACL allows."""
+        if payload:  # an empty payload is the broker confirming a clear
+            self.inbox.append((topic, payload))
+            self._clear.append(topic)
 
     def _reject(self, topic: str, reason: str) -> None:
         self.invalid += 1
@@ -136,6 +152,15 @@ class Collector:
         acks, self._acks = self._acks, []
         for ack_topic, body in acks:
             self.link.publish(ack_topic, body, qos=1)
+        clear, self._clear = self._clear, []
+        for topic in clear:
+            if self.link.publish(topic, b"", qos=1, retain=True):
+                self._echoes.add(topic)
+                self.cleared_retained += 1
+                self.storage.bump("cleared_retained")
+                log.warning("cleared a retained message on %s", topic[:200])
+        if clear:
+            self.storage.commit()
 
     def step(self, timeout: float = 0.05) -> None:
         """Read until the socket is drained (or a batch is full), then commit and ack once:
@@ -146,7 +171,7 @@ class Collector:
             self.link.poll(0.0)
             if len(self.inbox) == before:
                 break
-        if self.inbox:
+        if self.inbox or self._clear:
             self.flush()
 
     def publish_flows(self, force: bool = False) -> int:

@@ -47,6 +47,7 @@ class MqttLink:
         client_id: str,
         on_connected: Callable[["MqttLink"], None] = lambda link: None,
         on_message: Callable[[str, bytes], None] = lambda topic, payload: None,
+        on_retained: Callable[[str, bytes], None] | None = None,
         tls_context: ssl.SSLContext | None = None,
         will: Will | None = None,
         keepalive: int = 30,
@@ -59,6 +60,7 @@ class MqttLink:
     ) -> None:
         self.host, self.port, self.client_id = host, port, client_id
         self.on_connected, self.on_message = on_connected, on_message
+        self.on_retained = on_retained  # when set, retained messages go here instead
         self.tls_context, self.will, self.keepalive = tls_context, will, keepalive
         self.max_inflight = max_inflight
         self.session_expiry_s = session_expiry_s
@@ -113,6 +115,9 @@ class MqttLink:
                       self.last_error, mid)
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        if message.retain and self.on_retained is not None:
+            self.on_retained(message.topic, message.payload)
+            return
         self.on_message(message.topic, message.payload)
 
     # -- connection -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from walkway import __version__
+from walkway import __version__, safejson
 from walkway.records import COUNT
 from walkway.resources import package_file
 from walkway.timeutil import iso_z
@@ -47,7 +47,9 @@ class WireBin(Protocol):
 
 
 class InvalidPayload(ValueError):
-    """A payload that is not JSON, not an object, too large, or does not match its schema."""
+    """A payload that is not JSON, not an object, too large, or does not match its schema;
+    also any payload walkway.safejson refuses (deep, huge integers, NaN, not UTF-8, a
+    timestamp that is not a date)."""
 
 
 def new_msg_id() -> str:
@@ -124,12 +126,10 @@ class Schemas:
         """Parse and validate; raises InvalidPayload with a one-line reason."""
         import fastjsonschema
 
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            raise InvalidPayload(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
         try:
-            obj = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidPayload(f"not JSON: {exc}") from exc
+            obj = safejson.loads(payload, MAX_PAYLOAD_BYTES)
+        except safejson.BadJson as exc:
+            raise InvalidPayload(str(exc)) from exc
         try:
             self.validator(name)(obj)
         except fastjsonschema.JsonSchemaValueException as exc:

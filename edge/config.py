@@ -8,7 +8,6 @@ provides `parse_section(table: ConfigTable) -> object`.
 
 import hashlib
 import importlib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 
 from edge.store import STORE_KEYS
 from sensors.registry import SOURCE_TYPES, source_module
+from walkway import safetoml
 from walkway.config_table import ConfigTable
 from walkway.errors import ConfigError
 from walkway.keys import Key, KeySpec
@@ -98,7 +98,10 @@ class Config:
 def _parse_mqtt(t: ConfigTable) -> MqttConfig:
     k = MQTT_KEYS
     url = t.read(k["url"])
-    parts = urlsplit(url or "")
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:  # e.g. "mqtt://[::1" (an unclosed IPv6 bracket)
+        parts = urlsplit("")
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         t.problem("url", "an mqtt:// or mqtts:// URL with a host", url)
         host, port, tls = "127.0.0.1", 1883, False
@@ -191,8 +194,8 @@ def load_config(path: str | Path) -> Config:
     except OSError as exc:
         raise ConfigError([f"{file}: cannot read config: {exc.strerror}"]) from exc
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = safetoml.loads(raw.decode("utf-8"))
+    except (safetoml.BadToml, UnicodeDecodeError) as exc:
         raise ConfigError([f"{file}: expected valid TOML: {exc}"]) from exc
     config = parse_config(file, data)
     return Config(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from edge.config import Config
 from edge.health_config import health_config
-from edge.store import Store
+from edge.store import PRUNE_EVERY_S, Store
 from edge.store_errors import disk_full_text
 from sensors.base import Source, SourceContext, SourceState, SourceStatus
 from sensors.registry import source_module
@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 QUEUE_BATCHES = 64
 STATUS_EVERY_S = 2.0
+# At most this many batches are committed before the loop turns again (statuses, watchdog):
+# with a big backlog (a 3M-row replay) the queue never runs empty, and an unbounded drain
+# sent no READY, no WATCHDOG=1 and no heartbeat until it did (issue 18).
+DRAIN_MAX_BATCHES = QUEUE_BATCHES
 RETRY_LOG_EVERY = 60  # failed store writes (one a second) between two log lines
 
 
@@ -68,6 +72,7 @@ class EdgeDaemon:
         self.queue: queue.Queue[tuple[str, Batch]] = queue.Queue(QUEUE_BATCHES)
         self.store = Store.from_config(config, clock=clock)
         self.last_write_ok = clock()
+        self.committed_batches = 0
         self._status_full = 0  # status writes failed in a row on a full disk
         self.on_tick = on_tick
         ctx = SourceContext(config.node.id, config.file.parent, clock,
@@ -109,8 +114,9 @@ class EdgeDaemon:
                 worker.thread = None
                 worker.next_start = now + min(60.0, 2.0 ** min(worker.failures, 6))
                 # Everything queued by the dead thread must land before we re-read its
-                # position, or a restarted replay would read those rows twice.
-                self._drain()
+                # position, or a restarted replay would read those rows twice. The queue
+                # is FIFO and holds at most QUEUE_BATCHES, so that many covers them all.
+                self._drain(max_batches=QUEUE_BATCHES)
             if now < worker.next_start or self.stop_event.is_set():
                 continue
             position = self.store.position(worker.source.name)
@@ -129,6 +135,7 @@ class EdgeDaemon:
             try:
                 self.store.commit_batch(name, batch)
                 self.last_write_ok = self.clock()
+                self.committed_batches += 1
                 if failures:
                     log.warning("store writable again after %d failed attempts", failures)
                 return
@@ -141,15 +148,23 @@ class EdgeDaemon:
                 if self.stop_event.wait(1.0):
                     return
 
-    def _drain(self, timeout: float = 0.0) -> int:
+    def _drain(self, timeout: float = 0.0, max_batches: int | None = None) -> int:
         done = 0
-        while True:
+        while max_batches is None or done < max_batches:
             try:
                 name, batch = self.queue.get(timeout=timeout if done == 0 else 0)
             except queue.Empty:
                 return done
             self._commit(name, batch)
             done += 1
+        return done
+
+    def _maintain(self) -> None:
+        """Retention and the disk cap on a timer too, not only when a batch arrives."""
+        try:
+            self.store.maintain_if_due()
+        except (sqlite3.Error, StoreError) as exc:
+            log.error("store maintenance failed (retried in %.0f s): %s", PRUNE_EVERY_S, exc)
 
     def statuses(self) -> dict[str, SourceStatus]:
         out = {}
@@ -206,11 +221,13 @@ class EdgeDaemon:
         sealed = self.store.seal_sources_except(s.name for s in self.config.sources)
         if sealed:
             log.info("sealed %d open bins of sources no longer configured", sealed)
-        last_status = float("-inf")
         log.info("edge %s running with %d sources", self.config.node.id, len(self.workers))
+        self._write_statuses()  # READY as soon as the store took a write, before any backlog
+        last_status = self.clock()
         while not self.stop_event.is_set():
             self._supervise()
-            self._drain(timeout=0.2)
+            self._drain(timeout=0.2, max_batches=DRAIN_MAX_BATCHES)
+            self._maintain()
             if self.clock() - last_status >= STATUS_EVERY_S:
                 self._write_statuses()
                 last_status = self.clock()

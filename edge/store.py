@@ -249,8 +249,15 @@ class Store(CommandLog, CountReader):
                         f"{disk_full_text(self.path)}: still no room after deleting {deleted} "
                         "bins: free space on that disk") from exc2
                 raise StoreError(f"{self.path}: write failed after pruning: {exc2}") from exc2
-        if self.clock() - self._last_prune >= PRUNE_EVERY_S:
-            self.maintain()
+        self.maintain_if_due()
+
+    def maintain_if_due(self) -> bool:
+        """Run `maintain` when PRUNE_EVERY_S passed: after each batch, and from the edge's
+        loop when no batch comes, so the cap also holds on a quiet node."""
+        if self.clock() - self._last_prune < PRUNE_EVERY_S:
+            return False
+        self.maintain()
+        return True
 
     def _commit_batch(self, source: str, batch: Batch) -> None:
         now = self.clock()
@@ -276,8 +283,9 @@ class Store(CommandLog, CountReader):
             pruned_until = self.counter("pruned_until_start")
             late = 0
             rows = []
+            mark = self.watermark(source) if pruned_until else None
             for (sensor, start, direction), n in counts.items():
-                if start <= pruned_until and pruned_until:
+                if self._pruned(pruned_until, mark, sensor, start, COUNT, direction):
                     late += n
                     continue
                 rows.append((self.node, sensor, start, width, COUNT, direction, source, n, now))
@@ -294,7 +302,7 @@ class Store(CommandLog, CountReader):
             )
             mrows = []
             for (sensor, start, quantity), (n, total, lo, hi) in measures.items():
-                if start <= pruned_until and pruned_until:
+                if self._pruned(pruned_until, mark, sensor, start, MEASURE, quantity):
                     late += 1
                     continue
                 mrows.append(
@@ -329,6 +337,24 @@ class Store(CommandLog, CountReader):
         except BaseException:
             _rollback(conn)
             raise
+
+    def _pruned(self, pruned_until: int, mark: float | None, sensor: str, start: int,
+                kind: str, direction: str) -> bool:
+        """Whether observations for this bin must be refused (counted in `late_dropped`)
+        because pruning may have deleted it. Only a bin that is gone and that this source
+        had already sealed (so it is late anyway) is refused: pruning keeps some bins of a
+        start and deletes others, and never deletes open bins, so a kept bin goes on
+        counting and an in-time bin of another, slower source is created as usual. The old
+        rule (refuse every start up to the newest one pruned) lost such bins without
+        counting them in `dropped_bins` (issue 18)."""
+        if not pruned_until or start > pruned_until:
+            return False
+        if mark is not None and start + self.bin_seconds + self.grace_seconds > mark:
+            return False  # not sealed for this source yet: in time, never pruned
+        return self._conn.execute(
+            "SELECT 1 FROM bins WHERE node=? AND sensor=? AND start=? AND seconds=?"
+            " AND kind=? AND direction=?",
+            (self.node, sensor, start, self.bin_seconds, kind, direction)).fetchone() is None
 
     def _seal(self, source: str, now: float) -> None:
         mark = self.watermark(source)
@@ -436,10 +462,28 @@ class Store(CommandLog, CountReader):
 
     # -- bounds ---------------------------------------------------------------------
     def used_bytes(self) -> int:
+        """What the store takes on disk against `max_bytes`: live pages plus the WAL."""
+        return self.db_bytes() + self.wal_bytes()
+
+    def db_bytes(self) -> int:
         page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
         pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
         free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
         return (pages - free) * page_size
+
+    def wal_bytes(self) -> int:
+        try:
+            return self.path.with_name(self.path.name + "-wal").stat().st_size
+        except OSError:
+            return 0
+
+    def _truncate_wal(self) -> None:
+        # TRUNCATE resets the WAL file to zero bytes once every frame is in the database;
+        # a reader in the other process can keep it busy, then the next run retries.
+        busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.info("store: WAL checkpoint busy (a reader); %d bytes of WAL kept",
+                     self.wal_bytes())
 
     def maintain(self) -> None:
         """Prune delivered bins past retention, then enforce the disk cap."""
@@ -467,12 +511,22 @@ class Store(CommandLog, CountReader):
         forced = int(total * force_fraction)
         if forced:
             self._delete_oldest("state='delivered'", forced, count_as=None)
+        if self.used_bytes() > self.max_bytes and self.wal_bytes():
+            self._truncate_wal()
         while self.used_bytes() > self.max_bytes:
+            if self.db_bytes() <= self.max_bytes:
+                break  # only a WAL a reader holds is over: no data is deleted for it
             chunk = max(50, total // 20)
-            if self._delete_oldest("state='delivered'", chunk, count_as=None):
-                continue
-            if not self._delete_oldest("state!='delivered'", chunk, count_as="dropped_bins"):
+            deleted = self._delete_oldest("state='delivered'", chunk, count_as=None)
+            if not deleted:
+                # Sealed unsent bins, oldest first. Open bins (the minutes being counted,
+                # a few per sensor) are never deleted: a cap too small for them is reported
+                # by health as the store's size, it does not silently eat current counts.
+                deleted = self._delete_oldest("state IN ('pending', 'sending')", chunk,
+                                              count_as="dropped_bins")
+            if not deleted:
                 break
+            self._truncate_wal()
 
     def make_room(self) -> int:
         """On a full disk: drop the oldest bins (delivered first, then unsent ones, counted in

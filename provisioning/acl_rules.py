@@ -19,6 +19,10 @@ NODE_WRITES = ("counts", "status", "health", "cmd/result", "content/state")
 NODE_READS = ("cmd", "ack", "content")  # content: the signed package pointer (issue 14)
 COLLECTOR_READS = NODE_WRITES
 COLLECTOR_WRITES = NODE_READS
+# Collectors may also publish to what nodes write, but only to clear a retained message
+# (an empty retained payload): nodes never retain those, so one there is a mistake or a
+# poison message the broker would replay to every collector restart (issue 18).
+COLLECTOR_CLEARS = NODE_WRITES
 # walkway/v1/{site}/flows: neighbours' flows for the site's signs; .../content/#: the
 # site's content package chunks (cloud_bridge/content_dist.py)
 SITE_READS = ("flows", "content/#")
@@ -50,7 +54,7 @@ def acl_text(nodes: list[tuple[str, str]], collectors: list[str]) -> str:
             # so a shared subscription needs no $share rule. (The flip side, a node joining
             # a known share group, is documented in docs/provisioning.md and tested.)
             lines.append(f"topic read {PREFIX}/+/+/{leaf}")
-        for leaf in COLLECTOR_WRITES:
+        for leaf in COLLECTOR_WRITES + COLLECTOR_CLEARS:
             lines.append(f"topic write {PREFIX}/+/+/{leaf}")
         lines += [f"topic write {PREFIX}/+/{leaf}" for leaf in SITE_READS]
         lines.append("")
@@ -91,7 +95,8 @@ def dynsec_json(nodes: list[tuple[str, str]], collectors: list[str],
         acls += [_acl("subscribePattern", f"$share/{group}/{PREFIX}/+/+/{leaf}"),
                  _acl("subscribePattern", f"{PREFIX}/+/+/{leaf}"),
                  _acl("publishClientReceive", f"{PREFIX}/+/+/{leaf}")]
-    acls += [_acl("publishClientSend", f"{PREFIX}/+/+/{leaf}") for leaf in COLLECTOR_WRITES]
+    acls += [_acl("publishClientSend", f"{PREFIX}/+/+/{leaf}")
+             for leaf in COLLECTOR_WRITES + COLLECTOR_CLEARS]
     acls += [_acl("publishClientSend", f"{PREFIX}/+/{leaf}") for leaf in SITE_READS]
     roles.append({"rolename": "collector", "acls": acls})
     clients += [{"username": cn, "textname": "collector principal",

@@ -21,6 +21,7 @@ from walkway.files import private_dir, write_atomic, write_private
 SERVER_KEY, SERVER_CERT, ACL, CONF = "server.key", "server.pem", "acl", "mosquitto.conf"
 DYNSEC = "dynamic-security.json"
 SERVER_DAYS = 90
+MAX_PACKET_BYTES = 300_000  # 256 KiB payload + topic, properties and headers
 ACL_MODES = ("file", "dynsec")
 DEBIAN_DYNSEC = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
 
@@ -74,7 +75,13 @@ def conf_text(
             f"crlfile {conf_dir}/{fleet_ca.CRL}",
             "require_certificate true",
             "use_identity_as_username true",
+            # The client id becomes the username (the CN) too: a node presenting another
+            # node's predictable client id would otherwise disconnect it (issue 18).
+            "use_username_as_clientid true",
             "tls_version tlsv1.2",
+            # Our largest payload is 256 KiB (wire.MAX_PAYLOAD_BYTES; a screenshot result
+            # stays under it): without a limit a node could push hundreds of MB.
+            f"max_packet_size {MAX_PACKET_BYTES}",
             *rules,
             "",
         ]

@@ -253,16 +253,26 @@ def issue(
     return cert
 
 
+def serial_number(text: str) -> int:
+    """A serial as people paste it: `4f2a...`, `0x4F2A...`, openssl's zero-padded upper-case
+    `serial=004F2A...` (`openssl x509 -serial`), or with colons (`openssl x509 -text`)."""
+    cleaned = text.strip().removeprefix("serial=").replace(":", "").lower().removeprefix("0x")
+    if not cleaned or len(cleaned) > 64 or any(c not in "0123456789abcdef" for c in cleaned):
+        raise ProvisionError(f"--serial: expected a hex certificate serial, got {text!r}")
+    return int(cleaned, 16)
+
+
 def revoke(ca: Ca, *, cn: str | None = None, serial: str | None = None) -> list[str]:
     """Mark matching live certificates revoked and rewrite crl.pem. Returns their serials."""
     entries = load_registry(ca.dir)
     now = utcnow().isoformat()
-    wanted = serial.lower().removeprefix("0x") if serial else None
+    wanted = serial_number(serial) if serial else None
     hits = []
     for entry in entries:
         if entry.get("revoked_at"):
             continue
-        if (cn is not None and entry["cn"] == cn) or (wanted and entry["serial"] == wanted):
+        if (cn is not None and entry["cn"] == cn) or (
+                wanted is not None and int(entry["serial"], 16) == wanted):
             entry["revoked_at"] = now
             hits.append(entry["serial"])
     if not hits:

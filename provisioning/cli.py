@@ -108,14 +108,23 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _broker(args: argparse.Namespace) -> int:
+    from provisioning import broker_options
     from provisioning.broker import write_broker
     from provisioning.ca import load_ca
 
+    out = Path(args.out)
+    options, reused = broker_options.resolve(out, {
+        "hosts": args.host, "port": args.port, "bind": args.bind, "conf_dir": args.conf_dir,
+        "acl": args.acl, "plugin": args.dynsec_plugin, "share_group": args.share_group})
     files = write_broker(
-        load_ca(_ca_dir(args)), out=Path(args.out), hosts=tuple(args.host or ["localhost"]),
-        port=args.port, bind=args.bind, conf_dir=args.conf_dir, acl=args.acl,
-        plugin=args.dynsec_plugin, share_group=args.share_group,
+        load_ca(_ca_dir(args)), out=out, hosts=options.hosts, port=options.port,
+        bind=options.bind, conf_dir=options.conf_dir, acl=options.acl,
+        plugin=options.plugin, share_group=options.share_group,
     )
+    broker_options.save(out, options)
+    if reused:
+        print(f"kept this directory's {', '.join(reused)} (from {out}/broker.json);"
+              " pass a flag to change one")
     fresh = "new" if files.server_issued else "kept"
     print(f"broker config {files.conf}, ACL {files.acl} ({files.nodes} nodes), "
           f"server certificate {fresh}")
@@ -264,17 +273,19 @@ def _register_provision(subparsers: argparse._SubParsersAction) -> None:
     broker.add_argument("--out", required=True, help="broker directory (mode 0700)")
     broker.add_argument("--host", action="append",
                         help="broker DNS name or IP in its certificate (repeat; default localhost)")
-    broker.add_argument("--port", type=int, default=8883, help="TLS listener port")
-    broker.add_argument("--bind", help="listener address (default: all)")
+    broker.add_argument("--port", type=int, help="TLS listener port (default 8883, or the"
+                        " one DIR was generated with)")
+    broker.add_argument("--bind", help="listener address (default: all, or DIR's)")
     broker.add_argument("--conf-dir", help="where DIR will live on the broker host "
                         "(paths in mosquitto.conf; default: DIR's absolute path)")
-    broker.add_argument("--acl", choices=("file", "dynsec"), default="file",
-                        help="acl_file (default) or the dynamic-security plugin, which also "
-                        "checks SUBSCRIBE")
+    broker.add_argument("--acl", choices=("file", "dynsec"),
+                        help="acl_file (default, or DIR's) or the dynamic-security plugin,"
+                        " which also checks SUBSCRIBE")
     broker.add_argument("--dynsec-plugin", help="plugin path on the broker host "
                         "(default: found here, else Debian's amd64 path)")
-    broker.add_argument("--share-group", default="walkway-collectors",
-                        help="the collectors' $share group (dynsec rules)")
+    broker.add_argument("--share-group",
+                        help="the collectors' $share group (dynsec rules; default"
+                        " walkway-collectors, or DIR's)")
     broker.set_defaults(handler=_broker)
 
     lst = sub.add_parser("list", help="list issued certificates and their state")

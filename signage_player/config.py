@@ -120,5 +120,5 @@ def _check_zone(t: ConfigTable, zone: str | None) -> None:
 
     try:
         zoneinfo.ZoneInfo(zone or "")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
         t.problem("timezone", "an IANA time zone such as Asia/Tokyo", zone)

@@ -13,8 +13,15 @@ from types import MappingProxyType
 from typing import Any
 
 from signage_player.config import LANGUAGES
+from signage_player.package_limits import (
+    MAX_JSON_BYTES,
+    ContentError,
+    check_name,
+    check_no_symlinks,
+    check_png,
+)
 from signage_player.schedule import Window, parse_windows
-from walkway.errors import InputFileError
+from walkway import safejson
 
 MANIFEST = "manifest.json"
 # Not listed in the manifest's files: the manifest itself and its detached signature
@@ -37,10 +44,6 @@ HASH_FIX = "run `walkway signage hash PACKAGE_DIR` to rewrite the manifest's fil
 # Strings every sign uses whatever its scenes (header, emergency); scene-specific ones are
 # caught by laying every scene out at install (install(..., try_render=True)).
 REQUIRED_STRINGS = ("you_are_here", "emergency_title")
-
-
-class ContentError(InputFileError):
-    """A content package is malformed or does not match its manifest."""
 
 
 @dataclass(frozen=True)
@@ -107,17 +110,24 @@ def _check_texts(obj: Any, langs: tuple[str, ...], where: str, path: str = "") -
 
 
 def _read_json(root: Path, rel: str) -> Any:
+    return _parse_json((root / rel).read_bytes(), root / rel)
+
+
+def _parse_json(raw: bytes, where: Path) -> Any:
+    # Bounded size, depth and numbers: deeply nested JSON is a refused package, not a
+    # RecursionError that makes the player exit (issue 18).
     try:
-        return json.loads((root / rel).read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContentError(f"{root / rel}: expected valid UTF-8 JSON: {exc}") from exc
+        return safejson.loads(raw, MAX_JSON_BYTES)
+    except safejson.BadJson as exc:
+        raise ContentError(f"{where}: expected valid UTF-8 JSON: {exc}") from exc
 
 
 def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, bytes]:
     blobs: dict[str, bytes] = {}
     for rel, want in sorted(files.items()):
         p = Path(rel)
-        if p.is_absolute() or ".." in p.parts or rel in UNHASHED:
+        if (p.is_absolute() or ".." in p.parts or rel in UNHASHED or "\0" in rel
+                or len(rel) > 255 or any(len(part) > 200 for part in p.parts)):
             raise ContentError(
                 f"{where}: files: expected a relative path inside the package, got {rel!r}"
             )
@@ -152,17 +162,15 @@ def load_package(root: str | Path) -> Package:
     where = str(root / MANIFEST)
     if not (root / MANIFEST).is_file():
         raise ContentError(f"{where}: missing manifest")
+    check_no_symlinks(root)
     raw = (root / MANIFEST).read_bytes()
-    try:
-        m = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContentError(f"{where}: expected valid UTF-8 JSON: {exc}") from exc
+    m = _parse_json(raw, root / MANIFEST)
     if not isinstance(m, dict):
         raise ContentError(f"{where}: expected a JSON object")
     if m.get("format") != FORMAT:
         raise ContentError(f"{where}: format: expected {FORMAT}, got {m.get('format')!r}")
-    pid = _need(m, "id", str, where, "a package id")
-    version = _need(m, "version", str, where, "a version string")
+    pid = check_name(_need(m, "id", str, where, "a package id"), "id", where)
+    version = check_name(_need(m, "version", str, where, "a version string"), "version", where)
     langs = tuple(_need(m, "languages", list, where, "a list of languages"))
     if not langs or langs[0] != "ja" or any(x not in LANGUAGES for x in langs):
         raise ContentError(
@@ -173,7 +181,7 @@ def load_package(root: str | Path) -> Package:
     blobs = _verify_files(root, files, where)
 
     def listed(key: str, value: str) -> str:
-        if value not in files:
+        if not isinstance(value, str) or value not in files:
             raise ContentError(f"{where}: {key}: {value!r} is not in files")
         return value
 
@@ -189,6 +197,7 @@ def load_package(root: str | Path) -> Package:
     assets = {}
     for i, a in enumerate(_need(m, "assets", list, where, "a list of asset paths")):
         rel = listed(f"assets[{i}]", a)
+        check_png(blobs[rel], rel, where)  # from its header, before anything decodes it
         assets[rel] = blobs[rel]
     scenes, data, seen = [], {}, set()
     for i, s in enumerate(_need(m, "scenes", list, where, "a list of scenes")):
@@ -218,8 +227,9 @@ def load_package(root: str | Path) -> Package:
             or not 1 <= seconds <= 600
         ):
             raise ContentError(f"{at}: seconds: expected a number from 1 to 600, got {seconds!r}")
-        kinds = tuple(s.get("kinds", KINDS))
-        if not kinds or any(k not in KINDS for k in kinds):
+        kinds = s.get("kinds", KINDS)
+        kinds = tuple(kinds) if isinstance(kinds, list | tuple) else (kinds,)
+        if not kinds or any(not isinstance(k, str) or k not in KINDS for k in kinds):
             raise ContentError(f"{at}: kinds: expected a list of {', '.join(KINDS)}, got {kinds!r}")
         try:
             windows = parse_windows(s.get("schedule", []))

@@ -16,9 +16,11 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
+from signage_player import package_limits as limits
 from signage_player.content import ContentError, Package, load_package
 from signage_player.signing import check_not_older, verify_signature
 from walkway.files import fsync_dir
@@ -36,31 +38,41 @@ def current_path(state_dir: Path) -> Path:
 
 
 def _extract(archive: Path, dest: Path) -> None:
+    """Extract with limits checked from the headers first (member count, declared sizes),
+    then streamed with a byte budget, so a zip or tar bomb never fills the store's disk."""
     name = archive.name.lower()
     try:
         if name.endswith(".zip"):
             with zipfile.ZipFile(archive) as z:
-                for info in z.infolist():
+                budget = limits.MAX_PACKAGE_BYTES
+                for info in limits.check_zip(archive, z):
                     _safe_member(archive, info.filename)
-                z.extractall(dest)
+                    target = dest / info.filename
+                    if info.is_dir():
+                        target.mkdir(parents=True, exist_ok=True)
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with z.open(info) as member:
+                        budget = limits.copy_budgeted(member, target, budget, archive)
         elif name.endswith((".tar", ".tar.gz", ".tgz")):
             with tarfile.open(archive) as t:
-                for member in t.getmembers():
+                # Read as a stream: headers are checked (and totals kept) before any
+                # member is listed for extraction, and the listing stops at the limit.
+                total, members = 0, []
+                for member in t:
                     _safe_member(archive, member.name)
-                    if not (member.isfile() or member.isdir()):
-                        raise ContentError(
-                            f"{archive}: {member.name}: expected only files and folders"
-                        )
+                    members.append(member)
+                    total = limits.check_tar_member(archive, member, len(members), total)
                 # The stdlib's "data" filter exists from Python 3.11.4; Debian 12 and
                 # Raspberry Pi OS bookworm ship 3.11.2. The member checks above already
                 # refuse everything that filter would, so it is only a second fence.
                 if hasattr(tarfile, "data_filter"):
-                    t.extractall(dest, filter="data")
+                    t.extractall(dest, members=members, filter="data")
                 else:
-                    t.extractall(dest)
+                    t.extractall(dest, members=members)
         else:
             raise ContentError(f"{archive}: expected a folder, .zip, .tar, .tar.gz or .tgz")
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise ContentError(f"{archive}: expected a readable archive: {exc}") from exc
     # An archive may wrap the package in one top folder.
     entries = list(dest.iterdir())
@@ -73,7 +85,7 @@ def _extract(archive: Path, dest: Path) -> None:
 
 def _safe_member(archive: Path, name: str) -> None:
     p = Path(name)
-    if p.is_absolute() or ".." in p.parts:
+    if p.is_absolute() or ".." in p.parts or "\0" in name or not p.parts:
         raise ContentError(f"{archive}: {name}: expected a relative path inside the archive")
 
 
@@ -105,6 +117,7 @@ def install(
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
     try:
         if source.is_dir():
+            limits.check_no_symlinks(source)  # refused in the source, not only in the copy
             shutil.copytree(source, staging, dirs_exist_ok=True, symlinks=True)
         else:
             _extract(source, staging)

@@ -139,10 +139,16 @@ def check_renders(
     (what `walkway signage render` exits 1 for), so such a package is refused before it
     reaches the street (TextCutError; with refuse_cut=False it is a warning instead). Returns
     warnings for characters no face has (see glyph_warnings)."""
+    from signage_player import assets
     from signage_player.fonts import FontBook
 
     fonts = fonts or FontBook()
     warnings: list[str] = []
+    for rel in package.assets:
+        # An image whose header passed but whose data does not decode is refused here, at
+        # install, so the player never meets it (issue 18).
+        if assets.surface(package, rel) is None:
+            raise ContentError(f"{Path(source) / rel}: expected a PNG that decodes")
     for spec in package.scenes:
         for lang in package.languages:
             for layout in layouts or CHECK_LAYOUTS:

@@ -85,7 +85,8 @@ class BleFeed(Feed):
         window = self.ctx.scenario.bin_seconds if self.ctx.scenario.bin_seconds <= 60 else 60
         # The watchdog counts simulated seconds: at high speed a busy CPU can hold the
         # event loop for a fraction of a wall second, which must not look like a stall.
-        watchdog = max(30.0, 5.0 * self.ctx.scenario.speed)
+        # At most the source's own limit (3600): above 720x the sim wrote an invalid config.
+        watchdog = min(3600.0, max(30.0, 5.0 * self.ctx.scenario.speed))
         return (f'[[sources]]\ntype = "ble"\nname = "{self.source_name}"\n'
                 f'window_s = {window}\nscanning = "active"\nwatchdog_s = {watchdog:g}\n'
                 'backend = "simulator.ble_backend:factory"\n')

@@ -6,11 +6,11 @@ with ConfigTable and reported together, one line each, like node configs.
 """
 
 import re
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from walkway import safetoml
 from walkway.config_table import ConfigTable
 from walkway.errors import ConfigError
 from walkway.resources import package_file
@@ -106,11 +106,11 @@ def builtin_names() -> list[str]:
 def load_scenario(name_or_file: str) -> Scenario:
     path = scenario_path(name_or_file)
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = safetoml.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         names = ", ".join(builtin_names())
         raise ConfigError([f"{path}: no such scenario (built-in: {names})"]) from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, safetoml.BadToml, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: expected a readable TOML scenario: {exc}"]) from exc
     return parse_scenario(path, data)
 
@@ -221,7 +221,7 @@ def parse_scenario(file: Path, data: dict[str, Any]) -> Scenario:
     fault_tables = root.tables("faults")
     faults = tuple(_fault(t) for t in fault_tables)
     root.finish()
-    ids = [n.id for n in nodes]
+    ids = [n.id for n in nodes if n.id is not None]  # a bad id is already a problem
     if not nodes:
         problems.append(f"{file}: nodes: expected at least one [[nodes]] table")
     if len(set(ids)) != len(ids):
@@ -243,7 +243,7 @@ def _check_timezone(s: ConfigTable, name: object) -> None:
 
     try:
         ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a 300-character name
         s.problem("timezone", "an IANA time zone such as Asia/Tokyo", name)
 
 

@@ -95,7 +95,8 @@ def test_store_then_ack_and_redelivery_is_idempotent(running) -> None:
 @pytest.mark.parametrize(
     ("payload", "topic", "reason"),
     [
-        (b"\xff\xfe garbage", TOPIC, "not JSON"),
+        (b"\xff\xfe garbage", TOPIC, "not UTF-8"),
+        (b"{garbage", TOPIC, "not JSON"),
         (b"[1, 2]", TOPIC, "counts.v1"),
         (message("bb000001", -1), TOPIC, "counts.v1"),
         (message("bb000002", 1, v=2), TOPIC, "counts.v1"),

@@ -317,7 +317,6 @@ def _wait_for_log(fleet: Fleet, text: str, count: int) -> None:
 def test_revoked_certificate_is_refused_after_broker_reload(fleet: Fleet, capsys):
     collector = connected(fleet, "collector")
     collector.subscribe("$share/walkway-collectors/walkway/v1/+/+/counts")
-    still_connected = connected(fleet, "n1", "n1-old-session")
     out = run(capsys, "provision", "revoke", "--ca-dir", str(fleet.ca), "--node", "n1",
               "--broker-dir", str(fleet.broker_dir))
     assert "revoked" in out
@@ -326,7 +325,9 @@ def test_revoked_certificate_is_refused_after_broker_reload(fleet: Fleet, capsys
     n1_serial = x509.load_pem_x509_certificate((fleet.root / "n1" / "node.pem").read_bytes())
     assert crl.get_revoked_certificate_by_serial_number(n1_serial.serial_number) is not None
     # Before a reload mosquitto still uses the CRL it read at start: reload is required.
-    assert fleet.connect(fleet.tls("n1"), "n1-before-reload").start(fleet.port) == "Success"
+    # (One session per certificate: the client id is the CN, use_username_as_clientid.)
+    still_connected = fleet.connect(fleet.tls("n1"), "n1-before-reload")
+    assert still_connected.start(fleet.port) == "Success"
     give_to_mosquitto(fleet.broker_dir)
     fleet.mosquitto.proc.send_signal(signal.SIGHUP)
     _wait_for_log(fleet, "Reloading config.", 1)

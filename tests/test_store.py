@@ -122,7 +122,7 @@ def test_delivered_bins_go_first_under_the_cap(tmp_path: Path) -> None:
     store.commit_batch("s", Batch([obs(m * 60, sensor=f"c{k}") for m in range(300)
                                    for k in range(3)], watermark=T0 + 10**6))
     store.mark_delivered((b.id, b.version) for b in store.claim(500))
-    store.max_bytes = store.used_bytes()  # full now; 500 of the 900 bins are delivered
+    store.max_bytes = store.db_bytes()  # full now (WAL aside); 500 of 900 bins delivered
     store.commit_batch("s", Batch([obs(10**5 + m * 60) for m in range(200)]))
     clock.now += 60
     store.maintain()

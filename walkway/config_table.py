@@ -117,11 +117,18 @@ class ConfigTable:
         value = self.text(name, default, what="a path")
         if value is None:
             return None
-        path = Path(value).expanduser()
-        if not path.is_absolute():
-            path = (self.base_dir / path).resolve()
-        if must_exist and not path.exists():
-            self.problem(name, "an existing file", str(path))
+        if "\0" in value or len(value) > 4096:  # the OS would raise ValueError / ENAMETOOLONG
+            self.problem(name, "a path without NUL, at most 4096 characters", value[:80])
+            return Path(".")
+        try:
+            path = Path(value).expanduser()
+            if not path.is_absolute():
+                path = (self.base_dir / path).resolve()
+            if must_exist and not path.exists():
+                self.problem(name, "an existing file", str(path))
+        except (OSError, RuntimeError) as exc:  # a name over NAME_MAX, a symlink loop
+            self.problem(name, f"a usable path ({exc.strerror or exc})", value[:80])
+            return Path(".")
         return path
 
     def array(self, name: str, default: Any = _MISSING, *, what: str = "a list") -> Any:

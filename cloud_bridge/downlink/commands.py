@@ -11,7 +11,6 @@ nothing. Every accepted id's result is kept in the store until the command expir
 re-delivered command gets the same result again (`replayed: true`) and never runs twice.
 """
 
-import json
 import logging
 import sqlite3
 import subprocess
@@ -25,12 +24,14 @@ from cloud_bridge.downlink.commands_config import commands_config
 from cloud_bridge.downlink.config_apply import PendingApply, Restart, edge_problem, rollback
 from edge.config import Config
 from edge.store import Store
+from walkway import safejson
 from walkway.errors import StoreError, WalkwayError
 from walkway.timeutil import iso_z, parse_iso
 
 log = logging.getLogger(__name__)
 
 MAX_LIFETIME_S = 7 * 24 * 3600
+MAX_COMMAND_BYTES = 256 * 1024  # like the collector's payload limit
 # Commands that apply a new config and are watched until the edge comes up healthy.
 APPLYING_COMMANDS = ("set-config", "move-line", "recalibrate")
 
@@ -60,19 +61,25 @@ class CommandHandler:
         # `walkway sim`); wall: real time, for expiries, timeouts and result stamps.
         self.clock = clock
         self.wall = wall
-        self.cc = commands_config(config)
-        self.restart = restart or restart_with_command(self.cc.restart_command)
-        self.public_key = None
-        if self.cc.public_key is not None:
-            from provisioning.signing import load_public_key
-
-            self.public_key = load_public_key(self.cc.public_key)
+        self.restart = restart or restart_with_command(commands_config(config).restart_command)
+        self._use_commands_config(config)
         from cloud_bridge.wire import Schemas
 
         self.schemas = Schemas()
         self.pending_apply: PendingApply | None = None
         self.pending_screenshots: dict[str, float] = {}  # id -> deadline
         self._resume()
+
+    def _use_commands_config(self, config: Config) -> None:
+        """[commands] from `config`, applied at once: after a set-config is committed a new
+        public_key (a key rotation) checks the very next command (issue 18). The restart
+        hook is kept: restart_command cannot change remotely (config_apply)."""
+        self.cc = commands_config(config)
+        self.public_key = None
+        if self.cc.public_key is not None:
+            from provisioning.signing import load_public_key
+
+            self.public_key = load_public_key(self.cc.public_key)
 
     # -- results ----------------------------------------------------------------------
     def result(self, cmd_id: str | None, command: str | None, status: str, reason: str = "",
@@ -102,9 +109,11 @@ class CommandHandler:
         import fastjsonschema
 
         try:
-            message = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Rejected(f"malformed: not JSON ({exc})") from exc
+            message = safejson.loads(payload, MAX_COMMAND_BYTES)
+        except safejson.BadJson as exc:
+            # Before the signature check: a 5000-digit integer or 50,000-deep nesting is a
+            # rejected command, not a dead bridge (issue 18).
+            raise Rejected(f"malformed: {exc}") from exc
         if not isinstance(message, dict):
             raise Rejected("malformed: expected a JSON object")
         now = self.wall()
@@ -191,6 +200,10 @@ class CommandHandler:
                 return None
             self.pending_apply = None
             self.config = new_config
+            try:
+                self._use_commands_config(new_config)
+            except WalkwayError as exc:  # the key file went away since validation
+                log.error("keeping the previous [commands] settings: %s", exc)
             result = self.result(p.command_id, command.get("command"), "ok",
                                  data={"sha256": p.sha256, "previous_sha256": p.previous_sha256})
         else:
@@ -225,8 +238,8 @@ class CommandHandler:
 def _peek(payload: bytes) -> tuple[str | None, str | None]:
     """The id and command of a rejected payload, when they can be read at all."""
     try:
-        message = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        message = safejson.loads(payload, MAX_COMMAND_BYTES)
+    except safejson.BadJson:
         return None, None
     if not isinstance(message, dict):
         return None, None

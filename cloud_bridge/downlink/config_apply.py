@@ -59,7 +59,30 @@ def validate_text(current: Config, text: str) -> Config:
         raise ApplyRefused(
             f"node.id/node.site: expected {current.node.id}/{current.node.site} unchanged, "
             f"got {new.node.id}/{new.node.site}")
+    _check_remote_limits(current, new)
     return new
+
+
+def _check_remote_limits(current: Config, new: Config) -> None:
+    """What a remote config may not change (issue 18):
+
+    - `[commands] restart_command` is an argv the bridge runs: settable remotely it would
+      let whoever holds the signing key run any command on the node. Only a crew on the
+      node (editing the file) changes it.
+    - `[store] path`: the outbox lives in that file. The bridge watching the apply reads
+      the old store (so the edge's heartbeat in the new one is never seen and the apply
+      rolls back) and the new file would be left behind as an orphan. Moving the store is
+      a crew job: stop the services, move the file (and its -wal), edit the path.
+    """
+    from cloud_bridge.downlink.commands_config import commands_config
+
+    if commands_config(new).restart_command != commands_config(current).restart_command:
+        raise ApplyRefused("[commands] restart_command: cannot be changed by a remote "
+                           "config (it is a command the node runs); edit it on the node")
+    if Path(new.store.path).resolve() != Path(current.store.path).resolve():
+        raise ApplyRefused(f"[store] path: cannot be moved by a remote config (the outbox"
+                           f" stays in {current.store.path}); stop the services, move the"
+                           " file and edit the path on the node")
 
 
 @dataclass
