@@ -541,8 +541,10 @@ class Store(CommandLog, CountReader):
         total = self._conn.execute("SELECT count(*) FROM bins").fetchone()[0]
         chunk = max(1, int(total * FULL_DISK_PRUNE_FRACTION))
         deleted = 0
-        for where, count_as in (("state='delivered'", None), ("state!='delivered'",
-                                                                "dropped_bins")):
+        # Open bins (minutes still being counted) are never dropped: one re-created later
+        # would hold only its later observations, a partial count that looks complete.
+        for where, count_as in (("state='delivered'", None),
+                                ("state NOT IN ('delivered', 'open')", "dropped_bins")):
             try:
                 deleted += self._delete_oldest(where, chunk, count_as=count_as)
             except sqlite3.OperationalError as exc:
