@@ -163,7 +163,9 @@ class HogDetector:
             return np.zeros((0, 4), np.float32)
         scores = np.asarray(weights, np.float32).reshape(-1)
         keep = cv2.dnn.NMSBoxes([list(map(int, r)) for r in rects], scores.tolist(), 0.3, 0.4)
-        return np.asarray(rects, np.float32)[np.asarray(keep).reshape(-1)].reshape(-1, 4)
+        # NMS keeping nothing returns an empty tuple (a float array once converted).
+        keep = np.asarray(keep, np.int64).reshape(-1)
+        return np.asarray(rects, np.float32).reshape(-1, 4)[keep]
 
 
 def parse_ssd(out: np.ndarray, klass: int, confidence: float, w: int, h: int) -> np.ndarray:
