@@ -29,13 +29,15 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     count.add_argument("--background", choices=("average", "mog2"), default="average",
                        help="motion detector's background model (default average)")
     count.add_argument("--width", type=int, default=0, metavar="PX",
-                       help="processing width in pixels (default: 160 motion, 480 hog/dnn)")
+                       help="processing width in pixels (default 0: motion chooses it from the "
+                       "learnt person size, 480 for hog/dnn)")
     count.add_argument("--person-size", metavar="W,H",
                        help="one person's box at the bottom of the frame, 0..1 (splits groups)")
     count.add_argument("--far-scale", type=float, default=1.0, metavar="F",
                        help="person size at the top edge relative to the bottom (default 1)")
-    count.add_argument("--min-area", type=float, default=0.002, metavar="A",
-                       help="smallest blob, as a fraction of the frame (default 0.002)")
+    count.add_argument("--min-area", type=float, default=0.0, metavar="A",
+                       help="smallest blob, as a fraction of the frame (default 0: a quarter "
+                       "of the learnt person size at that row)")
     count.add_argument("--model", type=Path, help="dnn: model file (e.g. .caffemodel, .onnx)")
     count.add_argument("--model-config", type=Path, help="dnn: model config (e.g. .prototxt)")
     count.add_argument("--detect-every", type=int, default=1, metavar="N",

@@ -17,9 +17,9 @@ class PipelineOptions:
 
     lines: tuple[CountLine, ...] = ()
     detector: str = "motion"
-    process_width: int = 0  # 0: auto, 160 for motion, 480 for hog/dnn
+    process_width: int = 0  # 0: auto, from the learnt person size (motion), 480 (hog/dnn)
     roi: tuple[tuple[float, float], ...] = ()
-    min_area: float = 0.002
+    min_area: float = 0.0  # 0: auto, from the learnt person size
     person_size: tuple[float, float] | None = None
     far_scale: float = 1.0
     background: str = "average"
@@ -135,7 +135,7 @@ def parse_pipeline(t: ConfigTable) -> PipelineOptions:
         detector=detector,
         process_width=t.integer("process_width", 0, min=0, max=1920),
         roi=_parse_roi(t),
-        min_area=t.number("min_area", 0.002, min=0.0, max=0.5),
+        min_area=t.number("min_area", 0.0, min=0.0, max=0.5),
         person_size=(float(size[0]), float(size[1])) if size else None,
         far_scale=t.number("far_scale", 1.0, min=0.05, max=1.0),
         background=t.text("background", "average", choices=("average", "mog2")),

@@ -12,15 +12,28 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from sensors.camera.autosize import PersonSizeModel, SizeFit
 from sensors.camera.count import Crossing, LineCounter
 from sensors.camera.detect import make_detector
 from sensors.camera.options import PipelineOptions
 from sensors.camera.track import Tracker
 
+# process_width = 0 (auto): the motion detector starts at START_WIDTH and, once it has learnt
+# the person size, settles on the width where the smallest person it sees is MIN_PERSON_PX
+# tall (LEAST_WIDTH to MOST_WIDTH): small far-away people need more pixels, big near ones
+# fewer, and fewer pixels are faster.
+START_WIDTH = 160
+LEAST_WIDTH = 160
+MOST_WIDTH = 480
+MIN_PERSON_PX = 24
+
 
 def process_size(options: PipelineOptions, width: int, height: int) -> tuple[int, int]:
-    pw = options.process_width or (160 if options.detector == "motion" else 480)
-    pw = min(pw, width)
+    pw = options.process_width or (START_WIDTH if options.detector == "motion" else 480)
+    return _scaled_size(min(pw, width), width, height)
+
+
+def _scaled_size(pw: int, width: int, height: int) -> tuple[int, int]:
     return pw, max(1, round(height * pw / width))
 
 
@@ -40,15 +53,73 @@ class Pipeline:
         pw, ph = self.size
         self.detector = make_detector(options, self.size, fps)
         self.tracker = Tracker(options.min_hits, options.max_missed_s)
-        band = options.deadband * ph
-        self.counters = [
-            LineCounter(i, ln.scaled(pw, ph), band) for i, ln in enumerate(options.lines)
-        ]
+        self.sizes = PersonSizeModel()
+        self._sized = False  # the processing size has been chosen from the learnt size
+        if hasattr(self.detector, "person_at"):
+            self.detector.person_at = self.person_at
+        self._make_counters()
         self.mask = self._roi_mask(options.roi) if options.roi else None
         self.pending: dict[int, list[Crossing]] = {}
         self.counts = [{"in": 0, "out": 0} for _ in options.lines]
         self.frames = 0
         self.recent: list[tuple[float, int, str, int]] = []
+
+    def _make_counters(self) -> None:
+        pw, ph = self.size
+        band = self.options.deadband * ph
+        self.counters = [
+            LineCounter(i, ln.scaled(pw, ph), band) for i, ln in enumerate(self.options.lines)
+        ]
+
+    @property
+    def size_fit(self) -> SizeFit | None:
+        """The person size in use: configured (person_size, far_scale) or learnt."""
+        size = self.options.person_size
+        if size is not None:
+            return SizeFit(size, self.options.far_scale, 0, 0, (0.0, 1.0))
+        return self.sizes.fit
+
+    def person_at(self, foot_y: float) -> tuple[float, float] | None:
+        """One person's (width, height) in processing pixels with the foot at row `foot_y`."""
+        fit = self.size_fit
+        if fit is None:
+            return None
+        w, h = fit.at(foot_y / self.size[1])
+        return w * self.size[0], h * self.size[1]
+
+    def _settle_size(self) -> None:
+        """Once the person size is first known: the closing kernel, and for auto width the
+        processing size where the smallest person seen is MIN_PERSON_PX tall."""
+        fit = self.size_fit
+        if fit is None or self._sized:
+            return
+        self._sized = True
+        smallest = fit.at(fit.rows[0])[1]  # normalised height at the farthest row seen
+        width, height = self.frame_size
+        if self.options.detector == "motion" and not self.options.process_width:
+            pw = math.ceil(MIN_PERSON_PX / max(smallest, 1e-3) * width / height)
+            pw = min(width, MOST_WIDTH, max(LEAST_WIDTH, pw))
+            if pw != self.size[0]:
+                self._rescale(_scaled_size(pw, width, height))
+        if hasattr(self.detector, "set_close"):
+            self.detector.set_close(round(0.3 * fit.at(fit.rows[0])[0] * self.size[0]))
+
+    def _rescale(self, size: tuple[int, int]) -> None:
+        """Carry tracks, line states and the empty scene over to a new processing size."""
+        fx, fy = size[0] / self.size[0], size[1] / self.size[1]
+        self.size = size
+        self.detector.resize(size)  # type: ignore[attr-defined]
+        for t in self.tracker.tracks:
+            t.cx, t.cy, t.w, t.h = t.cx * fx, t.cy * fy, t.w * fx, t.h * fy
+            t.vx, t.vy = t.vx * fx, t.vy * fy
+        old = self.counters
+        self._make_counters()
+        for before, after in zip(old, self.counters, strict=True):
+            for state in before.states.values():
+                state.point = (state.point[0] * fx, state.point[1] * fy)
+            after.states = before.states
+        if self.options.roi:
+            self.mask = self._roi_mask(self.options.roi)
 
     def _roi_mask(self, roi: Sequence[tuple[float, float]]) -> np.ndarray:
         pw, ph = self.size
@@ -100,6 +171,9 @@ class Pipeline:
             if self.mask is not None and len(boxes) and self.options.detector != "motion":
                 boxes = self._inside_roi(boxes)
             dead = self.tracker.update(boxes, now)
+            if self.options.person_size is None:
+                self.sizes.observe(self.tracker.tracks, self.size, now)
+            self._settle_size()
         else:
             self.tracker.predict(now)
             dead = []
@@ -138,12 +212,8 @@ class Pipeline:
 
     def _person_width(self, foot_y: float, measured: float) -> float:
         """A person's width at this height on the image: configured, else as measured."""
-        size = self.options.person_size
-        if size is None:
-            return measured
-        far = self.options.far_scale
-        scale = far + (1.0 - far) * foot_y / self.size[1]
-        return min(measured, size[0] * self.size[0] * scale)
+        person = self.person_at(foot_y)
+        return measured if person is None else min(measured, person[0])
 
     def _duplicate(self, event: Crossing, now: float) -> bool:
         """True when another track just counted the same person (one body, two tracks).

@@ -1,6 +1,6 @@
 """Offline counting of a video file with the same pipeline as the live source."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sensors.camera.capture import frame_rate, is_file, open_capture
@@ -46,7 +46,10 @@ def count_video_events(source: str, options: PipelineOptions) -> VideoRun:
         frame_size = (frame.shape[1], frame.shape[0])
         pipeline = Pipeline(options, frame_size, fps)
         if is_file(source):
-            pipeline.seed_background(_samples(source))
+            samples = _samples(source)
+            pipeline.seed_background(samples)
+            if options.person_size is None:
+                pipeline.sizes.warm_start(_learn_sizes(source, options, samples))
         frames = 0
         events = []
         while ok:
@@ -67,6 +70,31 @@ def count_video_events(source: str, options: PipelineOptions) -> VideoRun:
 
 
 SAMPLES = 15
+
+
+def _learn_sizes(path: str, options: PipelineOptions, samples: list) -> list:
+    """Offline only: a first pass over the file that only learns the person size, as a live
+    camera does over its first minutes, so short files are counted with it from the start."""
+    from sensors.camera.pipeline import Pipeline
+
+    cap = open_capture(path)
+    if cap is None:
+        return []
+    try:
+        ok, frame = cap.read()
+        if not ok:
+            return []
+        fps = frame_rate(cap)
+        learner = Pipeline(replace(options, lines=()), (frame.shape[1], frame.shape[0]), fps)
+        learner.seed_background(samples)
+        n = 0
+        while ok:
+            learner.process(frame, n / fps)
+            n += 1
+            ok, frame = cap.read()
+    finally:
+        cap.release()
+    return list(learner.sizes.samples)
 
 
 def _samples(path: str) -> list:
