@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
                        help="counting segment in 0..1 coordinates (repeatable); "
                        "'in' is towards the left of A->B")
     count.add_argument("--detector", choices=DETECTORS, default="motion",
-                       help="motion (default), hog or dnn")
+                       help="motion (default), hog, dnn (a model file) or ssdlite (the "
+                       "pedestrian model of the camera-dnn extra)")
     count.add_argument("--json", action="store_true", help="print one JSON object")
     count.add_argument("--background", choices=("average", "mog2"), default="average",
                        help="motion detector's background model (default average)")

@@ -246,4 +246,8 @@ def make_detector(options: PipelineOptions, size: tuple[int, int], fps: float) -
         return HogDetector(options)
     if options.detector == "dnn":
         return DnnDetector(options)
+    if options.detector == "ssdlite":
+        from sensors.camera.ssdlite import SsdliteDetector
+
+        return SsdliteDetector(options)
     return MotionDetector(options, size, fps)

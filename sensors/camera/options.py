@@ -6,7 +6,7 @@ from pathlib import Path
 from edge.config_table import ConfigTable
 from sensors.camera.geometry import IN, OUT, CountLine
 
-DETECTORS = ("motion", "hog", "dnn")
+DETECTORS = ("motion", "hog", "dnn", "ssdlite")
 LINE_NAME = r"[a-z0-9][a-z0-9_-]{0,31}"
 LABEL = r"[a-z0-9][a-z0-9_-]{0,23}"
 
