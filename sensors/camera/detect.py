@@ -197,11 +197,16 @@ class HogDetector:
         )
         if len(rects) == 0:
             return np.zeros((0, 4), np.float32)
-        scores = np.asarray(weights, np.float32).reshape(-1)
-        keep = cv2.dnn.NMSBoxes([list(map(int, r)) for r in rects], scores.tolist(), 0.3, 0.4)
-        # NMS keeping nothing returns an empty tuple (a float array once converted).
-        keep = np.asarray(keep, np.int64).reshape(-1)
-        return np.asarray(rects, np.float32).reshape(-1, 4)[keep]
+        return nms(np.asarray(rects, np.float32), np.asarray(weights, np.float32), 0.3, 0.4)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, least: float, iou: float) -> np.ndarray:
+    """The (x, y, w, h) boxes non-maximum suppression keeps, as an (N, 4) float32 array."""
+    boxes = boxes.reshape(-1, 4)
+    scores = scores.reshape(-1)
+    keep = cv2.dnn.NMSBoxes(boxes.astype(int).tolist(), scores.tolist(), least, iou)
+    # NMS keeping nothing returns an empty tuple (a float array once converted).
+    return boxes[np.asarray(keep, np.int64).reshape(-1)].astype(np.float32)
 
 
 def parse_ssd(out: np.ndarray, klass: int, confidence: float, w: int, h: int) -> np.ndarray:

@@ -37,6 +37,20 @@ def _scaled_size(pw: int, width: int, height: int) -> tuple[int, int]:
     return pw, max(1, round(height * pw / width))
 
 
+def usable_frame(frame: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
+    """A 3-channel uint8 frame: black of `size` when there is nothing usable in `frame`."""
+    if frame is None or frame.size == 0 or frame.ndim not in (2, 3) or min(frame.shape[:2]) < 2:
+        return np.zeros((size[1], size[0], 3), np.uint8)
+    if frame.dtype != np.uint8:
+        frame = np.clip(np.nan_to_num(frame), 0, 255).astype(np.uint8)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    if frame.ndim == 2 or frame.shape[2] != 3:
+        grey = np.ascontiguousarray(frame if frame.ndim == 2 else frame[:, :, 0])
+        return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    return frame
+
+
 # A second count of the same line and direction within this time, by a track whose foot is
 # within this many body widths of the first track's, is one person seen by two tracks.
 DUPLICATE_S = 2.0
@@ -129,7 +143,11 @@ class Pipeline:
         return mask
 
     def prepare(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The small colour frame and its grey version (ROI applied), for health and detection."""
+        """The small colour frame and its grey version (ROI applied), for health and detection.
+
+        A damaged frame (empty, one channel, four channels, another size) is made into an
+        ordinary one rather than reaching the detectors as something they cannot take."""
+        frame = usable_frame(frame, self.size)
         if (frame.shape[1], frame.shape[0]) != self.size:
             # Bilinear, not area: a third of the cost, and blobs of people do not need more.
             small = cv2.resize(frame, self.size, interpolation=cv2.INTER_LINEAR)
