@@ -60,14 +60,16 @@ DUPLICATE_WIDTHS = 0.5
 class Pipeline:
     """Counts crossings of `options.lines` in frames of `frame_size` (width, height)."""
 
-    def __init__(self, options: PipelineOptions, frame_size: tuple[int, int], fps: float):
+    def __init__(self, options: PipelineOptions, frame_size: tuple[int, int], fps: float,
+                 sizes: PersonSizeModel | None = None):
+        """`sizes`: a person-size model to continue (a source keeps one across reconnects)."""
         self.options = options
         self.frame_size = frame_size
         self.size = process_size(options, *frame_size)
         pw, ph = self.size
         self.detector = make_detector(options, self.size, fps)
         self.tracker = Tracker(options.min_hits, options.max_missed_s)
-        self.sizes = PersonSizeModel()
+        self.sizes = sizes if sizes is not None else PersonSizeModel()
         self._sized = False  # the processing size has been chosen from the learnt size
         if hasattr(self.detector, "person_at"):
             self.detector.person_at = self.person_at
