@@ -254,7 +254,7 @@ class Scene:
         if rng.random() < spec.stop_probability:
             stop_at, stop_for = float(rng.uniform(1.0, along)), float(rng.uniform(1.0, 4.0))
         turn_at = math.inf
-        if rng.random() < spec.turn_probability:
+        if spec.turn_probability > 0 and rng.random() < spec.turn_probability:
             # Up to a line in the middle of the picture, and back out the way they came.
             turn_at = float(along * rng.uniform(0.4, 0.6)) + 1.0
             stop_at = math.inf
