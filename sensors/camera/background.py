@@ -20,7 +20,7 @@ MIN_DIFF = 10.0  # never call a difference below this foreground, however clean 
 # (people walk on, the floor stays), so people present at start-up leave no ghosts.
 WARM_S = 1.5
 WARM_FRAMES = 15
-SHADOW_RANGE = (0.65, 0.92)  # grey / background ratios taken for a cast shadow
+SHADOW_RANGE = (0.7, 0.92)  # grey / background ratios taken for a cast shadow
 
 
 class AverageBackground:
