@@ -5,7 +5,6 @@ thread, the only writer, which commits each batch (counts + position) in one tra
 A source thread that raises is restarted with backoff; the daemon itself keeps going.
 """
 
-import json
 import logging
 import os
 import queue
@@ -18,16 +17,19 @@ from dataclasses import dataclass, field
 
 from edge.config import Config
 from edge.health_config import health_config
-from edge.notify import Notifier, Watchdog
 from edge.store import Store
-from sensors.base import Batch, Source, SourceContext, SourceState, SourceStatus
+from edge.store_errors import disk_full_text
+from sensors.base import Source, SourceContext, SourceState, SourceStatus
 from sensors.registry import source_module
 from walkway.errors import StoreError
+from walkway.notify import Notifier, Watchdog
+from walkway.records import Batch
 
 log = logging.getLogger(__name__)
 
 QUEUE_BATCHES = 64
 STATUS_EVERY_S = 2.0
+RETRY_LOG_EVERY = 60  # failed store writes (one a second) between two log lines
 
 
 @dataclass
@@ -66,6 +68,7 @@ class EdgeDaemon:
         self.queue: queue.Queue[tuple[str, Batch]] = queue.Queue(QUEUE_BATCHES)
         self.store = Store.from_config(config, clock=clock)
         self.last_write_ok = clock()
+        self._status_full = 0  # status writes failed in a row on a full disk
         self.on_tick = on_tick
         ctx = SourceContext(config.node.id, config.file.parent, clock,
                             config.store.bin_seconds)
@@ -121,13 +124,20 @@ class EdgeDaemon:
 
     # -- main loop ------------------------------------------------------------------
     def _commit(self, name: str, batch: Batch) -> None:
+        failures = 0
         while True:
             try:
                 self.store.commit_batch(name, batch)
                 self.last_write_ok = self.clock()
+                if failures:
+                    log.warning("store writable again after %d failed attempts", failures)
                 return
             except StoreError as exc:
-                log.error("%s; retrying in 1 s", exc)
+                # The first failure, then one line a minute: a crew reads the cause, not
+                # sixty copies of it.
+                if failures % RETRY_LOG_EVERY == 0:
+                    log.error("%s; retrying every 1 s (%d failed so far)", exc, failures + 1)
+                failures += 1
                 if self.stop_event.wait(1.0):
                     return
 
@@ -152,26 +162,32 @@ class EdgeDaemon:
         return out
 
     def _write_statuses(self, stopped: bool = False) -> None:
-        now = self.clock()
         try:
-            with self.store.conn:
-                types = {w.source.name: w.type for w in self.workers}
-                for name, status in self.statuses().items():
-                    payload = {**status.as_dict(), "type": types[name]}
-                    self.store.conn.execute(
-                        "INSERT INTO source_state(source, status, status_at) VALUES (?, ?, ?)"
-                        " ON CONFLICT(source) DO UPDATE SET status=excluded.status,"
-                        " status_at=excluded.status_at",
-                        (name, json.dumps(payload), now),
-                    )
-                # The heartbeat health and the set-config rollback check read.
-                self.store.set_state("edge", {
-                    "pid": os.getpid(), "started_at": self.started_at,
-                    "config_sha256": self.config.sha256, "stopped": stopped})
+            types = {w.source.name: w.type for w in self.workers}
+            statuses = {name: {**status.as_dict(), "type": types[name]}
+                        for name, status in self.statuses().items()}
+            # The heartbeat health and the set-config rollback check read.
+            self.store.write_statuses(statuses, {
+                "pid": os.getpid(), "started_at": self.started_at,
+                "config_sha256": self.config.sha256, "stopped": stopped})
         except (sqlite3.Error, StoreError) as exc:
             # Not fatal here: the watchdog stops pinging and systemd restarts us.
             log.error("cannot write status to the store: %s", exc)
+            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+                self._status_full += 1
+                try:
+                    # First give the WAL's space back; drop bins only if that was not enough.
+                    if self._status_full == 1:
+                        self.store.checkpoint()
+                        return
+                    deleted = self.store.make_room()
+                except sqlite3.Error as again:
+                    log.error("cannot make room in the store: %s", again)
+                    return
+                log.warning("%s; deleted %d oldest bins to make room",
+                            disk_full_text(self.store.path), deleted)
             return
+        self._status_full = 0
         self.last_write_ok = self.clock()
         if not self.ready_sent:
             self.ready_sent = self.notifier.ready(f"counting with {len(self.workers)} sources")

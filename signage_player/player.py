@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 from signage_player.config import SignageConfig
 from signage_player.content import ContentError, Package, SceneSpec, load_package
-from signage_player.emergency import read_emergency
 from signage_player.install import current_target, install
 from signage_player.live import Live, read_live
 from signage_player.proof import log_play
 from signage_player.render import Renderer, Shown
 from signage_player.schedule import is_active
 from walkway.errors import InputFileError, StoreError, WalkwayError
+from walkway.signage_state.emergency import read_emergency
 
 log = logging.getLogger(__name__)
 PREFETCH_S = 1.5
@@ -148,9 +148,9 @@ class Player:
             except (ContentError, OSError) as exc:
                 log.error("signage: new content rejected, old content keeps playing: %s", exc)
                 self.problem = f"new content rejected: {exc}"
-        conn = getattr(self.store, "conn", None)
         self.live = read_live(
-            self.package, conn, self.node, self.cfg.neighbours_path, t, self.cfg.crowd_window_min
+            self.package, self.store, self.node, self.cfg.neighbours_path, t,
+            self.cfg.crowd_window_min,
         )
 
     # -- scheduling ----------------------------------------------------------------------
@@ -286,15 +286,18 @@ def run_player(
         location=cfg.location,
         window_min=cfg.crowd_window_min,
     )
-    store = _open_store(node_config) if cfg.proof_of_play else None
-    node = node_config.node.id if node_config is not None else ""
     from walkway.clock import clock_from_env  # WALKWAY_CLOCK: `walkway sim` time
 
-    player = Player(cfg, renderer, package, store=store, node=node, clock=clock_from_env())
+    clock = clock_from_env()
+    # The same clock for the plays and the store that stamps them (sealed_at, updated_at):
+    # a simulated play sealed on the wall clock showed a latency of minus days in the report.
+    store = _open_store(node_config, clock) if cfg.proof_of_play else None
+    node = node_config.node.id if node_config is not None else ""
+    player = Player(cfg, renderer, package, store=store, node=node, clock=clock)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     log.info("signage: %dx%d, unit %d px, playing %s %s", w, h, m.unit, package.id, package.version)
-    from edge.notify import FrameWatchdog
+    from walkway.notify import FrameWatchdog
 
     watchdog = FrameWatchdog.from_env(max_frame_gap_s=5.0)  # systemd: frames keep coming
     tick = pygame.time.Clock()
@@ -325,13 +328,13 @@ def run_player(
     return 0
 
 
-def _open_store(node_config: Any) -> Any:
+def _open_store(node_config: Any, clock: Callable[[], float]) -> Any:
     if node_config is None:
         return None
     from edge.store import Store
 
     try:
-        return Store.from_config(node_config)
+        return Store.from_config(node_config, clock=clock)
     except StoreError as exc:
         log.warning("signage: no proof of play or live counts (store unavailable): %s", exc)
         return None

@@ -34,9 +34,11 @@ def section(node: Any) -> str:
     if not node.plan.signage or not available():
         return ""
     kind = "underground" if node.plan.area == "underground" else "suburban"
+    # Each sign says where it stands; without it every sign is at the package's default.
+    where = f'location = "{node.plan.sign_location}"\n' if node.plan.sign_location else ""
     return (f'\n[signage]\ncontent = "{CONTENT}"\nstate_dir = "signage-state"\n'
             f"width = {SIZE[0]}\nheight = {SIZE[1]}\nfullscreen = false\n"
-            f'sign_kind = "{kind}"\nfps = 15\n')
+            f'sign_kind = "{kind}"\nfps = 15\n{where}')
 
 
 def has_display() -> bool:

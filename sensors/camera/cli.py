@@ -1,4 +1,6 @@
-"""`walkway count-video` and `walkway calibrate`. cv2 is imported inside the handlers."""
+"""`walkway count-video`. cv2 is imported inside the handler.
+
+(`walkway calibrate` reads a node config, so it is an edge command: edge/cli.py.)"""
 
 import argparse
 import json
@@ -50,20 +52,6 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
                        help="with --gt: leave out this reference event (e.g. annotation "
                        "jitter listed in a counts.json; repeatable)")
     count.set_defaults(handler=_count_video)
-
-    cal = subparsers.add_parser(
-        "calibrate",
-        help="write one local still with the camera's lines and ROI drawn on it",
-        description="Grab one frame from a camera source in a node config and draw its lines "
-        "and region of interest on it: the only command that ever writes a camera frame.",
-    )
-    cal.add_argument("--config", required=True, type=Path, help="node config (TOML)")
-    cal.add_argument("--out", required=True, type=Path, help="PNG file to write")
-    cal.add_argument("--source", help="camera source name (default: the first camera)")
-    cal.add_argument("--learn", type=float, default=0.0, metavar="SECONDS",
-                     help="first watch the scene this long and print (and draw) the person "
-                     "size the counter learnt (default 0: lines and ROI only)")
-    cal.set_defaults(handler=_calibrate)
 
 
 def _pair(text: str | None, flag: str) -> tuple[float, float] | None:
@@ -152,27 +140,3 @@ def _add_scores(result: dict, run: "VideoRun", tracks: dict, ignore: list[str]) 
         item.update(score.as_dict())
         scores.append(score)
     result["score"] = summary(scores)
-
-
-def _calibrate(args: argparse.Namespace) -> int:
-    from edge.config import load_config
-
-    if args.out.suffix.lower() != ".png":
-        raise UsageError(f"--out {args.out}: expected a .png file name")
-    config = load_config(args.config)
-    cameras = [s for s in config.sources if s.type == "camera"]
-    if args.source:
-        cameras = [s for s in cameras if s.name == args.source]
-    if not cameras:
-        which = f"named {args.source!r} " if args.source else ""
-        raise UsageError(f"{args.config}: no camera source {which}in [[sources]]")
-    from sensors.camera.calibrate import calibrate_still
-
-    if not 0 <= args.learn <= 3600:
-        raise UsageError(f"--learn {args.learn}: expected seconds from 0 to 3600")
-    out, learnt = calibrate_still(cameras[0].options, args.out, args.learn)
-    drawn = "lines, ROI and person size" if learnt else "lines and ROI"
-    print(f"wrote {out} ({cameras[0].name}: {drawn} drawn)")
-    if learnt:
-        print(learnt)
-    return 0

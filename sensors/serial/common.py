@@ -12,17 +12,9 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from edge.config_table import ConfigTable
-from sensors.base import (
-    Batch,
-    Emit,
-    Measurement,
-    Observation,
-    Source,
-    SourceContext,
-    SourceState,
-    SourceStatus,
-)
+from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
+from walkway.config_table import ConfigTable
+from walkway.records import Batch, Measurement, Observation
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +98,9 @@ class SerialSource(Source):
         if (state, reason) != (self._state.state, self._state.reason):
             if state != SourceState.OK:
                 log.warning("%s: %s: %s", self.name, state, reason)
+            elif self._state.state in (SourceState.DEGRADED, SourceState.STALLED):
+                # The log's last word must not stay "degraded" once frames are good again.
+                log.warning("%s: ok again: %s", self.name, reason)
             self._state = SourceStatus(state, reason)
 
     # -- loop -------------------------------------------------------------------------
@@ -138,6 +133,10 @@ class SerialSource(Source):
             if self.counters["opens"] > 1:
                 self.parser.reset_stream()
                 self.on_reconnect()
+                # The log's last word must not stay "disconnected" once the device is back.
+                log.warning("%s: reconnected: %s open again (open #%d, %d reconnect attempts)",
+                            self.name, self.serial.url, self.counters["opens"],
+                            self.counters["reconnects"])
             if self._state.state != SourceState.STALLED:  # stays stalled until data comes
                 self._set(SourceState.OK, f"{self.serial.url} open")
             try:
