@@ -9,8 +9,12 @@ rule, so "in"/"out" mean exactly what they mean for the reference.
 """
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sensors.camera.evaluate import Counter
 
 MIN_AREA = 0.002
 
@@ -57,7 +61,7 @@ def _hog_boxes(state: dict, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 DETECTORS = {"mog2": _mog2_boxes, "hog": _hog_boxes}
 
 
-def peer_counter(detector: str):  # noqa: ANN201 - returns an evaluate.Counter
+def peer_counter(detector: str) -> "Counter":
     """A Counter (see sensors.camera.evaluate) running the supervision recipe."""
 
     def run(video: str, lines: tuple) -> tuple[list, float, tuple[int, int]]:

@@ -16,6 +16,7 @@ overlapping tiles, each run at the network's 300x300 input.
 """
 
 import importlib.resources
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -49,7 +50,7 @@ def _varint(data: bytes, i: int) -> tuple[int, int]:
             return n, i
 
 
-def _fields(data: bytes):  # noqa: ANN202 - yields (number, payload)
+def _fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
     """Protocol-buffer wire format, just enough for a GraphDef's nodes."""
     i = 0
     while i < len(data):
