@@ -29,6 +29,7 @@ SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "emergency": ("sample",),
 }
 KINDS = ("underground", "suburban")
+HASH_FIX = "run `walkway signage hash PACKAGE_DIR` to rewrite the manifest's files"
 # Strings every sign uses whatever its scenes (header, emergency); scene-specific ones are
 # caught by laying every scene out at install (install(..., try_render=True)).
 REQUIRED_STRINGS = ("you_are_here", "emergency_title")
@@ -61,6 +62,7 @@ class Package:
     places: MappingProxyType
     data: MappingProxyType  # data path -> parsed JSON
     assets: MappingProxyType  # asset path -> bytes
+    interactive: str = ""  # data path of the interactive mode's data (see docs/signage.md)
 
     def scene(self, scene_id: str) -> SceneSpec:
         for s in self.scenes:
@@ -119,18 +121,24 @@ def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, by
             raise ContentError(f"{where}: files.{rel}: expected a sha256 hex digest, got {want!r}")
         target = root / rel
         if target.is_symlink() or not target.is_file():
-            raise ContentError(f"{target}: missing file listed in manifest files")
+            raise ContentError(
+                f"{target}: missing file listed in manifest files; restore it, or {HASH_FIX}"
+            )
         blob = target.read_bytes()
         got = hashlib.sha256(blob).hexdigest()
         if got != want.lower():
             raise ContentError(
-                f"{target}: sha256 mismatch: manifest says {want[:12]}…, file is {got[:12]}…"
+                f"{target}: sha256 mismatch: manifest says {want[:12]}…, file is {got[:12]}…;"
+                f" if the edit is intended, {HASH_FIX}"
             )
         blobs[rel] = blob
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
         if p.is_file() and rel != MANIFEST and rel not in files:
-            raise ContentError(f"{p}: file not listed in manifest files (unverified content)")
+            raise ContentError(
+                f"{p}: file not listed in manifest files (unverified content);"
+                f" remove it, or {HASH_FIX}"
+            )
     return blobs
 
 
@@ -219,6 +227,12 @@ def load_package(root: str | Path) -> Package:
     if not any(s.type == "emergency" for s in scenes):
         # Without it an emergency notice could not be shown: never accept such a package.
         raise ContentError(f"{where}: scenes: expected an emergency scene")
+    interactive = ""
+    if "interactive" in m:
+        interactive = listed("interactive", _need(m, "interactive", str, where, "a data path"))
+        if interactive not in data:
+            data[interactive] = _read_json(root, interactive)
+            _check_texts(data[interactive], langs, str(root / interactive))
     missing = [k for k in REQUIRED_STRINGS if k not in strings]
     if missing:
         raise ContentError(f"{root / m['strings']}: {missing[0]}: expected a string (required)")
@@ -234,6 +248,7 @@ def load_package(root: str | Path) -> Package:
         places=MappingProxyType(places),
         data=MappingProxyType(data),
         assets=MappingProxyType(assets),
+        interactive=interactive,
     )
 
 

@@ -15,7 +15,7 @@ from support.walkway_procs import ROOT, run_walkway, wait_for
 from cloud_bridge.collector import Collector
 from cloud_bridge.collector_store import SqliteCollectorStorage
 
-SCHEMAS = ROOT / "docs" / "schemas"
+SCHEMAS = ROOT / "cloud_bridge" / "schemas"
 
 
 def schema(name: str) -> dict:
@@ -47,7 +47,7 @@ def test_health_reaches_the_collector_and_shows_a_dead_edge(tmp_path: Path, brok
     node = OpsNode(tmp_path / "node", broker.url, stale_after_s=1.5).start()
     try:
         def replay_seen() -> dict | None:
-            health = latest(collector).get("n1")
+            health = latest(collector).get("s1/n1")
             ok = health and health["sources"][0]["state"] in ("ok", "idle")
             return health if ok else None
 
@@ -59,7 +59,7 @@ def test_health_reaches_the_collector_and_shows_a_dead_edge(tmp_path: Path, brok
         assert health["store"]["outbox_depth"] >= 0
 
         node.edge.kill9()  # the edge dies: its heartbeats stop, health must say so
-        dead = wait_for(lambda: (h := latest(collector)["n1"])["edge"]["state"] == "down"
+        dead = wait_for(lambda: (h := latest(collector)["s1/n1"])["edge"]["state"] == "down"
                         and h, 15, "health reporting the edge down")
         assert dead["sources"][0]["state"] == "stalled"
         assert "edge down?" in dead["sources"][0]["reason"]

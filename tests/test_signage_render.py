@@ -6,21 +6,17 @@ changes). Regenerate after an intended change with:
         tests/test_signage_render.py
 """
 
-import os
 from pathlib import Path
 
 import pytest
+from support.golden import assert_ink_inside, assert_matches_golden
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 GOLDEN = Path(__file__).resolve().parent / "data" / "signage"
 SCENES = ("events", "route", "crowding", "weather", "health", "jogging", "notices", "emergency")
 LANGS = ("ja", "en", "zh-Hans", "ko")
 SIZES = ((1920, 1080), (1080, 1920))
-SCALE = 4
-MEAN_TOLERANCE = 1.5  # mean absolute difference, 0-255 per channel
-PIXEL_THRESHOLD = 64  # a pixel "differs" when a channel is off by more than this
-PIXEL_SHARE = 0.004  # at most 0.4 % of pixels may differ
 
 
 @pytest.fixture(scope="module")
@@ -52,30 +48,15 @@ def _assert_fits(shown, size):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("scene", SCENES)
 def test_golden(package, fonts, scene, lang, size):
-    import numpy as np
-    import pygame
+    from support.golden import assert_ink_inside
 
     from signage_player.offscreen import render_scene
 
-    frame, shown = render_scene(package, scene, lang, size, fonts=fonts)
+    ink = []
+    frame, shown = render_scene(package, scene, lang, size, fonts=fonts, ink=ink)
     _assert_fits(shown, size)
-    small = pygame.transform.smoothscale(frame, (size[0] // SCALE, size[1] // SCALE))
-    ref = GOLDEN / f"{scene}-{lang}-{size[0]}x{size[1]}.png"
-    if os.environ.get("WALKWAY_UPDATE_GOLDEN") == "1":
-        ref.parent.mkdir(parents=True, exist_ok=True)
-        pygame.image.save(small, str(ref))
-        return
-    assert ref.exists(), f"{ref} missing: run with WALKWAY_UPDATE_GOLDEN=1 to create it"
-    want = pygame.surfarray.array3d(pygame.image.load(str(ref))).astype(np.int16)
-    got = pygame.surfarray.array3d(small).astype(np.int16)
-    assert want.shape == got.shape
-    diff = np.abs(want - got)
-    mean = float(diff.mean())
-    share = float((diff.max(axis=2) > PIXEL_THRESHOLD).mean())
-    assert mean <= MEAN_TOLERANCE and share <= PIXEL_SHARE, (
-        f"{ref.name}: mean diff {mean:.2f} (max {MEAN_TOLERANCE}), "
-        f"{share:.2%} pixels differ (max {PIXEL_SHARE:.1%})"
-    )
+    assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]}")
+    assert_matches_golden(frame, GOLDEN / f"{scene}-{lang}-{size[0]}x{size[1]}.png")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -84,10 +65,10 @@ def test_accessible_mode_fits_every_scene(package, fonts, lang, size):
     from signage_player.offscreen import render_scene
 
     for scene in SCENES:
-        _, shown = render_scene(
-            package, scene, lang, size, fonts=fonts, accessible=True, draw=False
-        )
+        ink = []
+        _, shown = render_scene(package, scene, lang, size, fonts=fonts, accessible=True, ink=ink)
         _assert_fits(shown, size)
+        assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]} accessible")
 
 
 def test_accessible_text_is_larger_and_high_contrast(package, fonts):
