@@ -28,10 +28,15 @@ def _calibrate(args: argparse.Namespace) -> int:
     if not cameras:
         which = f"named {args.source!r} " if args.source else ""
         raise UsageError(f"{args.config}: no camera source {which}in [[sources]]")
+    if not 0 <= args.learn <= 3600:
+        raise UsageError(f"--learn {args.learn}: expected seconds from 0 to 3600")
     from sensors.camera.calibrate import calibrate_still
 
-    out = calibrate_still(cameras[0].options, args.out)
-    print(f"wrote {out} ({cameras[0].name}: lines and ROI drawn)")
+    out, learnt = calibrate_still(cameras[0].options, args.out, args.learn)
+    drawn = "lines, ROI and person size" if learnt else "lines and ROI"
+    print(f"wrote {out} ({cameras[0].name}: {drawn} drawn)")
+    if learnt:
+        print(learnt)
     return 0
 
 
@@ -58,5 +63,8 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     )
     cal.add_argument("--config", required=True, type=Path, help="node config (TOML)")
     cal.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    cal.add_argument("--learn", type=float, default=0.0, metavar="SECONDS",
+                     help="first watch the scene this long and print (and draw) the person "
+                     "size the counter learnt (default 0: lines and ROI only)")
     cal.add_argument("--source", help="camera source name (default: the first camera)")
     cal.set_defaults(handler=_calibrate)

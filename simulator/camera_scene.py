@@ -54,6 +54,11 @@ class SceneSpec:
     cross_groups_per_minute: float = 10.0
     group_sizes: tuple[int, ...] = (1, 1, 1, 2, 2, 3)
     stop_probability: float = 0.15
+    # Real walkways: some people walk up to a line and turn back (a group together), and a
+    # light from one side casts a moving shadow beside each person (0 = none, 0.4 = the
+    # floor 40 % darker under it).
+    turn_probability: float = 0.0
+    shadow: float = 0.0
     lighting: float = 0.15  # amplitude of the slow brightness drift
     light_switch: bool = True
     noise: float = 3.0
@@ -72,6 +77,7 @@ class Person:
     length: float
     stop_at: float = math.inf
     stop_for: float = 0.0
+    turn_at: float = math.inf  # along-path distance where they turn and walk back
     clothes: tuple[int, int, int] = (40, 40, 45)
     hair: tuple[int, int, int] = (20, 20, 20)
     phase: float = 0.0
@@ -86,7 +92,10 @@ class Person:
     def position(self, t: float) -> np.ndarray:
         sway = 0.03 * math.sin(2 * math.pi * 0.9 * (t - self.t0) + self.phase)
         normal = np.array([-self.heading[1], self.heading[0]])
-        return self.start + self.heading * self.along(t) + normal * sway
+        s = self.along(t)
+        if s > self.turn_at:
+            s = 2 * self.turn_at - s
+        return self.start + self.heading * s + normal * sway
 
 
 def _collides(group: list[Person], others: list[Person], gap: float = 1.0) -> bool:
@@ -112,7 +121,9 @@ def _along(p: "Person", times: np.ndarray) -> np.ndarray:
 
 
 def _path(p: "Person", times: np.ndarray) -> np.ndarray:
-    return p.start + np.outer(_along(p, times), p.heading)
+    s = _along(p, times)
+    s = np.where(s > p.turn_at, 2 * p.turn_at - s, s)
+    return p.start + np.outer(s, p.heading)
 
 
 def _live(p: "Person", times: np.ndarray) -> np.ndarray:
@@ -242,6 +253,11 @@ class Scene:
         stop_at, stop_for = math.inf, 0.0
         if rng.random() < spec.stop_probability:
             stop_at, stop_for = float(rng.uniform(1.0, along)), float(rng.uniform(1.0, 4.0))
+        turn_at = math.inf
+        if spec.turn_probability > 0 and rng.random() < spec.turn_probability:
+            # Up to a line in the middle of the picture, and back out the way they came.
+            turn_at = float(along * rng.uniform(0.4, 0.6)) + 1.0
+            stop_at = math.inf
         members = []
         for k in range(n):
             offset = centre + (k - (n - 1) / 2) * spacing
@@ -253,7 +269,8 @@ class Scene:
                     heading=heading,
                     speed=speed,
                     t0=t0,
-                    length=along + 2.0 + lag,
+                    length=(along + 2.0 if turn_at == math.inf else 2 * turn_at) + lag,
+                    turn_at=turn_at,
                     stop_at=stop_at,
                     stop_for=stop_for,
                     clothes=CLOTHES[int(rng.integers(len(CLOTHES)))],
@@ -355,6 +372,22 @@ class Scene:
         cv2.circle(img, (int(x), int(y - 0.93 * bh)), max(1, int(0.07 * bh)), p.hair, -1,
                    cv2.LINE_AA)
 
+    def _shadows(self, img: np.ndarray, people: list[Person], t: float) -> None:
+        """Each person's shadow on the floor, cast by a light to their left: a darker
+        ellipse beside the feet that moves with them (what a motion detector sees too)."""
+        mask = np.zeros(img.shape[:2], np.uint8)
+        for p in people:
+            x, y, bw, bh, scale = self._box(p, t)
+            if self.spec.view == "top":
+                cx, cy = self._project(p.position(t))[:2]
+                centre, axes = (int(cx + 0.35 * scale), int(cy + 0.1 * scale)), (0.35, 0.2)
+            else:
+                centre, axes = (int(x + 0.45 * scale), int(y - 0.02 * scale)), (0.5, 0.1)
+            size = (max(1, int(axes[0] * scale)), max(1, int(axes[1] * scale)))
+            cv2.ellipse(mask, centre, size, 0, 0, 360, 255, -1, cv2.LINE_AA)
+        shade = cv2.convertScaleAbs(img, alpha=1.0 - self.spec.shadow)
+        np.copyto(img, shade, where=mask[:, :, None] > 127)
+
     def gain(self, t: float) -> float:
         spec = self.spec
         g = 1.0 + spec.lighting * math.sin(2 * math.pi * t / 45.0)
@@ -378,6 +411,8 @@ class Scene:
             visible = [p for p in self.people if self._active(p, t)]
             visible.sort(key=lambda p: p.position(t)[1] if self.spec.view == "oblique" else 0.0,
                          reverse=self.spec.view == "oblique")
+            if self.spec.shadow > 0:
+                self._shadows(img, visible, t)
             for p in visible:
                 self._draw(img, p, t)
             img = cv2.convertScaleAbs(img, alpha=self.gain(t))

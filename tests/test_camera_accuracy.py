@@ -1,15 +1,16 @@
 """Counting accuracy: rendered scenes (exact truth, >= 50 crossings, both directions, groups)
-within 5 % per direction; the real MOTChallenge clips beside their reference, reported."""
+within 5 % per direction with the person size given, and within 10 % with the size learnt;
+every real clip in tests/data scored against its ground truth with default settings."""
 
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from sensors.camera.geometry import CountLine, reference_crossings
+from sensors.camera.evaluate import our_counter, real_clips, score_clip
+from sensors.camera.geometry import CountLine
 from sensors.camera.options import PipelineOptions
 from sensors.camera.pipeline import Pipeline
-from sensors.camera.video import count_video
+from sensors.camera.score import summary
 from simulator.camera_scene import Scene, SceneSpec
 
 VIDEO = Path(__file__).resolve().parent / "data" / "video"
@@ -39,32 +40,39 @@ def test_rendered_scene_counts_within_5_percent_per_direction(view: str, seed: i
         assert abs(got[direction] - truth[direction]) <= 0.05 * truth[direction], (got, truth)
 
 
-def gt_tracks(name: str) -> dict:
-    tracks: dict = defaultdict(list)
-    for row in (VIDEO / f"{name}_gt.txt").read_text().splitlines():
-        if row.strip():
-            frame, tid, left, top, w, h = (float(v) for v in row.split(",")[:6])
-            tracks[int(tid)].append((int(frame), (left + w / 2, top + h)))
-    return tracks
+def test_rendered_scene_with_default_settings_learns_the_person_size() -> None:
+    """No person size given: a 7 fps oblique view (perspective, groups, stops) is counted
+    with the size the pipeline learns itself, and the learnt size is the scene's."""
+    spec = SceneSpec(view="oblique", width=384, height=288, fps=7, seconds=120, seed=22)
+    scene = Scene(spec)
+    lines = tuple(CountLine(f"l{i}", *line) for i, line in enumerate(spec.lines))
+    pipeline = Pipeline(PipelineOptions(lines=lines), (spec.width, spec.height), spec.fps)
+    for frame, t in scene.frames():
+        pipeline.process(frame, t)
+    fit = pipeline.sizes.fit
+    assert fit is not None
+    assert fit.size[1] == pytest.approx(scene.person_size[1], rel=0.15)
+    assert fit.far_scale == pytest.approx(scene.far_scale, abs=0.1)
+    truth = scene.truth(LEARNING_S)
+    error = sum(abs(pipeline.counts[i][d] - truth[i][d]) for i in range(2) for d in ("in", "out"))
+    reference = sum(truth[i][d] for i in range(2) for d in ("in", "out"))
+    print(f"learnt {fit}; truth {truth} counted {pipeline.counts}")
+    assert reference >= 100 and error <= 0.1 * reference  # measured: 10 of 126
 
 
-# Vertical lines: people in these eye-level clips walk across the picture. (A horizontal
-# line there cuts through bodies, not walking paths; its figures are in the report.)
-REAL_LINES = ((0.25, 0, 0.25, 1), (0.4, 0, 0.4, 1), (0.5, 0, 0.5, 1), (0.6, 0, 0.6, 1),
-              (0.75, 0, 0.75, 1))
-
-
-@pytest.mark.parametrize("clip", ["TUD-Campus", "TUD-Stadtmitte"])
-def test_real_clips_beside_the_ground_truth_reference(clip: str) -> None:
-    """Eye-level clips of 3 and 7 s with people present from the first frame: a hard case
-    for a motion detector (and not how a walkway camera is mounted). Figures are printed
-    for the report; the bound only guards against regressions."""
-    lines = tuple(CountLine(f"l{i}", *line) for i, line in enumerate(REAL_LINES))
-    result = count_video(str(VIDEO / f"{clip}.mp4"), PipelineOptions(lines=lines))
-    error = 0
-    for line, item in zip(REAL_LINES, result["lines"], strict=True):
-        scaled = (line[0] * 640, line[1] * 480, line[2] * 640, line[3] * 480)
-        ref = reference_crossings(gt_tracks(clip), scaled)
-        print(f"{clip} {line}: reference {ref} counted in {item['in']} out {item['out']}")
-        error += abs(item["in"] - ref["in"]) + abs(item["out"] - ref["out"])
-    assert error <= 12  # a regression guard; reference: 21 (Campus), 13 (Stadtmitte) crossings
+def test_real_clips_with_default_settings() -> None:
+    """Every real clip in tests/data (TUD eye level, CAVIAR elevated), one configuration:
+    accuracy and event F1 pooled over all lines, both directions; counts.json's jitter
+    events left out. Thresholds sit just under what was measured (see docs/camera.md)."""
+    pooled = []
+    clips = real_clips(VIDEO)
+    assert {c.name for c in clips} >= {"TUD-Campus", "TUD-Stadtmitte", "OneLeaveShop1cor",
+                                      "OneLeaveShop1front"}
+    for clip in clips:
+        scores = score_clip(clip, our_counter())
+        print(clip.name, summary(scores))
+        pooled.extend(scores)
+    total = summary(pooled)
+    print("all real clips", total)
+    assert total["reference"] == 49
+    assert total["accuracy"] >= 0.45 and total["f1"] >= 0.55  # measured 0.55 and 0.61

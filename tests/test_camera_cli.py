@@ -118,6 +118,30 @@ def test_calibrate_writes_the_one_png_a_crew_asks_for(tmp_path, capsys) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["node.toml", "still.png"]
 
 
+def test_calibrate_learn_shows_the_learnt_person_size(tmp_path, capsys) -> None:
+    import cv2
+
+    from simulator.camera_scene import Scene, SceneSpec, write_video
+
+    scene = Scene(SceneSpec(view="oblique", width=384, height=288, fps=7, seconds=80, seed=5))
+    clip = tmp_path / "walkway.mp4"
+    write_video(scene, str(clip))
+    out = tmp_path / "still.png"
+    code, stdout, _ = run(capsys, "calibrate", "--config", str(camera_config(tmp_path, clip)),
+                          "--out", str(out), "--learn", "80")
+    assert code == 0 and "person size (learnt from" in stdout, stdout
+    bottom = stdout.split("row ")[-1]  # "0.83: 0.072 x 0.134 of the frame ..."
+    height = float(bottom.split(" x ")[1].split()[0])
+    row = float(bottom.split(":")[0])
+    expected = scene.person_size[1] * (scene.far_scale + (1 - scene.far_scale) * row)
+    assert height == pytest.approx(expected, rel=0.2)
+    assert cv2.imread(str(out)).shape == (288, 384, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["node.toml", "still.png", "walkway.mp4"]
+    code, stdout, _ = run(capsys, "calibrate", "--config", str(camera_config(tmp_path, CAMPUS)),
+                          "--out", str(out), "--learn", "2")
+    assert code == 0 and "not learnt yet" in stdout  # 3 s of people in groups
+
+
 def test_calibrate_errors_are_one_line_exit_2(tmp_path, capsys) -> None:
     config = camera_config(tmp_path, CAMPUS)
     code, _, err = run(capsys, "calibrate", "--config", str(config), "--out", "x.jpg")

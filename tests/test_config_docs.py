@@ -135,7 +135,7 @@ def test_a_key_table_and_a_flag_come_from_one_declaration() -> None:
     from sensors.camera.options import PIPELINE_KEYS, PipelineOptions
 
     key = PIPELINE_KEYS["var_threshold"]
-    assert isinstance(key, Key) and PipelineOptions().var_threshold == key.default == 25.0
+    assert isinstance(key, Key) and PipelineOptions().var_threshold == key.default == 16.0
     assert f"| `var_threshold` | `{key.default:g}` |" in (ROOT / "docs" / "camera.md").read_text()
 
 

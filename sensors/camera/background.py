@@ -20,6 +20,7 @@ MIN_DIFF = 10.0  # never call a difference below this foreground, however clean 
 # (people walk on, the floor stays), so people present at start-up leave no ghosts.
 WARM_S = 1.5
 WARM_FRAMES = 15
+SHADOW_RANGE = (0.7, 0.92)  # grey / background ratios taken for a cast shadow
 
 
 class AverageBackground:
@@ -56,6 +57,14 @@ class AverageBackground:
         _, mask = cv2.threshold(diff, max(MIN_DIFF, self.k * sigma), 255, cv2.THRESH_BINARY)
         cv2.accumulateWeighted(gray, self.mean, self.slow)
         cv2.accumulateWeighted(gray, self.mean, self.fast, mask=cv2.bitwise_not(mask))
+        if SHADOW_RANGE:
+            # A shadow darkens the floor by a steady fraction; a body replaces it. Pixels
+            # darker than the floor by only that fraction are taken for shadow, not person.
+            lo = cv2.convertScaleAbs(self.mean, alpha=SHADOW_RANGE[0])
+            hi = cv2.convertScaleAbs(self.mean, alpha=SHADOW_RANGE[1])
+            shadow = cv2.bitwise_and(cv2.compare(gray, lo, cv2.CMP_GE),
+                                     cv2.compare(gray, hi, cv2.CMP_LE))
+            mask = cv2.bitwise_and(mask, cv2.bitwise_not(shadow))
         return mask
 
 

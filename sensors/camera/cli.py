@@ -5,10 +5,14 @@
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sensors.camera.geometry import CountLine, parse_line_spec
 from sensors.camera.options import PIPELINE_KEYS, PipelineOptions
 from walkway.errors import UsageError
+
+if TYPE_CHECKING:
+    from sensors.camera.video import VideoRun
 
 
 def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
@@ -33,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     count.add_argument("--model", type=Path, help=k["model"].help)
     count.add_argument("--model-config", type=Path, help=k["model_config"].help)
     count.add_argument("--detect-every", metavar="N", **k["detect_every"].flag_kwargs())
+    count.add_argument("--gt", type=Path, metavar="GT.txt",
+                       help="MOTChallenge ground truth (frame,id,left,top,width,height,...): "
+                       "adds the reference count, error and matched events per line")
+    count.add_argument("--ignore", action="append", default=[], metavar="idN@F:DIR",
+                       help="with --gt: leave out this reference event (e.g. annotation "
+                       "jitter listed in a counts.json; repeatable)")
     count.set_defaults(handler=_count_video)
 
 
@@ -78,15 +88,51 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
 
 def _count_video(args: argparse.Namespace) -> int:
     options = options_from_args(args)
-    from sensors.camera.video import count_video
+    if args.ignore and args.gt is None:
+        raise UsageError("--ignore: only meaningful with --gt")
+    from sensors.camera.score import load_mot
+    from sensors.camera.video import count_video_events
 
-    result = count_video(str(args.file), options)
+    tracks = load_mot(args.gt) if args.gt is not None else None
+    run = count_video_events(str(args.file), options)
+    result = run.result
+    if tracks is not None:
+        _add_scores(result, run, tracks, args.ignore)
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"{result['frames']} frames, {result['seconds']:.1f} s")
-    print(f"{'line (x1,y1,x2,y2)':<28} {'in':>6} {'out':>6}")
+    scored = "reference" in result["lines"][0]
+    head = f"{'line (x1,y1,x2,y2)':<28} {'in':>6} {'out':>6}"
+    if scored:
+        head += f" {'ref in':>7} {'ref out':>7} {'tp':>4} {'fp':>4} {'fn':>4}"
+    print(head)
     for item in result["lines"]:
         spec = ",".join(f"{v:g}" for v in item["line"])
-        print(f"{spec:<28} {item['in']:>6} {item['out']:>6}")
+        row = f"{spec:<28} {item['in']:>6} {item['out']:>6}"
+        if scored:
+            ref = item["reference"]
+            row += (f" {ref['in']:>7} {ref['out']:>7} {item['tp']:>4} {item['fp']:>4}"
+                    f" {item['fn']:>4}")
+        print(row)
+    if scored:
+        s = result["score"]
+        print(f"accuracy {s['accuracy']:.3f} (per direction, {s['reference']} reference "
+              f"crossings), event F1 {s['f1']:.3f} (tp {s['tp']} fp {s['fp']} fn {s['fn']})")
     return 0
+
+
+def _add_scores(result: dict, run: "VideoRun", tracks: dict, ignore: list[str]) -> None:
+    """Per line: reference counts, error, tp/fp/fn; and the overall `score`."""
+    from sensors.camera.score import score_line, summary
+
+    width, height = run.size
+    scores = []
+    for index, item in enumerate(result["lines"]):
+        x1, y1, x2, y2 = item["line"]
+        counted = [(t, d) for i, d, t in run.events if i == index]
+        score = score_line(tracks, (x1 * width, y1 * height, x2 * width, y2 * height),
+                           counted, run.fps, ignore)
+        item.update(score.as_dict())
+        scores.append(score)
+    result["score"] = summary(scores)

@@ -5,6 +5,7 @@ Pluggable by name: "motion" (background subtraction + blobs; high or overhead mo
 nothing is downloaded). Imported only by the pipeline, never by config validation.
 """
 
+from collections.abc import Callable
 from typing import Protocol
 
 import cv2
@@ -19,6 +20,10 @@ from walkway.errors import InputFileError, UsageError
 LIGHTING_JUMP_FRACTION = 0.35
 EDGE_AREA = 0.3  # blobs cut by the picture's edge may be this much smaller
 GROUP_PITCH = 1.4  # centre-to-centre distance of people walking together, in body widths
+GROUP_AREA = 1.8  # a blob under this many person boxes is one person, whatever its shape
+CLOSE_AT_160 = 7
+AUTO_MIN_AREA = 0.001  # min_area = 0 (auto): this fraction of the frame until sizes are learnt
+PERSON_AREA_FRACTION = 0.25  # then: blobs under this part of one person's box are noise
 
 
 class Detector(Protocol):
@@ -71,10 +76,32 @@ class MotionDetector:
         self.options = options
         self.width, self.height = size
         self.fps = fps
-        self.min_area = max(4.0, options.min_area * self.width * self.height)
+        # One person's (width, height) in pixels at a foot row in pixels, or None while the
+        # size is neither configured nor learnt (the pipeline sets it).
+        self.person_at: Callable[[float], tuple[float, float] | None] = lambda _y: None
+        self.min_area = max(4.0, (options.min_area or AUTO_MIN_AREA) * self.width * self.height)
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+        # Until the person size is known: 7 pixels at 160 wide, in proportion above.
+        self.set_close(round(CLOSE_AT_160 * self.width / 160))
         self.reset()
+
+    def set_close(self, size: int) -> None:
+        """The closing kernel that joins a person's pieces (legs, torso, head) into one blob:
+        a fraction of a person's width, so it scales with resolution and distance."""
+        size = max(3, min(15, size | 1))
+        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+
+    def resize(self, size: tuple[int, int]) -> None:
+        """Work at a new processing size, keeping the learnt empty scene (resampled)."""
+        self.width, self.height = size
+        self.min_area = max(4.0, (self.options.min_area or AUTO_MIN_AREA) * size[0] * size[1])
+        self.set_close(round(CLOSE_AT_160 * self.width / 160))
+        mean = getattr(self.bg, "mean", None)
+        ref = self.ref_mean
+        self.reset()
+        self.ref_mean = ref
+        if mean is not None:
+            self.bg.seed([cv2.resize(mean, size, interpolation=cv2.INTER_AREA)])
 
     def reset(self) -> None:
         o = self.options
@@ -112,7 +139,7 @@ class MotionDetector:
             # A person leaving or entering the picture is cut by its edge: a smaller blob
             # there is still a person, and the one whose crossing a line near the edge ends.
             edge = x == 0 or y == 0 or x + w == self.width or y + h == self.height
-            least = self.min_area * (EDGE_AREA if edge else 1.0)
+            least = self._least_area(y + h) * (EDGE_AREA if edge else 1.0)
             if w * h < least or cv2.contourArea(contour) < least * 0.5:
                 continue
             nx, ny = self._people_in(x, y, w, h)
@@ -124,14 +151,23 @@ class MotionDetector:
             boxes.extend(p for p in pieces if p[2] * p[3] >= self.min_area and p[3] >= h / ny / 2)
         return np.asarray(boxes, np.float32).reshape(-1, 4)
 
+    def _least_area(self, foot_y: float) -> float:
+        """Smallest blob kept: configured, else a fraction of one person at that row."""
+        person = self.person_at(foot_y)
+        if self.options.min_area or person is None:
+            return self.min_area
+        return max(4.0, PERSON_AREA_FRACTION * person[0] * person[1])
+
     def _people_in(self, x: int, y: int, w: int, h: int) -> tuple[int, int]:
         """How many people wide and deep a blob is, from the expected size at its foot."""
-        size = self.options.person_size
-        if size is None:
+        person = self.person_at(y + h)
+        if person is None:
             return 1, 1
-        foot = (y + h) / self.height
-        scale = self.options.far_scale + (1.0 - self.options.far_scale) * foot
-        pw, ph = size[0] * self.width * scale, size[1] * self.height * scale
+        pw, ph = person
+        if w * h < GROUP_AREA * pw * ph:
+            # Seen from above, a person walking across the picture has the box of one
+            # walking along it turned by 90 degrees: same area, so still one person.
+            return 1, 1
         # People side by side keep about 1.4 body widths between centres, so n of them span
         # 1 + 1.4 (n - 1) widths; a lone person seen a bit large stays one.
         nx = 1 + max(0, round((w / pw - 1.0) / GROUP_PITCH))
@@ -161,9 +197,16 @@ class HogDetector:
         )
         if len(rects) == 0:
             return np.zeros((0, 4), np.float32)
-        scores = np.asarray(weights, np.float32).reshape(-1)
-        keep = cv2.dnn.NMSBoxes([list(map(int, r)) for r in rects], scores.tolist(), 0.3, 0.4)
-        return np.asarray(rects, np.float32)[np.asarray(keep).reshape(-1)].reshape(-1, 4)
+        return nms(np.asarray(rects, np.float32), np.asarray(weights, np.float32), 0.3, 0.4)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, least: float, iou: float) -> np.ndarray:
+    """The (x, y, w, h) boxes non-maximum suppression keeps, as an (N, 4) float32 array."""
+    boxes = boxes.reshape(-1, 4)
+    scores = scores.reshape(-1)
+    keep = cv2.dnn.NMSBoxes(boxes.astype(int).tolist(), scores.tolist(), least, iou)
+    # NMS keeping nothing returns an empty tuple (a float array once converted).
+    return boxes[np.asarray(keep, np.int64).reshape(-1)].astype(np.float32)
 
 
 def parse_ssd(out: np.ndarray, klass: int, confidence: float, w: int, h: int) -> np.ndarray:
@@ -208,4 +251,8 @@ def make_detector(options: PipelineOptions, size: tuple[int, int], fps: float) -
         return HogDetector(options)
     if options.detector == "dnn":
         return DnnDetector(options)
+    if options.detector == "ssdlite":
+        from sensors.camera.ssdlite import SsdliteDetector
+
+        return SsdliteDetector(options)
     return MotionDetector(options, size, fps)

@@ -74,19 +74,32 @@ def direction_of(line: tuple[float, float, float, float], q: tuple[float, float]
     return IN if side(*line, *q) < 0 else OUT
 
 
+def crossing_events(
+    tracks: dict[int, list[tuple[int, tuple[float, float]]]],
+    line: tuple[float, float, float, float],
+) -> list[tuple[int, int, str]]:
+    """Every crossing of every track as (track, frame, direction), by the gt_crossings.py rule.
+
+    `tracks` maps a track id to (frame, foot point) pairs in the same units as `line`; the
+    frame of an event is that of the first point on the new side. Points on the line are
+    skipped; a step counts only when it passes through the finite segment.
+    """
+    events = []
+    ax, ay, bx, by = line
+    for tid, points in tracks.items():
+        trail = [(f, p) for f, p in sorted(points) if side(ax, ay, bx, by, *p) != 0]
+        for (_, p), (frame, q) in zip(trail, trail[1:], strict=False):
+            if crosses_segment(line, p, q):
+                events.append((tid, frame, direction_of(line, q)))
+    return events
+
+
 def reference_crossings(
     tracks: dict[int, list[tuple[int, tuple[float, float]]]],
     line: tuple[float, float, float, float],
 ) -> dict[str, int]:
-    """Every crossing of every track, exactly as gt_crossings.py counts ground truth.
-
-    `tracks` maps a track id to (frame, foot point) pairs in the same units as `line`.
-    """
+    """Crossings per direction, exactly as gt_crossings.py counts ground truth."""
     result = {IN: 0, OUT: 0}
-    ax, ay, bx, by = line
-    for points in tracks.values():
-        trail = [p for _, p in sorted(points) if side(ax, ay, bx, by, *p) != 0]
-        for p, q in zip(trail, trail[1:], strict=False):
-            if crosses_segment(line, p, q):
-                result[direction_of(line, q)] += 1
+    for _, _, direction in crossing_events(tracks, line):
+        result[direction] += 1
     return result

@@ -29,7 +29,9 @@ class FrameHealth:
             problem = f"lens blinded (mean level {mean:.0f})"
         elif std < o.flat_std:
             problem = f"picture has no detail (contrast {std:.1f}): lens covered or fogged"
-        same = self.previous is not None and cv2.norm(gray, self.previous, cv2.NORM_INF) == 0
+        # The pipeline may change its processing size once it has learnt the person size.
+        same = (self.previous is not None and self.previous.shape == gray.shape
+                and cv2.norm(gray, self.previous, cv2.NORM_INF) == 0)
         self.previous = gray.copy()
         if same:
             self.frozen_since = now if self.frozen_since is None else self.frozen_since

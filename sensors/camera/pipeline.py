@@ -12,16 +12,43 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from sensors.camera.autosize import PersonSizeModel, SizeFit
 from sensors.camera.count import Crossing, LineCounter
 from sensors.camera.detect import make_detector
 from sensors.camera.options import PipelineOptions
 from sensors.camera.track import Tracker
 
+# process_width = 0 (auto): the motion detector starts at START_WIDTH and, once it has learnt
+# the person size, settles on the width where the smallest person it sees is MIN_PERSON_PX
+# tall (LEAST_WIDTH to MOST_WIDTH): small far-away people need more pixels, big near ones
+# fewer, and fewer pixels are faster.
+START_WIDTH = 160
+LEAST_WIDTH = 160
+MOST_WIDTH = 480
+MIN_PERSON_PX = 24
+
 
 def process_size(options: PipelineOptions, width: int, height: int) -> tuple[int, int]:
-    pw = options.process_width or (160 if options.detector == "motion" else 480)
-    pw = min(pw, width)
+    pw = options.process_width or (START_WIDTH if options.detector == "motion" else 480)
+    return _scaled_size(min(pw, width), width, height)
+
+
+def _scaled_size(pw: int, width: int, height: int) -> tuple[int, int]:
     return pw, max(1, round(height * pw / width))
+
+
+def usable_frame(frame: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
+    """A 3-channel uint8 frame: black of `size` when there is nothing usable in `frame`."""
+    if frame is None or frame.size == 0 or frame.ndim not in (2, 3) or min(frame.shape[:2]) < 2:
+        return np.zeros((size[1], size[0], 3), np.uint8)
+    if frame.dtype != np.uint8:
+        frame = np.clip(np.nan_to_num(frame), 0, 255).astype(np.uint8)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    if frame.ndim == 2 or frame.shape[2] != 3:
+        grey = np.ascontiguousarray(frame if frame.ndim == 2 else frame[:, :, 0])
+        return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    return frame
 
 
 # A second count of the same line and direction within this time, by a track whose foot is
@@ -33,22 +60,82 @@ DUPLICATE_WIDTHS = 0.5
 class Pipeline:
     """Counts crossings of `options.lines` in frames of `frame_size` (width, height)."""
 
-    def __init__(self, options: PipelineOptions, frame_size: tuple[int, int], fps: float):
+    def __init__(self, options: PipelineOptions, frame_size: tuple[int, int], fps: float,
+                 sizes: PersonSizeModel | None = None):
+        """`sizes`: a person-size model to continue (a source keeps one across reconnects)."""
         self.options = options
         self.frame_size = frame_size
         self.size = process_size(options, *frame_size)
         pw, ph = self.size
         self.detector = make_detector(options, self.size, fps)
         self.tracker = Tracker(options.min_hits, options.max_missed_s)
-        band = options.deadband * ph
-        self.counters = [
-            LineCounter(i, ln.scaled(pw, ph), band) for i, ln in enumerate(options.lines)
-        ]
+        self.sizes = sizes if sizes is not None else PersonSizeModel()
+        self._sized = False  # the processing size has been chosen from the learnt size
+        if hasattr(self.detector, "person_at"):
+            self.detector.person_at = self.person_at
+        self._make_counters()
         self.mask = self._roi_mask(options.roi) if options.roi else None
         self.pending: dict[int, list[Crossing]] = {}
         self.counts = [{"in": 0, "out": 0} for _ in options.lines]
         self.frames = 0
         self.recent: list[tuple[float, int, str, int]] = []
+
+    def _make_counters(self) -> None:
+        pw, ph = self.size
+        band = self.options.deadband * ph
+        self.counters = [
+            LineCounter(i, ln.scaled(pw, ph), band) for i, ln in enumerate(self.options.lines)
+        ]
+
+    @property
+    def size_fit(self) -> SizeFit | None:
+        """The person size in use: configured (person_size, far_scale) or learnt."""
+        size = self.options.person_size
+        if size is not None:
+            return SizeFit(size, self.options.far_scale, 0, 0, (0.0, 1.0))
+        return self.sizes.fit
+
+    def person_at(self, foot_y: float) -> tuple[float, float] | None:
+        """One person's (width, height) in processing pixels with the foot at row `foot_y`."""
+        fit = self.size_fit
+        if fit is None:
+            return None
+        w, h = fit.at(foot_y / self.size[1])
+        return w * self.size[0], h * self.size[1]
+
+    def _settle_size(self) -> None:
+        """Once the person size is first known: the closing kernel, and for auto width the
+        processing size where the smallest person seen is MIN_PERSON_PX tall."""
+        fit = self.size_fit
+        if fit is None or self._sized:
+            return
+        self._sized = True
+        smallest = fit.at(fit.rows[0])[1]  # normalised height at the farthest row seen
+        width, height = self.frame_size
+        if self.options.detector == "motion" and not self.options.process_width:
+            pw = math.ceil(MIN_PERSON_PX / max(smallest, 1e-3) * width / height)
+            pw = min(width, MOST_WIDTH, max(LEAST_WIDTH, pw))
+            if pw != self.size[0]:
+                self._rescale(_scaled_size(pw, width, height))
+        if hasattr(self.detector, "set_close"):
+            self.detector.set_close(round(0.3 * fit.at(fit.rows[0])[0] * self.size[0]))
+
+    def _rescale(self, size: tuple[int, int]) -> None:
+        """Carry tracks, line states and the empty scene over to a new processing size."""
+        fx, fy = size[0] / self.size[0], size[1] / self.size[1]
+        self.size = size
+        self.detector.resize(size)  # type: ignore[attr-defined]
+        for t in self.tracker.tracks:
+            t.cx, t.cy, t.w, t.h = t.cx * fx, t.cy * fy, t.w * fx, t.h * fy
+            t.vx, t.vy = t.vx * fx, t.vy * fy
+        old = self.counters
+        self._make_counters()
+        for before, after in zip(old, self.counters, strict=True):
+            for state in before.states.values():
+                state.point = (state.point[0] * fx, state.point[1] * fy)
+            after.states = before.states
+        if self.options.roi:
+            self.mask = self._roi_mask(self.options.roi)
 
     def _roi_mask(self, roi: Sequence[tuple[float, float]]) -> np.ndarray:
         pw, ph = self.size
@@ -58,7 +145,11 @@ class Pipeline:
         return mask
 
     def prepare(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The small colour frame and its grey version (ROI applied), for health and detection."""
+        """The small colour frame and its grey version (ROI applied), for health and detection.
+
+        A damaged frame (empty, one channel, four channels, another size) is made into an
+        ordinary one rather than reaching the detectors as something they cannot take."""
+        frame = usable_frame(frame, self.size)
         if (frame.shape[1], frame.shape[0]) != self.size:
             # Bilinear, not area: a third of the cost, and blobs of people do not need more.
             small = cv2.resize(frame, self.size, interpolation=cv2.INTER_LINEAR)
@@ -100,6 +191,9 @@ class Pipeline:
             if self.mask is not None and len(boxes) and self.options.detector != "motion":
                 boxes = self._inside_roi(boxes)
             dead = self.tracker.update(boxes, now)
+            if self.options.person_size is None:
+                self.sizes.observe(self.tracker.tracks, self.size, now)
+            self._settle_size()
         else:
             self.tracker.predict(now)
             dead = []
@@ -138,12 +232,8 @@ class Pipeline:
 
     def _person_width(self, foot_y: float, measured: float) -> float:
         """A person's width at this height on the image: configured, else as measured."""
-        size = self.options.person_size
-        if size is None:
-            return measured
-        far = self.options.far_scale
-        scale = far + (1.0 - far) * foot_y / self.size[1]
-        return min(measured, size[0] * self.size[0] * scale)
+        person = self.person_at(foot_y)
+        return measured if person is None else min(measured, person[0])
 
     def _duplicate(self, event: Crossing, now: float) -> bool:
         """True when another track just counted the same person (one body, two tracks).

