@@ -114,3 +114,7 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     od.add_argument("--days", type=int, default=7, help="days back from the newest hour")
     od.add_argument("--format", choices=["csv", "json"], default="csv")
     od.set_defaults(handler=_open_data)
+
+    from city.snow_cli import register_snow  # snow clearing (issue 16): its own module
+
+    register_snow(sub, common)
