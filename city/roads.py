@@ -71,7 +71,8 @@ class RoadNetwork:
     source: str
     nodes: dict[str, tuple[float, float]] = field(default_factory=dict)  # id -> (lon, lat)
     segments: dict[str, Segment] = field(default_factory=dict)
-    adjacency: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # node -> [(seg, other)]
+    # node -> [(segment id, the other node)]
+    adjacency: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def add(self, seg: Segment) -> None:
         if seg.id in self.segments or seg.a == seg.b:

@@ -7,9 +7,10 @@ Sources, best first, and every segment says which it used (`snow_source`):
   2. the nearest City of Sapporo ward station (sapporo_weather_daily.csv): never cleared: the
      station's snow depth on the newest day known at plan time; cleared at time t: the daily
      snowfall (each day's 24 h window, 09:00 JST the day before to 09:00 that day, spread
-     evenly over it) that fell after t, over the windows that have ended by the plan time. Station positions (STATIONS) are approximate, from the neighbourhood in each
-     station's name; a city replaces them with its own survey (a CSV `station,lat,lon`).
-A plan date outside the weather file is an error naming the file and its range, never zero.
+     evenly over it) that fell after t, over the windows that have ended by the plan time.
+     Station positions (STATIONS) are approximate, from the neighbourhood in each station's
+     name (the data has none); the nearest one to Hakken, 西区(西野), is about 4 km away.
+A plan time outside the weather file is an error naming the file and its range, never zero.
 """
 
 import csv

@@ -26,6 +26,7 @@ per job with its state in Python anyway, and the plan must run the same on the S
 store as on PostgreSQL without an extension to install.
 """
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from walkway.config_table import ConfigTable
 from walkway.errors import ConfigError
 
 W_UNKNOWN = 0.5
+SEARCH_M = 1500.0  # first search radius for a crew's next job
 DETOUR = 1.4  # straight line to network distance, between unconnected parts of an extract
 WHY_PYTHON = ("plain Python Dijkstra: a few hundred segments take milliseconds, and the plan"
               " runs the same on SQLite and PostgreSQL without the pgRouting extension")
@@ -179,27 +181,16 @@ def assign_crews(net: RoadNetwork, rows: list[dict[str, Any]], crews: int, cfg: 
                       "route": [], "done": False})
     shift = cfg.shift_h * 60
     order = 0
+    parts = components(net)
     while todo:
         free = [c for c in state if not c["done"]]
         if not free:
             break
         crew = min(free, key=lambda c: (c["minutes"], c["crew"]))
-        dist = distances(net, crew["node"])
-        best = None
-        for seg_id in todo:
-            seg = net.segments[seg_id]
-            ends = [(dist[n], n) for n in (seg.a, seg.b) if n in dist]
-            if not ends:  # another part of a clipped extract: it connects outside the file
-                here = net.nodes[crew["node"]]
-                ends = [(DETOUR * haversine_m(*here, *net.nodes[n]), n) for n in (seg.a, seg.b)]
-            travel, near = min(ends)
-            value = by_id[seg_id]["score"] / (1 + travel / cfg.travel_scale_m)
-            key = (-value, seg_id)
-            if best is None or key < best[0]:
-                best = (key, seg_id, travel, near)
+        best = _best_job(net, crew["node"], todo, by_id, cfg, parts)
         if best is None:
             break
-        _, seg_id, travel, near = best
+        seg_id, travel, near = best
         seg = net.segments[seg_id]
         start = crew["minutes"] + travel / 1000 / cfg.travel_kmh * 60
         end = start + seg.length_m / 1000 / cfg.clear_kmh * 60
@@ -216,6 +207,44 @@ def assign_crews(net: RoadNetwork, rows: list[dict[str, Any]], crews: int, cfg: 
              "segments": len(c["route"]),
              "cleared_m": round(sum(net.segments[j["segment"]].length_m for j in c["route"]), 1),
              "route": c["route"]} for c in state]
+
+
+def components(net: RoadNetwork) -> dict[str, int]:
+    """node -> number of the connected piece of the network it is in."""
+    out: dict[str, int] = {}
+    pieces = 0
+    for node in sorted(net.nodes):
+        if node not in out:
+            pieces += 1
+            out.update(dict.fromkeys(distances(net, node), pieces))
+    return out
+
+
+def _best_job(net: RoadNetwork, node: str, todo: set[str], by_id: dict[str, dict[str, Any]],
+              cfg: PlanConfig, parts: dict[str, int]) -> tuple[str, float, str] | None:
+    """(segment, travel metres, the end reached first) with the best score per travel; a
+    search bounded at SEARCH_M first, the whole network only if a job beyond could win."""
+    top = max(by_id[s]["score"] for s in todo)
+    for limit in (SEARCH_M, math.inf):
+        dist = distances(net, node, limit)
+        best = None
+        for seg_id in sorted(todo):
+            seg = net.segments[seg_id]
+            if parts[seg.a] != parts[node]:
+                # another piece of a clipped extract: it connects outside the file
+                here = net.nodes[node]
+                ends = [(DETOUR * haversine_m(*here, *net.nodes[n]), n) for n in (seg.a, seg.b)]
+            else:
+                ends = [(dist[n], n) for n in (seg.a, seg.b) if n in dist]
+                if not ends:
+                    continue  # beyond this search's radius
+            travel, near = min(ends)
+            value = by_id[seg_id]["score"] / (1 + travel / cfg.travel_scale_m)
+            if best is None or (-value, seg_id) < best[0]:
+                best = ((-value, seg_id), seg_id, travel, near)
+        if best is not None and -best[0][0] > top / (1 + SEARCH_M / cfg.travel_scale_m):
+            return best[1:]
+    return best[1:] if best is not None else None
 
 
 def _centre(net: RoadNetwork) -> tuple[float, float]:
