@@ -32,6 +32,9 @@ def _serve(args: argparse.Namespace) -> int:
     users = load_users(args.users)  # a broken users file stops here, with its one line
     storage = open_storage(args.db, must_exist=True)
     app = build_app(storage, load_model(args, storage), args.users)
+    from city.pages_snow import configure_snow
+
+    configure_snow(app, args)  # the snow page's files (issue 16), when given
     if not users:
         print(f"walkway city: no users in {args.users} yet: add one with"
               f" `walkway city add-user NAME --users {args.users}`", file=sys.stderr)

@@ -75,6 +75,13 @@ def _snow_cleared(args: argparse.Namespace) -> int:
 
 def register_snow(sub: argparse._SubParsersAction,
                   common: Callable[[argparse.ArgumentParser], None]) -> None:
+    serve = sub.choices["serve"]
+    serve.add_argument("--snow-roads", type=Path, help="road network for the snow page")
+    serve.add_argument("--snow-weather", type=Path, help="ward stations' snow CSV (snow page)")
+    serve.add_argument("--snow-config", type=Path, help="[snow] TOML for the snow page")
+    serve.add_argument("--snow-way-tags", type=Path, help="OSM tags CSV for the snow page")
+    serve.add_argument("--snow-crews", type=int, default=2, help="crews shown (default 2)")
+
     plan = sub.add_parser("snow-plan", help="snow-clearing priority and a route per crew")
     common(plan)
     plan.add_argument("--roads", type=Path, required=True,

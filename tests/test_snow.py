@@ -4,14 +4,7 @@ import json
 from datetime import date
 
 import pytest
-
-from city.roads import FALLBACK_WIDTH_M, load_roads
-from city.snow_build import build_plan
-from city.snow_depth import load_weather
-from city.snow_plan import W_UNKNOWN, load_plan_config
-from city.snow_store import mark_cleared
-from cloud_bridge.collector_store import open_storage
-from tests.snow_fixtures import (
+from snow_fixtures import (
     CONFIG,
     PER_HOUR,
     PLACES,
@@ -22,6 +15,13 @@ from tests.snow_fixtures import (
     WEATHER,
     seed_counts,
 )
+
+from city.roads import FALLBACK_WIDTH_M, load_roads
+from city.snow_build import build_plan
+from city.snow_depth import load_weather
+from city.snow_plan import W_UNKNOWN, load_plan_config
+from city.snow_store import mark_cleared
+from cloud_bridge.collector_store import open_storage
 from walkway.cli import main
 from walkway.places import load_places
 from walkway.timeutil import parse_iso
