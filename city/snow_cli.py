@@ -41,6 +41,13 @@ def _snow_plan(args: argparse.Namespace) -> int:
                           _plan_at(args.at), args.decay_m)
     finally:
         storage.close()
+    if args.svg:
+        from city.snow_svg import plan_svg
+
+        try:
+            args.svg.write_text(plan_svg(net, plan), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--svg: cannot write {args.svg}: {exc.strerror}") from exc
     with stdout_closed_quietly():
         if args.json or args.geojson:
             json.dump(plan_geojson(net, plan) if args.geojson else plan, sys.stdout,
@@ -97,6 +104,7 @@ def register_snow(sub: argparse._SubParsersAction,
     plan.add_argument("--decay-m", type=float, default=300.0,
                       help="length scale of the walkers' decay along the network (default 300)")
     plan.add_argument("--top", type=int, default=25, help="rows in the text table")
+    plan.add_argument("--svg", type=Path, help="also write the plan's map to this SVG file")
     out = plan.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="the whole plan as JSON")
     out.add_argument("--geojson", action="store_true", help="segments with their plan, GeoJSON")

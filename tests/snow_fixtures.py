@@ -33,3 +33,21 @@ def seed_counts(db: str, per_hour: dict[tuple[str, str], int] = PER_HOUR,
         for at, mm in gauge]}, 0.0)
     storage.commit()
     storage.close()
+
+
+def seed_scenario(db: str) -> None:
+    """Counts, the gauge, and the previous day's round clearing every segment."""
+    from city.roads import load_roads
+    from city.snow_store import mark_cleared
+
+    seed_counts(db)
+    storage = open_storage(db)
+    for seg in sorted(load_roads(ROADS).segments):
+        mark_cleared(storage, seg, parse_iso(PREVIOUS_ROUND), "round-1")
+    storage.close()
+
+
+if __name__ == "__main__":  # docs/city-snow.md: `python tests/snow_fixtures.py DB`
+    import sys
+
+    seed_scenario(sys.argv[1])
