@@ -143,7 +143,7 @@ def _points(geometry: dict[str, Any]) -> list[tuple[float, float]]:
 def change_chart(points: Sequence[tuple[str, float | None]], *, title: str, chart_id: str,
                  width: int = 900, height: int = 260) -> str:
     """Horizontal bars of a signed change (%) around a zero line; None is "no data"."""
-    pad_l, pad_t, row = 260, 24, (height - 34) / max(len(points), 1)
+    pad_l, pad_t, row = 330, 24, (height - 34) / max(len(points), 1)
     top = max([abs(v) for _, v in points if v is not None] + [1])
     half = (width - pad_l - 120) / 2  # room for the value labels at both ends
     mid = pad_l + 60 + half

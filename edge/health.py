@@ -1,4 +1,4 @@
-"""A node's health snapshot (docs/schemas/health.v1.json), shared by the bridge's health
+"""A node's health snapshot (cloud_bridge/schemas/health.v1.json), shared by the bridge's health
 telemetry and the crew's `walkway status`.
 
 Everything is read from the store and the local system: it works with no network, from any

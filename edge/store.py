@@ -20,7 +20,9 @@ from pathlib import Path
 
 from edge.migrations import migrate
 from edge.store_errors import disk_full_text, open_problem
+from edge.store_reads import CommandLog, CountReader
 from walkway.errors import StoreError
+from walkway.keys import REQUIRED, Key, KeySpec
 from walkway.records import COUNT, MEASURE, Batch
 from walkway.timeutil import bin_start
 
@@ -31,6 +33,20 @@ FULL_DISK_PRUNE_FRACTION = 0.1  # of all bins, per attempt to make room on a ful
 # A file of this much (at most 1/8 of the filesystem) is kept next to the store and given
 # back on SQLITE_FULL: on a full disk even deleting rows needs room for the WAL.
 RESERVE_BYTES = 1024 * 1024
+
+# The node config's [store] keys (edge/config.py reads them; Store's defaults are theirs).
+STORE_KEYS = KeySpec("store", [
+    Key("path", "path", REQUIRED, "the store's SQLite file; relative paths are relative to "
+        "the config file"),
+    Key("bin_seconds", "integer", 60, "bin width; bins are UTC-aligned", min=1, max=86400),
+    Key("grace_seconds", "integer", 30, "a bin is sealed once a source's watermark passes "
+        "its end + grace", min=0, max=86400),
+    Key("max_mb", "number", 512.0, "disk cap of the store; oldest bins are dropped beyond it "
+        "(counted)", min=0.05),
+    Key("keep_delivered_hours", "number", 48.0, "delivered bins kept this long (event time) "
+        "for re-sends", min=0),
+])
+DEFAULT_MAX_BYTES = int(STORE_KEYS.default("max_mb") * 1024 * 1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +92,7 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
-class Store:
+class Store(CommandLog, CountReader):
     """One node's store. Safe to open from the edge and the bridge processes at once."""
 
     def __init__(
@@ -84,10 +100,10 @@ class Store:
         path: str | Path,
         *,
         node: str,
-        bin_seconds: int = 60,
-        grace_seconds: int = 30,
-        max_bytes: int = 512 * 1024 * 1024,
-        keep_delivered_s: float = 48 * 3600,
+        bin_seconds: int = STORE_KEYS.default("bin_seconds"),
+        grace_seconds: int = STORE_KEYS.default("grace_seconds"),
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        keep_delivered_s: float = STORE_KEYS.default("keep_delivered_hours") * 3600,
         clock: Callable[[], float] = time.time,
         durable: bool = True,
     ) -> None:
@@ -204,58 +220,6 @@ class Store:
 
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-
-    # -- remote commands (cloud_bridge/downlink): one row per accepted id ----------------
-    def record_command(self, cmd_id: str, command: str, received_at: float,
-                       expires_at: float, result: dict) -> None:
-        self._conn.execute(
-            "INSERT INTO commands(id, command, received_at, expires_at, status, result)"
-            " VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET status=excluded.status,"
-            " result=excluded.result",
-            (cmd_id, command, received_at, expires_at, result["status"], json.dumps(result)))
-
-    def update_command(self, cmd_id: str, result: dict) -> None:
-        self._conn.execute("UPDATE commands SET status=?, result=? WHERE id=?",
-                           (result["status"], json.dumps(result), cmd_id))
-
-    def command_result(self, cmd_id: str) -> dict | None:
-        row = self._conn.execute("SELECT result FROM commands WHERE id=?", (cmd_id,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def forget_commands(self, expired_before: float) -> None:
-        self._conn.execute("DELETE FROM commands WHERE expires_at < ?", (expired_before,))
-
-    def latest_accepted_command(self, commands: Iterable[str]) -> tuple[str, dict, float] | None:
-        """(id, result, received_at) of the newest command among `commands` still accepted."""
-        names = list(commands)
-        row = self._conn.execute(
-            "SELECT id, result, received_at FROM commands WHERE status='accepted' AND"
-            f" command IN ({','.join('?' * len(names))}) ORDER BY received_at DESC LIMIT 1",
-            names).fetchone()
-        return (row[0], json.loads(row[1]), row[2]) if row else None
-
-    # -- reading counts (crew CLI, the sign) -----------------------------------------------
-    def count_rows_since(self, start: int) -> list[tuple[str, str, str, int, int]]:
-        """(source, sensor, direction, start, count) of every count bin from `start` on."""
-        return self._conn.execute(
-            "SELECT source, sensor, direction, start, count FROM bins WHERE kind='count'"
-            " AND start >= ? ORDER BY sensor, direction", (int(start),)).fetchall()
-
-    def sensor_total(self, sensor: str, since: int, *,
-                     exclude_source: str = "") -> tuple[int, int]:
-        """(sum of counts, number of bins) of `sensor` since `since`; (0, 0): no bins at all,
-        which is "no data", not "nobody"."""
-        row = self._conn.execute(
-            "SELECT coalesce(sum(count), 0), count(*) FROM bins WHERE kind='count' AND sensor=?"
-            " AND source != ? AND start >= ?", (sensor, exclude_source, int(since))).fetchone()
-        return int(row[0]), int(row[1])
-
-    def latest_mean(self, quantity: str) -> float | None:
-        """The mean of the newest bin of a measured quantity (e.g. temperature_c), or None."""
-        row = self._conn.execute(
-            "SELECT vsum / count FROM bins WHERE kind='measure' AND direction=?"
-            " AND count > 0 ORDER BY start DESC LIMIT 1", (quantity,)).fetchone()
-        return None if row is None or row[0] is None else float(row[0])
 
     # -- ingest ---------------------------------------------------------------------
     def commit_batch(self, source: str, batch: Batch) -> None:
@@ -590,4 +554,4 @@ class Store:
         return cur.rowcount
 
 
-__all__ = ["OutboxBin", "OutboxStats", "Store"]
+__all__ = ["STORE_KEYS", "OutboxBin", "OutboxStats", "Store"]

@@ -1,7 +1,7 @@
 """A scenario's places file for the city dashboard (walkway.places format).
 
-A built-in scenario may ship `NAME.places.toml` (or name one with `places = "FILE"` beside
-it; the sapporo and snowstorm scenarios share sapporo.places.toml). Otherwise one place per
+A built-in scenario may ship `scenarios/places/NAME.toml` (the sapporo and snowstorm
+scenarios share `places/sapporo.toml`). Otherwise one place per
 node is made up: underground nodes are walkway sections, surface ones station fronts, the
 first camera (else beam, else BLE) counts its people, laid out on a line near Odori.
 The scenario's fresh snow and events are added as [[days]] and [[events]].
@@ -42,7 +42,7 @@ def generated_places(scenario: Scenario) -> str:
 
 
 def places_text(scenario: Scenario, snow_cm: dict[str, float] | None = None) -> str:
-    shipped = SCENARIO_DIR / f"{SHARED.get(scenario.name, scenario.name)}.places.toml"
+    shipped = SCENARIO_DIR / "places" / f"{SHARED.get(scenario.name, scenario.name)}.toml"
     text = shipped.read_text("utf-8") if shipped.exists() else generated_places(scenario)
     zone = ZoneInfo(scenario.timezone)
     day = datetime.fromtimestamp(scenario.start, zone).date().isoformat()

@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simulator.procs import ROOT, Proc, child_env
+from simulator.procs import Proc, child_env
+from walkway.resources import package_file
 
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = package_file("signage_player", "example_content", "sapporo")
 MOMENTS = (0.45, 0.85)  # fractions of the scenario at which snapshots are taken
 SIZE = (960, 540)
 

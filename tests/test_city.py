@@ -187,8 +187,12 @@ def test_city_serve_command_starts_serves_and_stops(city, tmp_path: Path) -> Non
     try:
         found = wait_for(lambda: re.search(r"http://127\.0\.0\.1:(\d+)/", log.read_text()), 30,
                          "the server's address")
-        with urllib.request.urlopen(f"{found.group(0)}open-data", timeout=10) as r:
+        with urllib.request.urlopen(f"{found.group(0)}open-data/hourly.csv?days=35",
+                                    timeout=30) as r:
             assert r.status == 200 and "<10" in r.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{found.group(0)}api/map", timeout=10)
+        assert refused.value.code == 401
     finally:
         assert proc.terminate() == 0
     broken = tmp_path / "users.json"

@@ -18,7 +18,7 @@ PLAY_SOURCE = "signage"
 COUNT = "count"
 MEASURE = "measure"
 
-# Sensor, direction and quantity names as the wire schema accepts them (walkway/schemas/).
+# Sensor, direction and quantity names as the wire schema accepts them (cloud_bridge/schemas/).
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,79}"
 # Node and site ids: config keys, MQTT topic levels, certificate names.
 NODE_ID_PATTERN = r"[a-z0-9-]{1,40}"
