@@ -22,13 +22,13 @@ def _plan_at(text: str | None) -> float:
 
 
 def _snow_plan(args: argparse.Namespace) -> int:
-    from city.cli import load_model
     from city.roads import load_roads
     from city.snow_build import build_plan, plan_table
     from city.snow_depth import load_weather
     from city.snow_plan import load_plan_config, plan_geojson
     from cloud_bridge.cli import stdout_closed_quietly
     from cloud_bridge.collector_store import open_storage
+    from walkway.places import auto_places, load_places
 
     if args.crews < 1:
         raise UsageError(f"--crews: expected 1 or more, got {args.crews}")
@@ -37,7 +37,8 @@ def _snow_plan(args: argparse.Namespace) -> int:
     cfg = load_plan_config(args.config)
     storage = open_storage(args.db, must_exist=True)
     try:
-        plan = build_plan(storage, load_model(args, storage), net, weather, cfg, args.crews,
+        model = load_places(args.places) if args.places else auto_places(storage)
+        plan = build_plan(storage, model, net, weather, cfg, args.crews,
                           _plan_at(args.at), args.decay_m)
     finally:
         storage.close()
