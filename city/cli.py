@@ -35,6 +35,9 @@ def _serve(args: argparse.Namespace) -> int:
     from city.pages_snow import configure_snow
 
     configure_snow(app, args)  # the snow page's files (issue 16), when given
+    from city.pages_checkin import configure_checkin
+
+    configure_checkin(app, args)  # health-point check-ins at signs (issue 16), when given
     if not users:
         print(f"walkway city: no users in {args.users} yet: add one with"
               f" `walkway city add-user NAME --users {args.users}`", file=sys.stderr)

@@ -89,6 +89,8 @@ def register_snow(sub: argparse._SubParsersAction,
     serve.add_argument("--snow-config", type=Path, help="[snow] TOML for the snow page")
     serve.add_argument("--snow-way-tags", type=Path, help="OSM tags CSV for the snow page")
     serve.add_argument("--snow-crews", type=int, default=2, help="crews shown (default 2)")
+    serve.add_argument("--checkin-keys", type=Path,
+                       help="directory of NODE.pub.pem keys of signs offering check-ins")
 
     plan = sub.add_parser("snow-plan", help="snow-clearing priority and a route per crew")
     common(plan)
