@@ -185,3 +185,32 @@ def test_cli_table_json_geojson_and_bad_input(tmp_path, capsys) -> None:
     bad.write_text("[snow]\nw_walkers = 'lots'\n")
     assert main([*args, "--crews", "1", "--config", str(bad)]) != 0
     assert "w_walkers" in capsys.readouterr().err
+
+
+def test_clearings_gauges_and_checkins_on_postgresql(postgres_url: str) -> None:
+    from city.checkin import CheckinBook
+    from city.snow_store import clearings, gauges
+    from walkway.checkin import CheckinRefused, make_token
+
+    seed_counts(postgres_url)
+    seg = sorted(load_roads(ROADS).segments)[0]
+    for at in ("2026-01-24T10:00:00+09:00", "2026-01-25T08:30:00+09:00"):
+        assert main(["city", "snow-cleared", "--db", postgres_url, seg, "--crew", "1",
+                     "--at", at]) == 0
+    storage = open_storage(postgres_url)
+    try:
+        assert clearings(storage) == {seg: parse_iso("2026-01-25T08:30:00+09:00")}
+        (gauge,) = gauges(storage, load_places(PLACES))
+        assert gauge.node == "hakken-suburb" and [cm for _, cm in gauge.readings] == [62, 80]
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        key = Ed25519PrivateKey.generate()
+        book = CheckinBook(storage, {"hakken-suburb": key.public_key()})
+        now = parse_iso(PLAN_AT)
+        token = make_token("hakken-suburb", key, now)
+        assert book.redeem(token, "hakken-suburb", "pg-account-12345678", now)["total"] == 10
+        with pytest.raises(CheckinRefused) as refused:
+            book.redeem(token, "hakken-suburb", "pg-account-87654321", now)
+        assert refused.value.reason == "replayed"
+    finally:
+        storage.close()
