@@ -170,11 +170,11 @@ def test_cli_table_json_geojson_and_bad_input(tmp_path, capsys) -> None:
     geo = json.loads(capsys.readouterr().out)
     assert len(geo["features"]) == 676
     assert geo["features"][0]["geometry"]["type"] == "LineString"
-    assert main([*args, "--crews", "1", "--json"]) == 0
-    plan = json.loads(capsys.readouterr().out)
     # never cleared: the station's whole snow depth on the day
-    assert {r["snow_source"] for r in plan["segments"]} >= {"station:西区(西野)"}
-    assert len(plan["crews"]) == 1
+    props = [f["properties"] for f in geo["features"]]
+    nishino = {p["snow_cm"] for p in props if p["snow_source"] == "station:西区(西野)"}
+    assert nishino == {load_weather(WEATHER).depth["西区(西野)"][date(2026, 1, 25)]}
+    assert len(geo["properties"]["crews"]) == 2
     assert main([*args, "--crews", "0"]) == 2
     assert "--crews: expected 1 or more" in capsys.readouterr().err
     late = [a if a != PLAN_AT else "2026-06-01T09:00:00+09:00" for a in args]
