@@ -2,15 +2,18 @@
 
 import argparse
 import json
+import os
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
+from pathlib import Path
 
 import pytest
 from city_fixtures import USERS, CityServer
 from snow_fixtures import CONFIG, PLACES, PLAN_AT, ROADS, WAY_TAGS, WEATHER, seed_counts
+from support.browser import chromium_paths, start_chromium, stop_chromium
 
 from city.auth import add_user
 from city.pages_snow import configure_snow
@@ -19,6 +22,7 @@ from cloud_bridge.collector_store import open_storage
 from walkway.places import load_places
 
 AT = urllib.parse.quote(PLAN_AT)
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def client(city, user: str):
@@ -91,3 +95,33 @@ def test_snow_page_off_until_configured_then_map_routes_and_clearing(city, tmp_p
         code, msg = exc.code, exc.read().decode()
     assert code == 400 and "segment" in msg
     assert get(opener, server, "/snow?crews=abc")[0] == 400
+
+
+@pytest.mark.skipif(chromium_paths() is None, reason="chromium/chromium-driver missing")
+def test_snow_page_in_chromium_draws_the_map_and_prints_without_the_menu(city, tmp_path):
+    server, app = city
+    configure_snow(app, argparse.Namespace(snow_roads=ROADS, snow_weather=WEATHER,
+                                           snow_config=CONFIG, snow_way_tags=WAY_TAGS,
+                                           snow_crews=3))
+    browser = start_chromium()
+    try:
+        browser.set_window_size(1200, 1600)
+        browser.get(server.url + "/login")
+        browser.find_element("name", "name").send_keys("ken")
+        browser.find_element("name", "password").send_keys(USERS["ken"][1] + "\n")
+        browser.get(f"{server.url}/snow?crews=3&at={AT}")
+        drawn = browser.execute_script(
+            "const m = document.getElementById('snow-map'); const b = m.getBoundingClientRect();"
+            " return [b.width, b.height, m.querySelectorAll('line').length,"
+            " m.querySelectorAll('circle').length]")
+        assert drawn[0] > 800 and drawn[1] > 700 and drawn[2] == 676 and drawn[3] == 36
+        pdf = browser.print_page()  # print media: no menu, no form
+        assert len(pdf) > 10_000
+        hidden = browser.execute_script(
+            "for (const r of document.styleSheets) for (const x of r.cssRules)"
+            " if (x.media && x.media.mediaText === 'print') return x.cssText; return ''")
+        assert "header" in hidden and "display: none" in hidden
+        if os.environ.get("WALKWAY_SCREENSHOTS") == "1":
+            browser.save_screenshot(str(SHOTS / "city-snow-page.png"))
+    finally:
+        stop_chromium(browser)
