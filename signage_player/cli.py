@@ -151,6 +151,35 @@ def _by_language(flag: str, items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _script(args: argparse.Namespace) -> int:
+    _quiet_pygame()
+    from signage_player.config import LANGUAGES
+    from signage_player.interactive.script import parse_events, run_script
+    from signage_player.offscreen import parse_size
+
+    try:
+        size = parse_size(args.size)
+    except ValueError as exc:
+        raise UsageError(f"--size: {exc}") from exc
+    if args.lang not in LANGUAGES:
+        raise UsageError(f"--lang: expected ja, en, zh-Hans or ko, got {args.lang!r}")
+    overrides = {"location": args.location} if args.location else {}
+    log = run_script(
+        Path(args.content),
+        size,
+        args.lang,
+        parse_events(Path(args.events)),
+        Path(args.out),
+        cfg_overrides=overrides,
+    )
+    cut = [c for s in log["screens"] for c in s.get("text_cut", [])]
+    for s in log["screens"]:
+        print(f"{s['at_s']:7.1f}s  {s['screen']:<8} {s.get('png', '')}  {s.get('qr', '')}")
+    for name in cut:
+        print(f"script: text cut in {name}", file=sys.stderr)
+    return 1 if cut else 0
+
+
 def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     signage = subparsers.add_parser("signage", help="the signage player")
     sub = signage.add_subparsers(dest="signage_command", metavar="COMMAND")
@@ -179,6 +208,19 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     hashes = sub.add_parser("hash", help="rewrite a package folder's manifest files (sha256)")
     hashes.add_argument("package", help="package folder (with manifest.json)")
     hashes.set_defaults(handler=_hash)
+
+    script = sub.add_parser(
+        "script", help="drive the interactive mode with timed taps offscreen; PNG per screen"
+    )
+    script.add_argument("--content", required=True, help="content package folder")
+    script.add_argument("--size", required=True, help="WxH in pixels, e.g. 1920x1080")
+    script.add_argument("--lang", required=True, help="the sign's first language")
+    script.add_argument("--events", required=True, help="JSON list of timed taps and presses")
+    script.add_argument("--out", required=True, help="folder for the PNGs and log.json")
+    script.add_argument(
+        "--location", default="", help="the sign's place id (default: the package's)"
+    )
+    script.set_defaults(handler=_script)
 
     emer = sub.add_parser("emergency", help="show (or --clear) an emergency notice on this sign")
     emer.add_argument("--config", required=True, help="the node's TOML config with [signage]")

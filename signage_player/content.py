@@ -62,6 +62,7 @@ class Package:
     places: MappingProxyType
     data: MappingProxyType  # data path -> parsed JSON
     assets: MappingProxyType  # asset path -> bytes
+    interactive: str = ""  # data path of the interactive mode's data (see docs/signage.md)
 
     def scene(self, scene_id: str) -> SceneSpec:
         for s in self.scenes:
@@ -226,6 +227,12 @@ def load_package(root: str | Path) -> Package:
     if not any(s.type == "emergency" for s in scenes):
         # Without it an emergency notice could not be shown: never accept such a package.
         raise ContentError(f"{where}: scenes: expected an emergency scene")
+    interactive = ""
+    if "interactive" in m:
+        interactive = listed("interactive", _need(m, "interactive", str, where, "a data path"))
+        if interactive not in data:
+            data[interactive] = _read_json(root, interactive)
+            _check_texts(data[interactive], langs, str(root / interactive))
     missing = [k for k in REQUIRED_STRINGS if k not in strings]
     if missing:
         raise ContentError(f"{root / m['strings']}: {missing[0]}: expected a string (required)")
@@ -241,6 +248,7 @@ def load_package(root: str | Path) -> Package:
         places=MappingProxyType(places),
         data=MappingProxyType(data),
         assets=MappingProxyType(assets),
+        interactive=interactive,
     )
 
 

@@ -3,6 +3,7 @@
 import argparse
 import logging
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -108,10 +109,15 @@ def _run(args: argparse.Namespace) -> int:
                       live=False if args.plain else None, city_port=args.city_port,
                       history_days=args.history)
     print(_summary(report, out.resolve()), flush=True)
-    if args.serve:
+    if args.serve and sys.stdin.isatty() and sys.stdout.isatty():
         from simulator import city_app
 
-        city_app.serve(report["city"])
+        city_app.serve(report["city"])  # until Ctrl-C: someone is there to look at it
+    elif args.serve:  # CI, fresh-check, a script: finish, and say how to look later
+        city = report["city"]
+        print(f"city dashboard not kept running (no terminal); to browse this run:"
+              f" walkway city serve --db {city['db']} --places {city['places']}"
+              f" --users {city['users']} --port {city['port']}", flush=True)
     d = report["delivery"]
     ok = d["completeness_pct"] == 100.0 and d.get("export_matches", False)
     return 0 if ok else 1
