@@ -22,9 +22,9 @@ CREWS_MAX = 50
 class SnowSettings:
     roads: Path
     weather: Path
-    config: Path | None = None
-    way_tags: Path | None = None
-    crews: int = 2
+    config: Path | None
+    way_tags: Path | None
+    crews: int
 
 
 def configure_snow(app: App, args: argparse.Namespace) -> None:

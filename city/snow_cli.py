@@ -7,7 +7,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from city.snow_flow import DEFAULT_LENGTH_M
 from walkway.errors import UsageError
+
+DEFAULT_PAGE_CREWS = 2
 
 
 def _plan_at(text: str | None) -> float:
@@ -32,6 +35,8 @@ def _snow_plan(args: argparse.Namespace) -> int:
 
     if args.crews < 1:
         raise UsageError(f"--crews: expected 1 or more, got {args.crews}")
+    if args.decay_m <= 0:
+        raise UsageError(f"--decay-m: expected metres above 0, got {args.decay_m:g}")
     net = load_roads(args.roads, args.way_tags)
     weather = load_weather(args.weather)
     cfg = load_plan_config(args.config)
@@ -88,7 +93,8 @@ def register_snow(sub: argparse._SubParsersAction,
     serve.add_argument("--snow-weather", type=Path, help="ward stations' snow CSV (snow page)")
     serve.add_argument("--snow-config", type=Path, help="[snow] TOML for the snow page")
     serve.add_argument("--snow-way-tags", type=Path, help="OSM tags CSV for the snow page")
-    serve.add_argument("--snow-crews", type=int, default=2, help="crews shown (default 2)")
+    serve.add_argument("--snow-crews", type=int, default=DEFAULT_PAGE_CREWS,
+                       help=f"crews on the snow page (default {DEFAULT_PAGE_CREWS})")
     serve.add_argument("--checkin-keys", type=Path,
                        help="directory of NODE.pub.pem keys of signs offering check-ins")
 
@@ -104,8 +110,9 @@ def register_snow(sub: argparse._SubParsersAction,
                       " designated routes (default weights without it)")
     plan.add_argument("--crews", type=int, required=True, help="number of crews")
     plan.add_argument("--at", help="plan time, ISO 8601 with offset (default: now)")
-    plan.add_argument("--decay-m", type=float, default=300.0,
-                      help="length scale of the walkers' decay along the network (default 300)")
+    plan.add_argument("--decay-m", type=float, default=DEFAULT_LENGTH_M,
+                      help="length scale of the walkers' decay along the network"
+                           f" (default {DEFAULT_LENGTH_M:g} m)")
     plan.add_argument("--top", type=int, default=25, help="rows in the text table")
     plan.add_argument("--svg", type=Path, help="also write the plan's map to this SVG file")
     out = plan.add_mutually_exclusive_group()

@@ -83,9 +83,12 @@ def sign_frame_qr(token: str) -> str:
 
     pygame.init()
     frame, _ = render_scene(CONTENT, "health", "ja", (1080, 1920))
-    overlay_checkin(frame, token)
+    x, y, w, h = overlay_checkin(frame, token)
     pixels = np.ascontiguousarray(pygame.surfarray.array3d(frame).transpose(1, 0, 2))
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY))
+    # as a phone frames it: the QR with some of the sign around it
+    m = w // 4
+    view = pixels[max(y - m, 0):y + h + m, max(x - m, 0):x + w + m]
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.cvtColor(view, cv2.COLOR_RGB2GRAY))
     return text
 
 
