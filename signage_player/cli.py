@@ -78,12 +78,16 @@ def _render(args: argparse.Namespace) -> int:
 def _install(args: argparse.Namespace) -> int:
     _quiet_pygame()
     from signage_player.install import install
+    from signage_player.startup import content_public_key
 
     _, cfg = _signage_config(args.config)
     from signage_player.offscreen import sign_layouts
 
     layouts = sign_layouts(cfg)  # this sign's size, mode, panel and viewing distance
-    package = install(args.package, cfg.state_dir, try_render=True, layouts=layouts)  # type: ignore[attr-defined]
+    package = install(
+        args.package, cfg.state_dir, try_render=True, layouts=layouts,  # type: ignore[attr-defined]
+        public_key=content_public_key(cfg), rollback=args.rollback,
+    )
     print(f"installed {package.id} {package.version} ({package.digest[:12]})")
     return 0
 
@@ -203,6 +207,8 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     inst = sub.add_parser("install", help="stage, verify and atomically swap in a content package")
     inst.add_argument("package", help="package folder, .zip, .tar or .tar.gz")
     inst.add_argument("--config", required=True, help="the node's TOML config with [signage]")
+    inst.add_argument("--rollback", action="store_true",
+                      help="allow a package older than the one playing")
     inst.set_defaults(handler=_install)
 
     hashes = sub.add_parser("hash", help="rewrite a package folder's manifest files (sha256)")

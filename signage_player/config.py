@@ -18,6 +18,9 @@ SIGN_KINDS = ("any", "underground", "suburban")
 SIGNAGE_KEYS = KeySpec("signage", [
     Key("content", "path", None, "content package to install on start (folder or archive; "
         "relative to the config)"),
+    Key("content_public_key", "path", None, "the city's content public key (PEM, from "
+        "`walkway provision content-key`): only packages signed with it are installed",
+        must_exist=True),
     Key("state_dir", "path", "signage-state", "where installed packages, the emergency "
         "notice and `neighbours.json` live"),
     Key("width", "integer", 0, "pixels; `width` and `height` 0 = the display's own "
@@ -65,6 +68,7 @@ D = SIGNAGE_KEYS.default
 class SignageConfig:
     content: Path | None
     state_dir: Path
+    content_public_key: Path | None = D("content_public_key")
     width: int = D("width")
     height: int = D("height")
     fullscreen: bool = D("fullscreen")

@@ -17,6 +17,9 @@ from signage_player.schedule import Window, parse_windows
 from walkway.errors import InputFileError
 
 MANIFEST = "manifest.json"
+# Not listed in the manifest's files: the manifest itself and its detached signature
+# (signage_player/signing.py), which covers the manifest and so every listed hash.
+UNHASHED = (MANIFEST, "manifest.sig")
 FORMAT = 1
 SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "events": ("items",),
@@ -27,6 +30,7 @@ SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "jogging": ("courses", "sample"),
     "notices": ("items",),
     "emergency": ("sample",),
+    "image": ("image",),  # a full-screen PNG/JPEG from assets (scenes/image.py)
 }
 KINDS = ("underground", "suburban")
 HASH_FIX = "run `walkway signage hash PACKAGE_DIR` to rewrite the manifest's files"
@@ -113,7 +117,7 @@ def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, by
     blobs: dict[str, bytes] = {}
     for rel, want in sorted(files.items()):
         p = Path(rel)
-        if p.is_absolute() or ".." in p.parts or rel == MANIFEST:
+        if p.is_absolute() or ".." in p.parts or rel in UNHASHED:
             raise ContentError(
                 f"{where}: files: expected a relative path inside the package, got {rel!r}"
             )
@@ -134,7 +138,7 @@ def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, by
         blobs[rel] = blob
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
-        if p.is_file() and rel != MANIFEST and rel not in files:
+        if p.is_file() and rel not in UNHASHED and rel not in files:
             raise ContentError(
                 f"{p}: file not listed in manifest files (unverified content);"
                 f" remove it, or {HASH_FIX}"
@@ -259,7 +263,7 @@ def write_manifest_hashes(root: str | Path) -> dict[str, str]:
     files = {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).as_posix() != MANIFEST
+        if p.is_file() and p.relative_to(root).as_posix() not in UNHASHED
     }
     m["files"] = files
     (root / MANIFEST).write_text(json.dumps(m, ensure_ascii=False, indent=2) + "\n", "utf-8")

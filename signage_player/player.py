@@ -100,7 +100,7 @@ class Player:
 
     # -- polling -------------------------------------------------------------------------
     def check(self, t: float) -> None:
-        from signage_player.ops import answer_screenshot, heartbeat
+        from signage_player.ops import answer_screenshot, heartbeat, playing
 
         heartbeat(
             self.cfg.state_dir,
@@ -108,6 +108,7 @@ class Player:
             frames=self.frames,
             problem=self.problem,
             scene=self.slot.spec.id if self.slot else "",
+            content=playing(self.package, self.cfg.state_dir),
         )
         answer_screenshot(self.cfg.state_dir, self.screen)
         self.emergency = read_emergency(self.cfg.state_dir)
@@ -150,7 +151,7 @@ class Player:
 
     def _proof(self, t: float) -> None:
         if self.cfg.proof_of_play and self.slot is not None:
-            log_play(self.store, t, self.slot.spec.id, t - self.slot.started)
+            log_play(self.store, t, self.slot.spec.id, t - self.slot.started, self.package)
 
     # -- interaction -----------------------------------------------------------------------
     def catalog(self) -> Any:

@@ -16,7 +16,8 @@ def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
              nodes: int | None = None, minutes: float | None = None,
              speed: float | None = None, faults: str | None = None,
              broker: str | None = None, live: bool | None = None,
-             city_port: int = 8150, history_days: int = 0) -> dict:
+             city_port: int = 8150, history_days: int = 0,
+             seed: int | None = None) -> dict:
     """Run a scenario end to end; returns the report (also in OUT/report.json)."""
     from simulator import page
     from simulator.live import PlainView, make_view
@@ -27,7 +28,7 @@ def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
 
     t0 = time.monotonic()
     scenario = apply_overrides(load_scenario(scenario_name), nodes=nodes, minutes=minutes,
-                               speed=speed, faults=faults)
+                               speed=speed, faults=faults, seed=seed)
     out = Path(out).resolve()
     title = f"walkway sim: {scenario.name}"
     view = make_view(title) if live is None else (make_view(title) if live else PlainView())
@@ -105,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
         # Child processes log to files; the simulator's own INFO lines would break the view.
         logging.getLogger().setLevel(logging.WARNING)
     report = simulate(args.scenario, out=out, nodes=args.nodes, minutes=args.minutes,
-                      speed=args.speed, faults=args.faults, broker=args.broker,
+                      speed=args.speed, faults=args.faults, broker=args.broker, seed=args.seed,
                       live=False if args.plain else None, city_port=args.city_port,
                       history_days=args.history)
     print(_summary(report, out.resolve()), flush=True)
@@ -152,6 +153,8 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--minutes", type=float, metavar="M", help="simulated minutes")
     p.add_argument("--speed", type=float, metavar="X",
                    help="simulated seconds per wall second")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="replaces the scenario's seed (pedestrians, faults' noise, devices)")
     p.add_argument("--faults", metavar="LIST",
                    help="KIND[@NODE][:AT_MIN[+MINUTES]],... replaces the scenario's faults;"
                    " 'none' for none")
