@@ -32,6 +32,12 @@ def _serve(args: argparse.Namespace) -> int:
     users = load_users(args.users)  # a broken users file stops here, with its one line
     storage = open_storage(args.db, must_exist=True)
     app = build_app(storage, load_model(args, storage), args.users)
+    from city.pages_snow import configure_snow
+
+    configure_snow(app, args)  # the snow page's files (issue 16), when given
+    from city.pages_checkin import configure_checkin
+
+    configure_checkin(app, args)  # health-point check-ins at signs (issue 16), when given
     if not users:
         print(f"walkway city: no users in {args.users} yet: add one with"
               f" `walkway city add-user NAME --users {args.users}`", file=sys.stderr)
@@ -114,3 +120,7 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     od.add_argument("--days", type=int, default=7, help="days back from the newest hour")
     od.add_argument("--format", choices=["csv", "json"], default="csv")
     od.set_defaults(handler=_open_data)
+
+    from city.snow_cli import register_snow  # snow clearing (issue 16): its own module
+
+    register_snow(sub, common)

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 PAGE_MODULES: tuple[str, ...] = ("city.pages_auth", "city.pages_map", "city.pages_place",
                                  "city.pages_compare", "city.pages_fleet", "city.pages_report",
-                                 "city.pages_open")
+                                 "city.pages_open", "city.pages_snow",
+                                 "city.pages_checkin")
 COOKIE = "walkway_session"
 DEFAULT_PORT = 8150
 
