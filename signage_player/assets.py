@@ -15,7 +15,7 @@ def _decode(digest: str, path: str, blob: bytes) -> Any:
     try:
         return pygame.image.load(io.BytesIO(blob), path)
     except pygame.error as exc:
-        # Header checks passed at install (content.check_png) but the data does not decode:
+        # Header checks passed at install (content.check_image) but the data does not decode:
         # the scene is drawn without the image instead of the player exiting.
         log.error("signage: asset %s does not decode: %s", path, exc)
         return None

@@ -16,9 +16,9 @@ from signage_player.config import LANGUAGES
 from signage_player.package_limits import (
     MAX_JSON_BYTES,
     ContentError,
+    check_image,
     check_name,
     check_no_symlinks,
-    check_png,
 )
 from signage_player.schedule import Window, parse_windows
 from walkway import safejson
@@ -197,7 +197,7 @@ def load_package(root: str | Path) -> Package:
     assets = {}
     for i, a in enumerate(_need(m, "assets", list, where, "a list of asset paths")):
         rel = listed(f"assets[{i}]", a)
-        check_png(blobs[rel], rel, where)  # from its header, before anything decodes it
+        check_image(blobs[rel], rel, where)  # from its header, before anything decodes it
         assets[rel] = blobs[rel]
     scenes, data, seen = [], {}, set()
     for i, s in enumerate(_need(m, "scenes", list, where, "a list of scenes")):

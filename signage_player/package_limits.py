@@ -34,15 +34,40 @@ def check_name(value: str, field: str, where: str) -> str:
     return value
 
 
-def check_png(blob: bytes, rel: str, where: str) -> tuple[int, int]:
-    """Width and height from the PNG header; ContentError when it is not a PNG or too big."""
-    if blob[:8] != PNG_SIGNATURE or blob[12:16] != b"IHDR" or len(blob) < 33:
-        raise ContentError(f"{where}: assets: {rel}: expected a PNG file")
-    width, height = struct.unpack(">II", blob[16:24])
-    if width == 0 or height == 0 or width * height > MAX_PIXELS:
+def check_image(blob: bytes, rel: str, where: str) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR or a JPEG's frame header; ContentError when it is
+    neither or too big. Read before anything decodes it: a 12k x 12k image takes ~590 MB."""
+    if blob[:8] == PNG_SIGNATURE and blob[12:16] == b"IHDR" and len(blob) >= 33:
+        width, height = struct.unpack(">II", blob[16:24])
+    elif blob[:2] == b"\xff\xd8":
+        width, height = _jpeg_size(blob)
+    else:
+        width = height = 0
+    if width == 0 or height == 0:
+        raise ContentError(f"{where}: assets: {rel}: not a readable PNG or JPEG"
+                           " (expected a PNG or JPEG file)")
+    if width * height > MAX_PIXELS:
         raise ContentError(f"{where}: assets: {rel}: {width}x{height} pixels; expected at most"
                            f" {MAX_PIXELS} pixels (e.g. 4096x4096)")
     return width, height
+
+
+def _jpeg_size(blob: bytes) -> tuple[int, int]:
+    """(width, height) from the first start-of-frame marker; (0, 0) if there is none."""
+    i = 2
+    while i + 9 <= len(blob):
+        if blob[i] != 0xFF:
+            return 0, 0
+        marker = blob[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
+            i += 2
+            continue
+        length = struct.unpack(">H", blob[i + 2:i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", blob[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    return 0, 0
 
 
 def check_no_symlinks(root: Path) -> None:

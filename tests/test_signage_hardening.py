@@ -97,7 +97,7 @@ def test_huge_png_is_refused_from_its_header(state, pkg) -> None:
     _refused(state, pkg, r"walk.png: 12000x12000 pixels; expected at most")
     (pkg / "assets" / "walk.png").write_bytes(b"GIF89a not a png")
     write_manifest_hashes(pkg)
-    _refused(state, pkg, r"walk.png: expected a PNG file")
+    _refused(state, pkg, r"walk.png: not a readable PNG or JPEG")
 
 
 @pytest.mark.parametrize("kind", ["to root", "data folder", "manifest"])
