@@ -80,8 +80,14 @@ class OpsNode:
             self.edge.start()
             wait_for(lambda: self.edge_state() is not None, 20, "the edge heartbeat")
         self._thread.start()
-        self._ready.wait(10)
-        wait_for(lambda: self.bridge.link.connected, 10, "the bridge connected")
+        assert self._ready.wait(30), "the bridge never started"
+        # Not `link.connected`: that is true before the bridge's SUBSCRIBE has even been
+        # written (mqtt_link sets it, then on_connected subscribes; paho sends the packet on a
+        # later poll). A command published before the broker has the subscription is dropped
+        # (QoS 1 without a subscriber), and the test sees no result at all.
+        wait_for(lambda: self.bridge.link.connected
+                 and self.bridge.cmd_topic in self.bridge.link.subscribed, 30,
+                 "the bridge's command subscription acknowledged")
         return self
 
     def stop(self) -> None:
