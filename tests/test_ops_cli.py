@@ -62,7 +62,7 @@ def test_status_and_selftest_on_a_running_node(tmp_path: Path, broker) -> None:
     edge.start()
     try:
         status = wait_for(lambda: (s := walkway_json("status", "--config", str(config)))
-                          ["sources"][0]["state"] == "idle" and s, 20, "the replay done")
+                          ["sources"][0]["state"] == "idle" and s, 60, "the replay done")
         assert status["node"] == "chikaho-n1" and status["edge"]["state"] == "up"
         assert status["bridge"]["state"] == "down"
         assert {(c["direction"], c["last_5_min"]) for c in status["counts"]} == {

@@ -122,7 +122,7 @@ def test_proxy_cuts_one_node_and_lets_it_back() -> None:
                 return b""
 
         def eventually(want: bytes) -> bool:
-            deadline = time.monotonic() + 3
+            deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 if roundtrip() == want:
                     return True
