@@ -22,8 +22,8 @@ from cloud_bridge.collector_store import SqliteCollectorStorage
 from cloud_bridge.wire import counts_message
 from edge.config import load_config
 from edge.store import Store
-from sensors.base import END_OF_TIME, Batch, Observation
 from walkway.local_broker import Mosquitto
+from walkway.records import END_OF_TIME, Batch, Observation
 
 # (messages, bins per message): the bridge's default batch, and small messages where MQTT's
 # per-message cost dominates.

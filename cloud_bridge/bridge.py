@@ -7,7 +7,7 @@ unacknowledged after `ack_timeout_s` are sent again; the collector's upsert is i
 At most `window` messages are in flight; the rest of the backlog stays in SQLite.
 
 Operations (issue 6): the bridge also publishes health every [health] every_s seconds, runs
-remote commands from .../cmd through edge/commands.py and publishes their results on
+remote commands from .../cmd through cloud_bridge/downlink/ and publishes their results on
 .../cmd/result, writes its own heartbeat into the store for `walkway status`, and feeds
 systemd's watchdog only while its MQTT loop is alive and its store writes succeed.
 """
@@ -23,18 +23,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cloud_bridge import topics
+from cloud_bridge.downlink.commands import CommandHandler
+from cloud_bridge.downlink.config_apply import Restart
 from cloud_bridge.flows import write_neighbours
 from cloud_bridge.mqtt_link import MqttLink, Will
-from cloud_bridge.tls import tls_context_for
 from cloud_bridge.wire import InvalidPayload, Schemas, counts_message, dumps, status_message
-from edge.commands import CommandHandler
 from edge.config import Config
-from edge.config_apply import Restart
 from edge.health import collect
 from edge.health_config import health_config
-from edge.notify import Notifier, Watchdog
 from edge.store import Store
+from provisioning.node_tls import tls_context_for
 from walkway.errors import StoreError
+from walkway.notify import Notifier, Watchdog
 
 log = logging.getLogger(__name__)
 

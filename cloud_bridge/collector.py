@@ -16,17 +16,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cloud_bridge import topics
-from cloud_bridge.collector_ops import ops_handlers
+from cloud_bridge.collector_ops import Handler, ops_handlers
 from cloud_bridge.collector_store import CollectorStorage
 from cloud_bridge.flows import flows_messages
 from cloud_bridge.mqtt_link import MqttLink
 from cloud_bridge.wire import InvalidPayload, Schemas, ack_message
-from edge.notify import Notifier, Watchdog
 from walkway.errors import UsageError
+from walkway.notify import Notifier, Watchdog
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, str, bytes, float], None]
 LOOP_STALE_S = 30.0  # watchdog: the MQTT loop must complete a cycle this often
 
 
@@ -74,7 +73,7 @@ class Collector:
         # Leaf topic -> handler(site, node, payload, now). Health and command results are
         # added by the operations module; counts are the core.
         self.handlers: dict[str, Handler] = {topics.COUNTS: self._store_counts}
-        self.handlers.update(ops_handlers(self))
+        self.handlers.update(ops_handlers(self.schemas, self.storage, self._reject))
         self._acks: list[tuple[str, bytes]] = []
         self.link = MqttLink(
             host=host,
@@ -156,10 +155,7 @@ class Collector:
         if not self.link.connected or (not force and now < self._next_flows):
             return 0
         self._next_flows = now + self.flows_every_s
-        conn = getattr(self.storage, "conn", None)
-        if conn is None:
-            return 0
-        messages = flows_messages(conn, self.clock())
+        messages = flows_messages(self.storage, self.clock())
         for topic, body in messages:
             self.link.publish(topic, body, qos=1, retain=True)
         return len(messages)

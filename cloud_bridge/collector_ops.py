@@ -6,36 +6,39 @@ stored, never fatal. Neither is acknowledged: health is a snapshot (the next one
 supersedes it) and results are also kept on the node until the command expires.
 """
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from cloud_bridge import topics
-from cloud_bridge.wire import InvalidPayload
+from cloud_bridge.collector_store import CollectorStorage
+from cloud_bridge.wire import InvalidPayload, Schemas
 
-if TYPE_CHECKING:
-    from cloud_bridge.collector import Collector, Handler
+# Leaf topic -> handler(site, node, payload, now), as Collector.handlers holds them.
+Handler = Callable[[str, str, bytes, float], None]
+Reject = Callable[[str, str], None]  # (topic, reason): count and log an invalid payload
 
 
-def ops_handlers(collector: "Collector") -> dict[str, "Handler"]:
+def ops_handlers(schemas: Schemas, storage: CollectorStorage,
+                 reject: Reject) -> dict[str, Handler]:
     def accept(leaf: str, schema: str, site: str, node: str, payload: bytes) -> dict | None:
         topic = topics.node_topic(site, node, leaf)
         try:
-            message = collector.schemas.decode(schema, payload)
+            message = schemas.decode(schema, payload)
         except InvalidPayload as exc:
-            collector._reject(topic, str(exc))
+            reject(topic, str(exc))
             return None
         if message["site"] != site or message["node"] != node:
-            collector._reject(topic, "site/node in the payload differ from the topic")
+            reject(topic, "site/node in the payload differ from the topic")
             return None
         return message
 
     def health(site: str, node: str, payload: bytes, now: float) -> None:
         message = accept(topics.HEALTH, "health.v1", site, node, payload)
         if message is not None:
-            collector.storage.record_health(message, now)
+            storage.record_health(message, now)
 
     def result(site: str, node: str, payload: bytes, now: float) -> None:
         message = accept(topics.CMD_RESULT, "cmd-result.v1", site, node, payload)
         if message is not None:
-            collector.storage.record_result(message, now)
+            storage.record_result(message, now)
 
     return {topics.HEALTH: health, topics.CMD_RESULT: result}

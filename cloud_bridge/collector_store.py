@@ -44,6 +44,19 @@ CREATE TABLE IF NOT EXISTS cmd_results (
 );
 CREATE INDEX IF NOT EXISTS cmd_results_by_id ON cmd_results(id);
 """
+# Neighbours' flows (cloud_bridge/flows.py): per node/sensor, the counts of its newest bins.
+FLOW_SQL = """
+WITH recent AS (
+    SELECT site, node, sensor, start, seconds, count FROM counts WHERE received_at >= ?
+), newest AS (
+    SELECT site, node, sensor, max(start + seconds) AS until FROM recent
+    GROUP BY site, node, sensor
+)
+SELECT r.site, r.node, r.sensor, sum(r.count), n.until - min(r.start) FROM recent r JOIN newest n
+    USING (site, node, sensor)
+WHERE r.start >= n.until - ?
+GROUP BY r.site, r.node, r.sensor
+"""
 HEALTH_HISTORY_S = 30 * 86400  # health snapshots kept per node (the latest is kept forever)
 
 
@@ -54,6 +67,7 @@ class CollectorStorage(Protocol):
     def record_result(self, message: dict[str, Any], received_at: float) -> None: ...
     def commit(self) -> None: ...
     def counts(self) -> Iterator[dict[str, Any]]: ...
+    def site_flows(self, now: float, window_s: int) -> dict[str, dict[str, float]]: ...
     def close(self) -> None: ...
 
 
@@ -168,6 +182,17 @@ class SqliteCollectorStorage:
         names = [d[0] for d in cur.description]
         for row in cur:
             yield dict(zip(names, row, strict=True))
+
+    def site_flows(self, now: float, window_s: int,
+                   recent_s: float = 3600) -> dict[str, dict[str, float]]:
+        """{site: {"node/sensor": per_minute}} from bins received in the last `recent_s`."""
+        out: dict[str, dict[str, float]] = {}
+        rows = self.conn.execute(FLOW_SQL, (now - recent_s, window_s))
+        for site, node, sensor, total, covered in rows:
+            # Per minute over the span the bins cover, so a sensor with two minutes of data is
+            # not diluted over the whole window.
+            out.setdefault(site, {})[f"{node}/{sensor}"] = round(total * 60 / covered, 2)
+        return out
 
     def close(self) -> None:
         self.conn.close()

@@ -1,20 +1,8 @@
-"""TLS for mqtts:// links: the node's client certificate from its [tls] section."""
+"""TLS for the cloud side's mqtts:// links (collector, fleet tools); a node's own context
+from its [tls] section is provisioning.node_tls.tls_context_for."""
 
 import ssl
 from pathlib import Path
-
-from edge.config import Config
-
-
-def tls_context_for(config: Config) -> ssl.SSLContext | None:
-    if not config.mqtt.tls:
-        return None
-    section = config.section("tls")
-    if section is None:
-        return ssl.create_default_context()
-    from provisioning.node_tls import client_tls_context
-
-    return client_tls_context(section)
 
 
 def tls_context_from_files(

@@ -8,14 +8,40 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from edge.store import COUNT, OutboxBin
 from walkway import __version__
+from walkway.records import COUNT
 from walkway.timeutil import iso_z
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+class WireBin(Protocol):
+    """One outbox bin as the wire needs it (edge.store.OutboxBin is one); `kind` is
+    walkway.records.COUNT or MEASURE, `direction` holds the quantity of a measure."""
+
+    @property
+    def sensor(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def seconds(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def vsum(self) -> float | None: ...
+    @property
+    def vmin(self) -> float | None: ...
+    @property
+    def vmax(self) -> float | None: ...
 
 
 class InvalidPayload(ValueError):
@@ -30,7 +56,7 @@ def dumps(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def counts_message(site: str, node: str, bins: Sequence[OutboxBin], now: float,
+def counts_message(site: str, node: str, bins: Sequence[WireBin], now: float,
                    msg: str | None = None) -> tuple[str, bytes]:
     counts, measures = [], []
     starts: dict[int, str] = {}

@@ -15,17 +15,17 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from edge.config_table import ConfigTable
 from sensors.registry import SOURCE_TYPES, source_module
+from walkway.config_table import ConfigTable
 from walkway.errors import ConfigError
+from walkway.records import NODE_ID_PATTERN
 
-NODE_ID_PATTERN = r"[a-z0-9-]{1,40}"
 NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,39}"
 
 EXTRA_SECTIONS = MappingProxyType(
     {
         "health": "edge.health_config",
-        "commands": "edge.commands_config",
+        "commands": "cloud_bridge.downlink.commands_config",
         "signage": "signage_player.config",
         "tls": "provisioning.node_tls",
     }

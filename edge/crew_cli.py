@@ -46,9 +46,7 @@ def _dump(data: Any) -> None:
 def recent_counts(store: Any, now: float, minutes: tuple[int, ...] = (5, 15)) -> list[dict]:
     """Per sensor and direction: the count in the last N minutes (bins started since)."""
     longest = max(minutes) * 60
-    rows = store.conn.execute(
-        "SELECT source, sensor, direction, start, count FROM bins WHERE kind='count'"
-        " AND start >= ? ORDER BY sensor, direction", (int(now - longest),)).fetchall()
+    rows = store.count_rows_since(int(now - longest))
     table: dict[tuple[str, str, str], dict] = {}
     for source, sensor, direction, start, count in rows:
         entry = table.setdefault((source, sensor, direction), {

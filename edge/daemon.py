@@ -5,7 +5,6 @@ thread, the only writer, which commits each batch (counts + position) in one tra
 A source thread that raises is restarted with backoff; the daemon itself keeps going.
 """
 
-import json
 import logging
 import os
 import queue
@@ -18,11 +17,12 @@ from dataclasses import dataclass, field
 
 from edge.config import Config
 from edge.health_config import health_config
-from edge.notify import Notifier, Watchdog
 from edge.store import Store
-from sensors.base import Batch, Source, SourceContext, SourceState, SourceStatus
+from sensors.base import Source, SourceContext, SourceState, SourceStatus
 from sensors.registry import source_module
 from walkway.errors import StoreError
+from walkway.notify import Notifier, Watchdog
+from walkway.records import Batch
 
 log = logging.getLogger(__name__)
 
@@ -152,22 +152,14 @@ class EdgeDaemon:
         return out
 
     def _write_statuses(self, stopped: bool = False) -> None:
-        now = self.clock()
         try:
-            with self.store.conn:
-                types = {w.source.name: w.type for w in self.workers}
-                for name, status in self.statuses().items():
-                    payload = {**status.as_dict(), "type": types[name]}
-                    self.store.conn.execute(
-                        "INSERT INTO source_state(source, status, status_at) VALUES (?, ?, ?)"
-                        " ON CONFLICT(source) DO UPDATE SET status=excluded.status,"
-                        " status_at=excluded.status_at",
-                        (name, json.dumps(payload), now),
-                    )
-                # The heartbeat health and the set-config rollback check read.
-                self.store.set_state("edge", {
-                    "pid": os.getpid(), "started_at": self.started_at,
-                    "config_sha256": self.config.sha256, "stopped": stopped})
+            types = {w.source.name: w.type for w in self.workers}
+            statuses = {name: {**status.as_dict(), "type": types[name]}
+                        for name, status in self.statuses().items()}
+            # The heartbeat health and the set-config rollback check read.
+            self.store.write_statuses(statuses, {
+                "pid": os.getpid(), "started_at": self.started_at,
+                "config_sha256": self.config.sha256, "stopped": stopped})
         except (sqlite3.Error, StoreError) as exc:
             # Not fatal here: the watchdog stops pinging and systemd restarts us.
             log.error("cannot write status to the store: %s", exc)

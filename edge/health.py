@@ -18,9 +18,9 @@ from typing import Any
 
 from edge.config import Config
 from edge.health_config import health_config
-from edge.signage_link import read_heartbeat
 from edge.store import Store
 from walkway import __version__
+from walkway.signage_state.player import read_heartbeat
 from walkway.timeutil import iso_z
 
 TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
@@ -152,7 +152,7 @@ def signage(config: Config, now: float, stale_s: float) -> dict[str, Any]:
     section = config.section("signage")
     if section is None:
         return {"state": "absent", "reason": "no [signage] section", "emergency": False}
-    from signage_player.emergency import read_emergency
+    from walkway.signage_state.emergency import read_emergency
 
     emergency = read_emergency(section.state_dir) is not None
     beat = read_heartbeat(section.state_dir)

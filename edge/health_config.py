@@ -13,7 +13,7 @@ heartbeat counts as stale (see docs/operations.md).
 
 from dataclasses import dataclass
 
-from edge.config_table import ConfigTable
+from walkway.config_table import ConfigTable
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 from edge.config import Config
 from edge.health import certificate, clock_sync, disk, heartbeat
 from edge.health_config import health_config
-from edge.signage_link import read_heartbeat
 from edge.store import Store
 from walkway.errors import WalkwayError
+from walkway.signage_state.player import read_heartbeat
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 SERIAL_TYPES = ("tfluna", "maxbotix", "wxt530")
@@ -35,10 +35,7 @@ class Check:
 
 def check_store(config: Config, store: Store) -> Check:
     try:
-        store.conn.execute("BEGIN IMMEDIATE")
-        store.conn.execute("INSERT INTO counters(name, value) VALUES ('selftest', 1) ON CONFLICT"
-                           "(name) DO UPDATE SET value = value + 1")
-        store.conn.execute("ROLLBACK")  # proves the write lock and a write, leaves nothing
+        store.probe_write()  # the write lock and a write, rolled back: leaves nothing
     except sqlite3.Error as exc:
         return Check("store", FAIL, f"{config.store.path}: cannot write: {exc}")
     size = store.used_bytes() / 2**20
@@ -133,7 +130,7 @@ def check_broker(config: Config, timeout: float) -> Check:
     try:
         with socket.create_connection((mqtt.host, mqtt.port), timeout=timeout) as sock:
             if mqtt.tls:
-                from cloud_bridge.tls import tls_context_for
+                from provisioning.node_tls import tls_context_for
 
                 context = tls_context_for(config)
                 with context.wrap_socket(sock, server_hostname=mqtt.host):

@@ -13,21 +13,17 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
-
 from edge.migrations import migrate
-from sensors.base import END_OF_TIME, Batch
 from walkway.errors import StoreError
+from walkway.records import COUNT, MEASURE, Batch
 from walkway.timeutil import bin_start
 
 log = logging.getLogger(__name__)
 
-COUNT = "count"
-MEASURE = "measure"
 PRUNE_EVERY_S = 10.0
 
 
@@ -90,8 +86,7 @@ class Store:
             conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open store: {exc}") from exc
-        self.db = sqlite_utils.Database(conn)
-        self.conn = conn
+        self._conn = conn  # private: other modules use the named methods below
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before a source's position moves on (power cuts).
         # The bridge only records deliveries, which a crash at worst makes it send again.
@@ -116,16 +111,16 @@ class Store:
         )
 
     def close(self) -> None:
-        self.conn.close()
+        self._conn.close()
 
     # -- counters -------------------------------------------------------------------
     def counter(self, name: str) -> int:
-        row = self.conn.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
+        row = self._conn.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
         return int(row[0]) if row else 0
 
     def _bump(self, name: str, n: int) -> None:
         if n:
-            self.conn.execute(
+            self._conn.execute(
                 "INSERT INTO counters(name, value) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
                 (name, n),
@@ -133,35 +128,114 @@ class Store:
 
     # -- sources --------------------------------------------------------------------
     def position(self, source: str) -> str | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT position FROM source_state WHERE source=?", (source,)
         ).fetchone()
         return row[0] if row else None
 
     def watermark(self, source: str) -> float | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT watermark FROM source_state WHERE source=?", (source,)
         ).fetchone()
         return row[0] if row else None
 
     def source_statuses(self) -> list[tuple[str, str | None, float | None]]:
         """(source, status JSON, status_at) for every source the edge has reported."""
-        return self.conn.execute(
+        return self._conn.execute(
             "SELECT source, status, status_at FROM source_state ORDER BY source"
         ).fetchall()
 
     # -- process heartbeats (operations) --------------------------------------------
     def set_state(self, name: str, value: dict) -> None:
         """Record a process's heartbeat (e.g. 'edge', 'bridge') as JSON with the time."""
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO node_state(name, value, at) VALUES (?, ?, ?) ON CONFLICT(name)"
             " DO UPDATE SET value=excluded.value, at=excluded.at",
             (name, json.dumps(value), self.clock()),
         )
 
     def get_state(self, name: str) -> tuple[dict, float] | None:
-        row = self.conn.execute("SELECT value, at FROM node_state WHERE name=?", (name,)).fetchone()
+        row = self._conn.execute("SELECT value, at FROM node_state WHERE name=?",
+                                 (name,)).fetchone()
         return (json.loads(row[0]), row[1]) if row else None
+
+    def write_statuses(self, statuses: Mapping[str, dict], edge_state: dict) -> None:
+        """The edge's report, in one transaction: each source's status, then its heartbeat."""
+        now = self.clock()
+        with self._conn:
+            for name, payload in statuses.items():
+                self._conn.execute(
+                    "INSERT INTO source_state(source, status, status_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(source) DO UPDATE SET status=excluded.status,"
+                    " status_at=excluded.status_at",
+                    (name, json.dumps(payload), now),
+                )
+            self.set_state("edge", edge_state)
+
+    def probe_write(self) -> None:
+        """Take the write lock and write, then roll back: proves the store is writable and
+        leaves nothing behind (`walkway selftest`). Raises sqlite3.Error."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("INSERT INTO counters(name, value) VALUES ('selftest', 1)"
+                               " ON CONFLICT(name) DO UPDATE SET value = value + 1")
+        finally:
+            self._conn.execute("ROLLBACK")
+
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- remote commands (cloud_bridge/downlink): one row per accepted id ----------------
+    def record_command(self, cmd_id: str, command: str, received_at: float,
+                       expires_at: float, result: dict) -> None:
+        self._conn.execute(
+            "INSERT INTO commands(id, command, received_at, expires_at, status, result)"
+            " VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET status=excluded.status,"
+            " result=excluded.result",
+            (cmd_id, command, received_at, expires_at, result["status"], json.dumps(result)))
+
+    def update_command(self, cmd_id: str, result: dict) -> None:
+        self._conn.execute("UPDATE commands SET status=?, result=? WHERE id=?",
+                           (result["status"], json.dumps(result), cmd_id))
+
+    def command_result(self, cmd_id: str) -> dict | None:
+        row = self._conn.execute("SELECT result FROM commands WHERE id=?", (cmd_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def forget_commands(self, expired_before: float) -> None:
+        self._conn.execute("DELETE FROM commands WHERE expires_at < ?", (expired_before,))
+
+    def latest_accepted_command(self, commands: Iterable[str]) -> tuple[str, dict, float] | None:
+        """(id, result, received_at) of the newest command among `commands` still accepted."""
+        names = list(commands)
+        row = self._conn.execute(
+            "SELECT id, result, received_at FROM commands WHERE status='accepted' AND"
+            f" command IN ({','.join('?' * len(names))}) ORDER BY received_at DESC LIMIT 1",
+            names).fetchone()
+        return (row[0], json.loads(row[1]), row[2]) if row else None
+
+    # -- reading counts (crew CLI, the sign) -----------------------------------------------
+    def count_rows_since(self, start: int) -> list[tuple[str, str, str, int, int]]:
+        """(source, sensor, direction, start, count) of every count bin from `start` on."""
+        return self._conn.execute(
+            "SELECT source, sensor, direction, start, count FROM bins WHERE kind='count'"
+            " AND start >= ? ORDER BY sensor, direction", (int(start),)).fetchall()
+
+    def sensor_total(self, sensor: str, since: int, *,
+                     exclude_source: str = "") -> tuple[int, int]:
+        """(sum of counts, number of bins) of `sensor` since `since`; (0, 0): no bins at all,
+        which is "no data", not "nobody"."""
+        row = self._conn.execute(
+            "SELECT coalesce(sum(count), 0), count(*) FROM bins WHERE kind='count' AND sensor=?"
+            " AND source != ? AND start >= ?", (sensor, exclude_source, int(since))).fetchone()
+        return int(row[0]), int(row[1])
+
+    def latest_mean(self, quantity: str) -> float | None:
+        """The mean of the newest bin of a measured quantity (e.g. temperature_c), or None."""
+        row = self._conn.execute(
+            "SELECT vsum / count FROM bins WHERE kind='measure' AND direction=?"
+            " AND count > 0 ORDER BY start DESC LIMIT 1", (quantity,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     # -- ingest ---------------------------------------------------------------------
     def commit_batch(self, source: str, batch: Batch) -> None:
@@ -198,7 +272,7 @@ class Store:
                 acc[1] += m.value
                 acc[2] = min(acc[2], m.value)
                 acc[3] = max(acc[3], m.value)
-        conn = self.conn
+        conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             pruned_until = self.counter("pruned_until_start")
@@ -262,7 +336,7 @@ class Store:
         mark = self.watermark(source)
         if mark is None:
             return
-        self.conn.execute(
+        self._conn.execute(
             "UPDATE bins SET state='pending', sealed_at=? WHERE source=? AND state='open'"
             " AND start + seconds + ? <= ?",
             (now, source, self.grace_seconds, mark),
@@ -272,7 +346,7 @@ class Store:
         """Seal every open bin of sources no longer configured (they will never send more)."""
         keep = list(sources)
         marks = ",".join("?" * len(keep)) or "''"
-        cur = self.conn.execute(
+        cur = self._conn.execute(
             f"UPDATE bins SET state='pending', sealed_at=? WHERE state='open'"
             f" AND source NOT IN ({marks})",
             (self.clock(), *keep),
@@ -282,8 +356,8 @@ class Store:
     # -- outbox ---------------------------------------------------------------------
     def claim(self, limit: int) -> list[OutboxBin]:
         """Take the oldest pending bins for sending (state 'sending' until acked/released)."""
-        with self.conn:
-            rows = self.conn.execute(
+        with self._conn:
+            rows = self._conn.execute(
                 "UPDATE bins SET state='sending' WHERE id IN"
                 " (SELECT id FROM bins WHERE state='pending' ORDER BY id LIMIT ?)"
                 " RETURNING id, version, sensor, start, seconds, kind, direction, count, vsum,"
@@ -296,11 +370,11 @@ class Store:
     def release(self, items: Iterable[tuple[int, int]] | None = None) -> int:
         """Put claimed bins back in the outbox (all of them when `items` is None)."""
         if items is None:
-            return self.conn.execute(
+            return self._conn.execute(
                 "UPDATE bins SET state='pending' WHERE state='sending'"
             ).rowcount
-        with self.conn:
-            cur = self.conn.executemany(
+        with self._conn:
+            cur = self._conn.executemany(
                 "UPDATE bins SET state='pending' WHERE id=? AND state='sending'",
                 [(i,) for i, _ in items],
             )
@@ -310,14 +384,14 @@ class Store:
         """Mark (id, version) pairs delivered; a bin changed since it was sent stays pending."""
         pairs = list(items)
         done = 0
-        with self.conn:
+        with self._conn:
             for chunk in range(0, len(pairs), 300):  # SQLite's bound-parameter limit
                 part = pairs[chunk:chunk + 300]
                 ids = ",".join("?" * len(part))
                 values = ",".join("(?,?)" for _ in part)
                 # `id IN` lets SQLite look rows up by primary key; the row-value test then
                 # leaves out bins whose version changed since they were sent.
-                done += self.conn.execute(
+                done += self._conn.execute(
                     f"UPDATE bins SET state='delivered', delivered_at=?"
                     f" WHERE id IN ({ids}) AND (id, version) IN (VALUES {values})"
                     f" AND state IN ('pending', 'sending')",
@@ -327,7 +401,7 @@ class Store:
 
     def resend_since(self, start: float) -> int:
         """Put delivered bins starting at or after `start` back in the outbox."""
-        cur = self.conn.execute(
+        cur = self._conn.execute(
             "UPDATE bins SET state='pending' WHERE state='delivered' AND start >= ?",
             (int(start),),
         )
@@ -335,9 +409,9 @@ class Store:
 
     def stats(self) -> OutboxStats:
         by_state = dict(
-            self.conn.execute("SELECT state, count(*) FROM bins GROUP BY state").fetchall()
+            self._conn.execute("SELECT state, count(*) FROM bins GROUP BY state").fetchall()
         )
-        oldest = self.conn.execute(
+        oldest = self._conn.execute(
             "SELECT min(start), min(sealed_at) FROM bins WHERE state IN ('pending', 'sending')"
         ).fetchone()
         return OutboxStats(
@@ -358,21 +432,21 @@ class Store:
         if kind:
             sql += " AND kind = ?"
             args.append(kind)
-        cur = self.conn.execute(sql + " ORDER BY start, sensor, direction", args)
+        cur = self._conn.execute(sql + " ORDER BY start, sensor, direction", args)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     # -- bounds ---------------------------------------------------------------------
     def used_bytes(self) -> int:
-        page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
-        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
-        free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
+        page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+        free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
         return (pages - free) * page_size
 
     def maintain(self) -> None:
         """Prune delivered bins past retention, then enforce the disk cap."""
         self._last_prune = self.clock()
-        newest = self.conn.execute("SELECT max(start) FROM bins").fetchone()[0]
+        newest = self._conn.execute("SELECT max(start) FROM bins").fetchone()[0]
         if newest is not None:
             # Event time (a replay of last year keeps its history), but never past our own
             # clock: one bin stamped in the future (a clock jump, a sign on wall time while
@@ -387,7 +461,7 @@ class Store:
         Unsent bins deleted here are lost data: they are counted in `dropped_bins` and
         reported in health, never a crash.
         """
-        total = self.conn.execute("SELECT count(*) FROM bins").fetchone()[0]
+        total = self._conn.execute("SELECT count(*) FROM bins").fetchone()[0]
         forced = int(total * force_fraction)
         if forced:
             self._delete_oldest("state='delivered'", forced, count_as=None)
@@ -406,28 +480,28 @@ class Store:
         )
 
     def _delete(self, where: str, args: tuple, count_as: str | None) -> int:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
-            newest_gone = self.conn.execute(
+            newest_gone = self._conn.execute(
                 f"SELECT max(start) FROM bins WHERE {where}", args
             ).fetchone()[0]
-            cur = self.conn.execute(f"DELETE FROM bins WHERE {where}", args)
+            cur = self._conn.execute(f"DELETE FROM bins WHERE {where}", args)
             if cur.rowcount and newest_gone is not None:
                 # Observations for a pruned bin would re-create it with a partial count.
-                self.conn.execute(
+                self._conn.execute(
                     "INSERT INTO counters(name, value) VALUES ('pruned_until_start', ?)"
                     " ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
                     (int(newest_gone),),
                 )
             if count_as:
                 self._bump(count_as, cur.rowcount)
-            self.conn.execute("COMMIT")
+            self._conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
         if cur.rowcount:
             log.info("store: deleted %d bins (%s)", cur.rowcount, count_as or "delivered")
         return cur.rowcount
 
 
-__all__ = ["COUNT", "END_OF_TIME", "MEASURE", "OutboxBin", "OutboxStats", "Store"]
+__all__ = ["OutboxBin", "OutboxStats", "Store"]

@@ -6,12 +6,12 @@ replaced by the real executable and config. Also installed: the `walkway` user
 and `set-config` remote commands). With --root other than / nothing is started.
 """
 
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from walkway.files import write_atomic
 
 UNIT_DIR = Path(__file__).resolve().parents[1] / "systemd"
 NODE_UNITS = ("walkway-edge.service", "walkway-bridge.service", "walkway-signage.service")
@@ -34,15 +34,6 @@ def render(unit: str, exe: str, config: str, broker: str | None = None) -> str:
     if broker:
         text = text.replace("--broker mqtt://127.0.0.1:1883", f"--broker {broker}")
     return text
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def verify(paths: list[Path]) -> tuple[bool, str]:
@@ -72,7 +63,7 @@ def install(*, root: Path, exe: str, config: str, units: tuple[str, ...],
         report["verified"], report["verify_output"] = None, "dry run"
         return report
     for path, text in plan.items():
-        _write(path, text)
+        write_atomic(path, text)
     report["verified"], report["verify_output"] = verify([unit_dir / u for u in units])
     if root == Path("/"):
         steps = [["systemd-sysusers"], ["systemctl", "daemon-reload"]]

@@ -16,7 +16,7 @@ from pathlib import Path
 from provisioning import ca as fleet_ca
 from provisioning.acl_rules import SHARE_GROUP, acl_text, dynsec_json
 from provisioning.errors import ProvisionError
-from provisioning.files import private_dir, write_file, write_private
+from walkway.files import private_dir, write_atomic, write_private
 
 SERVER_KEY, SERVER_CERT, ACL, CONF = "server.key", "server.pem", "acl", "mosquitto.conf"
 DYNSEC = "dynamic-security.json"
@@ -111,12 +111,12 @@ def write_broker(
             hosts=hosts,
         )
         write_private(out / SERVER_KEY, fleet_ca.key_pem(key))
-        write_file(out / SERVER_CERT, fleet_ca.cert_pem(cert))
+        write_atomic(out / SERVER_CERT, fleet_ca.cert_pem(cert))
         issued = True
-    write_file(out / fleet_ca.CA_CERT, fleet_ca.cert_pem(ca.cert))
+    write_atomic(out / fleet_ca.CA_CERT, fleet_ca.cert_pem(ca.cert))
     _write_rules(ca, out, rules)
     where = conf_dir or str(out.resolve())
-    write_file(out / CONF, conf_text(where, port, bind, acl, plugin).encode())
+    write_atomic(out / CONF, conf_text(where, port, bind, acl, plugin).encode())
     return BrokerFiles(out, out / CONF, out / (DYNSEC if acl == "dynsec" else ACL), nodes,
                        issued)
 
@@ -132,7 +132,7 @@ def _rules_from_registry(ca: fleet_ca.Ca, share_group: str) -> tuple[dict[str, s
 def _write_rules(ca: fleet_ca.Ca, out: Path, rules: dict[str, str]) -> None:
     fleet_ca.write_crl(ca, out / fleet_ca.CRL)
     for name, text in rules.items():
-        write_file(out / name, text.encode())
+        write_atomic(out / name, text.encode())
 
 
 def _share_group_in(out: Path) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioning.errors import ProvisionError
-from provisioning.files import private_dir, write_file, write_private
+from walkway.files import private_dir, write_atomic, write_private
 
 CA_KEY, CA_CERT, REGISTRY, CRL = "ca.key", "ca.pem", "registry.json", "crl.pem"
 SIGNING_KEY, SIGNING_PUB = "command_signing.key", "command_signing.pub.pem"
@@ -117,11 +117,11 @@ def init_ca(ca_dir: Path, *, name: str = "Walkway fleet CA", days: int = 3650) -
         .sign(key, hashes.SHA256())
     )
     write_private(ca_dir / CA_KEY, key_pem(key, _passphrase()))
-    write_file(ca_dir / CA_CERT, cert_pem(cert))
+    write_atomic(ca_dir / CA_CERT, cert_pem(cert))
     _save_registry(ca_dir, [])
     signing = ed25519.Ed25519PrivateKey.generate()
     write_private(ca_dir / SIGNING_KEY, key_pem(signing))
-    write_file(
+    write_atomic(
         ca_dir / SIGNING_PUB,
         signing.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -301,4 +301,4 @@ def build_crl(ca: Ca, days: int = CRL_DAYS) -> bytes:
 
 
 def write_crl(ca: Ca, dest: Path | None = None) -> Path:
-    return write_file(dest or ca.dir / CRL, build_crl(ca))
+    return write_atomic(dest or ca.dir / CRL, build_crl(ca))

@@ -34,7 +34,7 @@ def _ca_init(args: argparse.Namespace) -> int:
 
 
 def _id(value: str, flag: str) -> str:
-    from edge.config import NODE_ID_PATTERN  # the ids a node config accepts
+    from walkway.records import NODE_ID_PATTERN
 
     if not re.fullmatch(NODE_ID_PATTERN, value):
         raise UsageError(
@@ -137,7 +137,7 @@ def _pairs(items: list[str] | None, what: str, pattern: str | None = None) -> di
 
 def _fleet_register(args: argparse.Namespace) -> int:
     from provisioning import fleet
-    from provisioning.files import write_private
+    from walkway.files import write_private
 
     client = fleet.sdk()
     tags = fleet.location_tags(None, args.location, args.lat, args.lon)

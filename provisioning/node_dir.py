@@ -17,7 +17,7 @@ from pathlib import Path
 
 from provisioning import ca as fleet_ca
 from provisioning.errors import ProvisionError
-from provisioning.files import private_dir, write_file, write_private
+from walkway.files import private_dir, write_atomic, write_private
 
 NODE_KEY, NODE_CERT, NODE_CONFIG = "node.key", "node.pem", "node.toml"
 NODE_DAYS = 30
@@ -76,8 +76,8 @@ def _issue_into(
     # Key first: a crash between the two writes leaves a key without a matching cert, which
     # `renew --force` repairs; the reverse order could pair a new cert with an old key.
     write_private(out / NODE_KEY, fleet_ca.key_pem(key))
-    write_file(out / NODE_CERT, fleet_ca.cert_pem(cert))
-    write_file(out / fleet_ca.CA_CERT, fleet_ca.cert_pem(ca.cert))
+    write_atomic(out / NODE_CERT, fleet_ca.cert_pem(cert))
+    write_atomic(out / fleet_ca.CA_CERT, fleet_ca.cert_pem(ca.cert))
     pub = ca.dir / fleet_ca.SIGNING_PUB
     if pub.exists():
         shutil.copyfile(pub, out / fleet_ca.SIGNING_PUB)
@@ -95,7 +95,7 @@ def provision_node(
     issued = _issue_into(ca, out, cn=node, kind="node", site=site, days=days)
     signed = (out / fleet_ca.SIGNING_PUB).exists()
     text = node_config_text(site, node, broker_url, store_path, signed)
-    write_file(out / NODE_CONFIG, text.encode())
+    write_atomic(out / NODE_CONFIG, text.encode())
     return issued
 
 

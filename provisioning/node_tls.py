@@ -15,9 +15,10 @@ import ssl
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from edge.config_table import ConfigTable
 from provisioning.errors import TlsSetupError
+from walkway.config_table import ConfigTable
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,14 @@ def client_tls_context(tls: NodeTls) -> ssl.SSLContext:
             "the matching unencrypted private key"
         ) from exc
     return context
+
+
+def tls_context_for(config: Any) -> ssl.SSLContext | None:
+    """The context for a node config's MQTT link (edge.config.Config): None for mqtt://,
+    the [tls] client certificate for mqtts://, else the system's CAs."""
+    if not config.mqtt.tls:
+        return None
+    section = config.section("tls")
+    if section is None:
+        return ssl.create_default_context()
+    return client_tls_context(section)

@@ -80,7 +80,7 @@ def _install(args: argparse.Namespace) -> int:
 
 
 def _emergency(args: argparse.Namespace) -> int:
-    from signage_player.emergency import clear_emergency, set_emergency
+    from walkway.signage_state.emergency import clear_emergency, set_emergency
 
     _, cfg = _signage_config(args.config)
     state = cfg.state_dir  # type: ignore[attr-defined]

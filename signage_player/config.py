@@ -7,7 +7,7 @@ Must not import pygame: `walkway config validate` loads this on machines without
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.config_table import ConfigTable
+from walkway.config_table import ConfigTable
 
 LANGUAGES = ("ja", "en", "zh-Hans", "ko")
 SIGN_KINDS = ("any", "underground", "suburban")

@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 from signage_player.content import ContentError, Package, load_package
+from walkway.files import fsync_dir
 
 log = logging.getLogger(__name__)
 KEEP_RELEASES = 3
@@ -93,14 +94,6 @@ def _safe_member(archive: Path, name: str) -> None:
         raise ContentError(f"{archive}: {name}: expected a relative path inside the archive")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def install(source: str | Path, state_dir: str | Path, *, try_render: bool = False) -> Package:
     """Stage, verify and swap in `source`; returns the verified Package now current.
 
@@ -136,7 +129,7 @@ def install(source: str | Path, state_dir: str | Path, *, try_render: bool = Fal
         link_tmp.unlink()
     os.symlink(Path("releases") / release.name, link_tmp)
     os.replace(link_tmp, current_path(state_dir))
-    _fsync_dir(base)
+    fsync_dir(base)
     log.info("signage: content %s %s is now current", staged.id, staged.version)
     _prune(base, keep=release.name)
     return load_package(release)

@@ -16,7 +16,9 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from walkway.errors import StoreError
 
 log = logging.getLogger(__name__)
 NEIGHBOUR_STALE_S = 600
@@ -60,9 +62,17 @@ def _walkways(package: Any) -> list[dict]:
     return out
 
 
+class LiveStore(Protocol):
+    """What the sign reads from the node's store (edge.store.Store)."""
+
+    def sensor_total(self, sensor: str, since: int, *,
+                     exclude_source: str = "") -> tuple[int, int]: ...
+    def latest_mean(self, quantity: str) -> float | None: ...
+
+
 def read_live(
     package: Any,
-    conn: sqlite3.Connection | None,
+    store: LiveStore | None,
     node: str,
     neighbours: Path,
     now: float,
@@ -74,40 +84,32 @@ def read_live(
     since = int(now - window_min * 60)
     for w in _walkways(package):
         wnode = w.get("node", node)
-        if wnode == node and conn is not None:
-            flow[w["id"]] = _local_rate(conn, w["sensor"], since, window_min)
+        if wnode == node and store is not None:
+            flow[w["id"]] = _local_rate(store, w["sensor"], since, window_min)
         else:
             flow[w["id"]] = others.get(f"{wnode}/{w['sensor']}")
     weather: dict[str, float] = {}
-    if conn is not None:
+    if store is not None:
         for q in WEATHER:
             try:
-                row = conn.execute(
-                    "SELECT vsum / count FROM bins WHERE kind='measure' AND direction=?"
-                    " AND count > 0 ORDER BY start DESC LIMIT 1",
-                    (q,),
-                ).fetchone()
-            except sqlite3.Error as exc:
+                value = store.latest_mean(q)
+            except (sqlite3.Error, StoreError) as exc:
                 log.warning("signage: cannot read weather from store: %s", exc)
                 break
-            if row is not None and row[0] is not None:
-                weather[q] = float(row[0])
+            if value is not None:
+                weather[q] = value
     return Live(flow, weather)
 
 
-def _local_rate(conn: sqlite3.Connection, sensor: str, since: int, window_min: int) -> float | None:
+def _local_rate(store: LiveStore, sensor: str, since: int, window_min: int) -> float | None:
     try:
-        row = conn.execute(
-            "SELECT sum(count), count(*) FROM bins WHERE kind='count' AND sensor=?"
-            " AND source != 'signage' AND start >= ?",
-            (sensor, since),
-        ).fetchone()
-    except sqlite3.Error as exc:
+        total, bins = store.sensor_total(sensor, since, exclude_source="signage")
+    except (sqlite3.Error, StoreError) as exc:
         log.warning("signage: cannot read counts from store: %s", exc)
         return None
-    if not row or not row[1]:
+    if not bins:
         return None  # no bins at all: "no data", which is not "nobody"
-    return float(row[0] or 0) / window_min
+    return float(total) / window_min
 
 
 def _read_neighbours(path: Path, now: float) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""The player's side of the operations contract (edge/signage_link.py, docs/operations.md):
+"""The player's side of the operations contract (walkway/signage_state/, docs/operations.md):
 a heartbeat file every check, and screenshots on request (the remote `screenshot` command)."""
 
 import io
@@ -11,7 +11,7 @@ SCREENSHOT_MAX_W = 640  # fits one MQTT message
 
 
 def heartbeat(state_dir: Path, now: float, *, frames: int, scene: str, problem: str) -> None:
-    from edge.signage_link import write_heartbeat
+    from walkway.signage_state.player import write_heartbeat
 
     try:
         write_heartbeat(
@@ -30,8 +30,8 @@ def answer_screenshot(state_dir: Path, screen: Any) -> str | None:
     """If a screenshot was requested, save the screen (scaled down) for it; returns its id."""
     import pygame
 
-    from edge.signage_link import answer_screenshot as answer
-    from edge.signage_link import pending_screenshot
+    from walkway.signage_state.player import answer_screenshot as answer
+    from walkway.signage_state.player import pending_screenshot
 
     command_id = pending_screenshot(state_dir)
     if command_id is None or screen is None:

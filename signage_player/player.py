@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 from signage_player.config import SignageConfig
 from signage_player.content import ContentError, Package, SceneSpec, load_package
-from signage_player.emergency import read_emergency
 from signage_player.install import current_target, install
 from signage_player.live import Live, read_live
 from signage_player.proof import log_play
 from signage_player.render import Renderer, Shown
 from signage_player.schedule import is_active
 from walkway.errors import InputFileError, StoreError, WalkwayError
+from walkway.signage_state.emergency import read_emergency
 
 log = logging.getLogger(__name__)
 PREFETCH_S = 1.5
@@ -148,9 +148,9 @@ class Player:
             except (ContentError, OSError) as exc:
                 log.error("signage: new content rejected, old content keeps playing: %s", exc)
                 self.problem = f"new content rejected: {exc}"
-        conn = getattr(self.store, "conn", None)
         self.live = read_live(
-            self.package, conn, self.node, self.cfg.neighbours_path, t, self.cfg.crowd_window_min
+            self.package, self.store, self.node, self.cfg.neighbours_path, t,
+            self.cfg.crowd_window_min,
         )
 
     # -- scheduling ----------------------------------------------------------------------
@@ -294,7 +294,7 @@ def run_player(
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     log.info("signage: %dx%d, unit %d px, playing %s %s", w, h, m.unit, package.id, package.version)
-    from edge.notify import FrameWatchdog
+    from walkway.notify import FrameWatchdog
 
     watchdog = FrameWatchdog.from_env(max_frame_gap_s=5.0)  # systemd: frames keep coming
     tick = pygame.time.Clock()

@@ -9,8 +9,8 @@ skipped: the sign keeps playing.
 import logging
 from typing import Any
 
-from sensors.base import Batch, Measurement, Observation
 from walkway.errors import StoreError
+from walkway.records import Batch, Measurement, Observation
 
 log = logging.getLogger(__name__)
 SOURCE = "signage"

@@ -13,16 +13,15 @@
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from simulator.feed_base import Feed
 from simulator.nodes import FULL_MAX_MB, NORMAL_MAX_MB, Node
+from simulator.proxy import NodeProxy
 from simulator.scenario import FaultPlan, Scenario
 from walkway.clock import SimClock
-
-if TYPE_CHECKING:
-    from simulator.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +37,18 @@ class FaultRun:
     feed: Feed | None = None  # the sensor it hit, so the same one is plugged back
 
 
+class World(Protocol):
+    """What faults act on (simulator.runner.Runner): the broker and each node's proxy."""
+
+    scenario: Scenario
+    proxies: Mapping[str, NodeProxy]
+
+    def broker_outage(self, on: bool) -> None: ...
+
+
 class Faults:
     def __init__(self, scenario: Scenario, clock: SimClock, nodes: dict[str, Node],
-                 world: "Runner") -> None:
+                 world: World) -> None:
         self.clock = clock
         self.nodes = nodes
         self.world = world  # the Runner: broker, proxies

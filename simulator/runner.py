@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from edge.config import load_config
-from sensors.base import END_OF_TIME
 from simulator.ble_backend import WORLD_ENV
 from simulator.demand import Demand
 from simulator.faults import Faults
@@ -25,6 +24,7 @@ from simulator.proxy import ProxyHub
 from simulator.scenario import Scenario
 from walkway.clock import SimClock
 from walkway.errors import UsageError, WalkwayError
+from walkway.records import END_OF_TIME
 
 log = logging.getLogger(__name__)
 

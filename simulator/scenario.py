@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from edge.config_table import ConfigTable
+from walkway.config_table import ConfigTable
 from walkway.errors import ConfigError
 from walkway.timeutil import parse_iso
 

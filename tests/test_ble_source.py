@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from support.walkway_procs import wait_for as wait_until
 
-from edge.config_table import ConfigTable
 from sensors.base import SourceContext, SourceState
 from sensors.ble import source as ble
 from simulator.ble_crowd import (
@@ -17,6 +16,7 @@ from simulator.ble_crowd import (
     read_pact_csv,
     replay_backend,
 )
+from walkway.config_table import ConfigTable
 
 CAPTURES = Path(__file__).resolve().parent / "data" / "ble"
 

@@ -12,13 +12,14 @@ from support.edge_thread import edge_daemon_thread
 from support.walkway_procs import wait_for as wait_until
 
 from edge.config import parse_config
-from sensors.base import END_OF_TIME, Batch, SourceContext, SourceState
+from sensors.base import SourceContext, SourceState
 from sensors.camera import capture
 from sensors.camera.health import FrameHealth
 from sensors.camera.options import HealthOptions
 from sensors.camera.source import CameraSource
 from simulator.camera_scene import Scene, SceneSpec, write_video
 from walkway.errors import ConfigError
+from walkway.records import END_OF_TIME, Batch
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,8 @@ from support.edge_thread import edge_daemon_thread
 from support.walkway_procs import wait_for
 
 from edge.store import Store
-from sensors.base import Batch, Observation, Source, SourceState
+from sensors.base import Source, SourceState
+from walkway.records import Batch, Observation
 
 CONFIG = """
 [node]

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from support.walkway_procs import ROOT, WalkwayProcess, run_walkway, wait_for
 
-from edge.signage_link import write_heartbeat
 from edge.store import Store
 from edge.systemd_install import NODE_UNITS, verify
-from sensors.base import Batch, Observation
 from walkway.cli import main
+from walkway.records import Batch, Observation
+from walkway.signage_state.player import write_heartbeat
 from walkway.timeutil import iso_z
 
 DOCS = (ROOT / "docs" / "operations.md").read_text()

@@ -13,8 +13,8 @@ import pytest
 from support.ops_node import OpsNode
 from support.walkway_procs import wait_for
 
-from edge.signage_link import answer_screenshot, pending_screenshot
-from signage_player.emergency import read_emergency
+from walkway.signage_state.emergency import read_emergency
+from walkway.signage_state.player import answer_screenshot, pending_screenshot
 
 RAW = {"id": None, "site": "s1", "node": "n1"}  # where a raw payload goes
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64

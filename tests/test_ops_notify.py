@@ -8,7 +8,7 @@ import pytest
 
 from edge.config import load_config
 from edge.daemon import EdgeDaemon
-from edge.notify import FrameWatchdog, Notifier, Watchdog
+from walkway.notify import FrameWatchdog, Notifier, Watchdog
 
 
 @pytest.fixture
@@ -109,12 +109,13 @@ write_stale_s = 3
         pings = seen.count("WATCHDOG=1")
         if phase["broken_at"] is None and pings >= 4:
             # Make the store unwritable for this very connection (root ignores chmod).
-            daemon.store.conn.execute("PRAGMA query_only=1")
+            # Fault injection at the connection itself: the one place a test opens the Store.
+            daemon.store._conn.execute("PRAGMA query_only=1")
             phase["broken_at"] = len(seen)
         elif phase["broken_at"] is not None:
             phase["ticks_after"] += 1
             if phase["ticks_after"] == 10:
-                daemon.store.conn.execute("PRAGMA query_only=0")
+                daemon.store._conn.execute("PRAGMA query_only=0")
             if phase["ticks_after"] > 14:
                 daemon.stop()
         if now[0] > 1200:

@@ -4,11 +4,11 @@ import sqlite3
 import tomllib
 from pathlib import Path
 
+from cloud_bridge.downlink.toml_dump import dumps
 from edge.config import load_config
 from edge.health import clock_sync, cpu_temp_c, memory_mb
 from edge.migrations import MIGRATIONS, SCHEMA_VERSION
 from edge.store import Store
-from edge.toml_dump import dumps
 from walkway.cli import main
 
 BASE = """[node]
@@ -87,7 +87,7 @@ def test_migration_2_upgrades_a_version_1_store(tmp_path: Path) -> None:
         conn.executescript(MIGRATIONS[0])
         conn.execute("PRAGMA user_version = 1")
     store = Store(db, node="n1")
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
+    assert store.schema_version() == SCHEMA_VERSION >= 2
     store.set_state("edge", {"pid": 1})
     assert store.get_state("edge")[0] == {"pid": 1}
     store.close()

@@ -93,7 +93,7 @@ def test_node_directory_holds_key_cert_ca_and_a_loadable_config(ca_dir, tmp_path
     context = client_tls_context(tls)
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
-    # Signed commands only, from the first boot (edge.commands_config reads this).
+    # Signed commands only, from the first boot (cloud_bridge.downlink.commands_config reads this).
     assert config.section("commands").public_key == out / "command_signing.pub.pem"
 
 

@@ -7,9 +7,10 @@ import pytest
 from support.walkway_procs import wait_for
 
 from edge.store import Store
-from sensors.base import END_OF_TIME, Batch, SourceContext, SourceState
+from sensors.base import SourceContext, SourceState
 from sensors.replay.source import ReplayOptions, ReplaySource
 from walkway.errors import InputFileError
+from walkway.records import END_OF_TIME, Batch
 
 CSV = """time,sensor,direction,count
 2026-01-01T00:00:05Z,cam.a,in,2

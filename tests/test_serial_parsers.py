@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from edge.config_table import ConfigTable
 from sensors.serial import maxbotix, tfluna, wxt530
 from sensors.serial.maxbotix import SnowGauge, SnowOptions
 from sensors.serial.parsers import MaxBotixParser, TfLunaParser, Wxt530Parser
 from sensors.serial.tfluna import DetectorOptions, PassDetector
 from simulator.serial_devices import maxbotix_frame, tfluna_frame, tfluna_passes
+from walkway.config_table import ConfigTable
 
 
 def test_tfluna_frame_layout_checksum_and_temperature():

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from support.walkway_procs import wait_for as wait_until
 
-from edge.config_table import ConfigTable
 from sensors.base import SourceContext, SourceState
 from sensors.serial import maxbotix, tfluna, wxt530
 from simulator.serial_devices import scenario
+from walkway.config_table import ConfigTable
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {"tfluna": tfluna, "maxbotix": maxbotix, "wxt530": wxt530}

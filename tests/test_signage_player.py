@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from edge.store import Store
-from sensors.base import Batch, Observation
 from signage_player.config import SignageConfig
-from signage_player.emergency import clear_emergency, read_emergency, set_emergency
 from signage_player.install import install, load_current
+from walkway.records import Batch, Observation
+from walkway.signage_state.emergency import clear_emergency, read_emergency, set_emergency
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content" / "sapporo"
@@ -229,7 +229,7 @@ def test_live_crowding_from_store_and_neighbours(tmp_path, fonts):
     store.commit_batch("cam", Batch(observations=obs, watermark=now))
     neighbours = tmp_path / "neighbours.json"
     neighbours.write_text(json.dumps({"updated_at": now - 30, "counts": {"odori-03/pole-n": 40.0}}))
-    live = read_live(package, store.conn, "chikaho-01", neighbours, now, 5)
+    live = read_live(package, store, "chikaho-01", neighbours, now, 5)
     assert live.flow["chikaho"] == pytest.approx(200.0)
     assert live.flow["pole-town"] == 40.0 and live.flow["aurora-town"] is None
     renderer = Renderer(fonts, metrics(1920, 1080), languages=package.languages)
@@ -331,7 +331,7 @@ def test_cli_module_does_not_import_pygame():
 def test_heartbeat_and_screenshot_for_operations(tmp_path, fonts):
     import pygame
 
-    from edge.signage_link import read_heartbeat, request_screenshot, screenshot_path
+    from walkway.signage_state.player import read_heartbeat, request_screenshot, screenshot_path
 
     clock = FakeClock()
     player = _player(tmp_path, fonts, clock)

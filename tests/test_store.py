@@ -7,8 +7,8 @@ import pytest
 
 from edge.migrations import SCHEMA_VERSION
 from edge.store import Store
-from sensors.base import END_OF_TIME, Batch, Measurement, Observation
 from walkway.errors import StoreError
+from walkway.records import END_OF_TIME, Batch, Measurement, Observation
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 

@@ -17,19 +17,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.config_table import ConfigTable
-from sensors.base import (
-    Batch,
-    Emit,
-    Measurement,
-    Observation,
-    Source,
-    SourceContext,
-    SourceState,
-    SourceStatus,
-)
+from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
 from sensors.ble.estimator import EstimatorOptions, WindowEstimator, WindowResult
 from sensors.ble.scanner import make_scanner, scrub, triage
+from walkway.config_table import ConfigTable
+from walkway.records import Batch, Measurement, Observation
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,6 @@
-"""`walkway count-video` and `walkway calibrate`. cv2 is imported inside the handlers."""
+"""`walkway count-video`. cv2 is imported inside the handler.
+
+(`walkway calibrate` reads a node config, so it is an edge command: edge/cli.py.)"""
 
 import argparse
 import json
@@ -37,17 +39,6 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     count.add_argument("--detect-every", type=int, default=1, metavar="N",
                        help="run the detector on every Nth frame (tracker predicts between)")
     count.set_defaults(handler=_count_video)
-
-    cal = subparsers.add_parser(
-        "calibrate",
-        help="write one local still with the camera's lines and ROI drawn on it",
-        description="Grab one frame from a camera source in a node config and draw its lines "
-        "and region of interest on it: the only command that ever writes a camera frame.",
-    )
-    cal.add_argument("--config", required=True, type=Path, help="node config (TOML)")
-    cal.add_argument("--out", required=True, type=Path, help="PNG file to write")
-    cal.add_argument("--source", help="camera source name (default: the first camera)")
-    cal.set_defaults(handler=_calibrate)
 
 
 def _pair(text: str | None, flag: str) -> tuple[float, float] | None:
@@ -99,23 +90,4 @@ def _count_video(args: argparse.Namespace) -> int:
     for item in result["lines"]:
         spec = ",".join(f"{v:g}" for v in item["line"])
         print(f"{spec:<28} {item['in']:>6} {item['out']:>6}")
-    return 0
-
-
-def _calibrate(args: argparse.Namespace) -> int:
-    from edge.config import load_config
-
-    if args.out.suffix.lower() != ".png":
-        raise UsageError(f"--out {args.out}: expected a .png file name")
-    config = load_config(args.config)
-    cameras = [s for s in config.sources if s.type == "camera"]
-    if args.source:
-        cameras = [s for s in cameras if s.name == args.source]
-    if not cameras:
-        which = f"named {args.source!r} " if args.source else ""
-        raise UsageError(f"{args.config}: no camera source {which}in [[sources]]")
-    from sensors.camera.calibrate import calibrate_still
-
-    out = calibrate_still(cameras[0].options, args.out)
-    print(f"wrote {out} ({cameras[0].name}: lines and ROI drawn)")
     return 0

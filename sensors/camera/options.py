@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.config_table import ConfigTable
 from sensors.camera.geometry import IN, OUT, CountLine
+from walkway.config_table import ConfigTable
 
 DETECTORS = ("motion", "hog", "dnn")
 LINE_NAME = r"[a-z0-9][a-z0-9_-]{0,31}"

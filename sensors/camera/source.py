@@ -12,18 +12,10 @@ stored or sent: only counts leave this module.
 import logging
 import threading
 
-from edge.config_table import ConfigTable
-from sensors.base import (
-    END_OF_TIME,
-    Batch,
-    Emit,
-    Observation,
-    Source,
-    SourceContext,
-    SourceState,
-    SourceStatus,
-)
+from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
 from sensors.camera.options import CameraOptions, parse_camera
+from walkway.config_table import ConfigTable
+from walkway.records import END_OF_TIME, Batch, Observation
 
 log = logging.getLogger(__name__)
 

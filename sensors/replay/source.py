@@ -11,19 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from edge.config_table import ConfigTable
-from sensors.base import (
-    END_OF_TIME,
-    NAME_PATTERN,
-    Batch,
-    Emit,
-    Observation,
-    Source,
-    SourceContext,
-    SourceState,
-    SourceStatus,
-)
+from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
+from walkway.config_table import ConfigTable
 from walkway.errors import InputFileError
+from walkway.records import END_OF_TIME, NAME_PATTERN, Batch, Observation
 from walkway.timeutil import parse_iso
 
 HEADER = ["time", "sensor", "direction", "count"]

@@ -12,17 +12,9 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from edge.config_table import ConfigTable
-from sensors.base import (
-    Batch,
-    Emit,
-    Measurement,
-    Observation,
-    Source,
-    SourceContext,
-    SourceState,
-    SourceStatus,
-)
+from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
+from walkway.config_table import ConfigTable
+from walkway.records import Batch, Measurement, Observation
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ Small negative depths (within the tolerance) are ground noise and are stored as 
 from dataclasses import dataclass
 from typing import Any
 
-from edge.config_table import ConfigTable
 from sensors.base import SourceContext
 from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options
 from sensors.serial.parsers import MaxBotixParser
+from walkway.config_table import ConfigTable
 
 QUANTITY = "snow_depth_mm"
 

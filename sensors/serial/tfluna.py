@@ -11,10 +11,10 @@ Counts are observations with direction "pass" (an overhead beam cannot tell dire
 from dataclasses import dataclass
 from typing import Any
 
-from edge.config_table import ConfigTable
 from sensors.base import SourceContext
 from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options
 from sensors.serial.parsers import LidarFrame, TfLunaParser
+from walkway.config_table import ConfigTable
 
 DIRECTION = "pass"
 

@@ -10,10 +10,10 @@ default ASCII protocol has no checksum.
 from dataclasses import dataclass
 from typing import Any
 
-from edge.config_table import ConfigTable
 from sensors.base import SourceContext
 from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options
 from sensors.serial.parsers import Wxt530Parser
+from walkway.config_table import ConfigTable
 
 
 @dataclass(frozen=True)

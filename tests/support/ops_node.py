@@ -10,8 +10,8 @@ from typing import Any
 from cloud_bridge.bridge import Bridge
 from cloud_bridge.fleet_cli import build_command, send
 from edge.config import load_config
-from edge.notify import Notifier
 from support.walkway_procs import WalkwayProcess, wait_for
+from walkway.notify import Notifier
 
 CSV = "time,sensor,direction,count\n2026-01-12T07:00:00Z,cam.a,in,1\n"
 

@@ -15,16 +15,18 @@
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.commands_config import CommandsConfig
+from cloud_bridge.downlink.commands_config import CommandsConfig
 from edge.config import Config, load_config
 from edge.health import LIVE_STATES
 from edge.store import Store
 from walkway.errors import ConfigError
+from walkway.files import write_atomic
 
 Restart = Callable[[str], None]
 
@@ -33,22 +35,9 @@ class ApplyRefused(ValueError):
     """The new config is not acceptable; nothing was changed."""
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself must survive a power cut
-    finally:
-        os.close(dir_fd)
+def _mode(path: Path) -> int:
+    """The config's own permissions: it may hold broker credentials (keep 0600 if it was)."""
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def validate_text(current: Config, text: str) -> Config:
@@ -91,8 +80,9 @@ def apply_config(current: Config, text: str, cc: CommandsConfig, restart: Restar
     new = validate_text(current, text)
     path = current.file
     previous = path.read_bytes()
-    _write_atomic(path.with_name(path.name + ".prev"), previous)
-    _write_atomic(path, text.encode("utf-8"))
+    mode = _mode(path)
+    write_atomic(path.with_name(path.name + ".prev"), previous, mode)
+    write_atomic(path, text.encode("utf-8"), mode)
     pending = PendingApply(command_id, new.sha256, hashlib.sha256(previous).hexdigest(), now,
                            deadline)
     try:
@@ -131,8 +121,9 @@ def edge_problem(store: Store, config: Config, pending: PendingApply) -> str | N
 def rollback(config_file: Path, cc: CommandsConfig, restart: Restart) -> None:
     """Put node.toml.prev back (keeping the failed file as .rejected) and restart."""
     prev = config_file.with_name(config_file.name + ".prev")
-    _write_atomic(config_file.with_name(config_file.name + ".rejected"),
-                  config_file.read_bytes())
-    _write_atomic(config_file, prev.read_bytes())
+    mode = _mode(config_file)
+    write_atomic(config_file.with_name(config_file.name + ".rejected"),
+                 config_file.read_bytes(), mode)
+    write_atomic(config_file, prev.read_bytes(), mode)
     for service in cc.apply_restart:
         restart(service)

@@ -13,7 +13,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.config_table import ConfigTable
+from walkway.config_table import ConfigTable
 
 SERVICE_PATTERN = r"walkway-[a-z0-9-]{1,40}"
 DEFAULT_SERVICES = ("walkway-edge", "walkway-bridge", "walkway-signage")

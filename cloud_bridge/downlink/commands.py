@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from edge import command_actions as actions
-from edge.commands_config import commands_config
+from cloud_bridge.downlink import actions
+from cloud_bridge.downlink.actions import Rejected
+from cloud_bridge.downlink.commands_config import commands_config
+from cloud_bridge.downlink.config_apply import PendingApply, Restart, edge_problem, rollback
 from edge.config import Config
-from edge.config_apply import PendingApply, Restart, edge_problem, rollback
 from edge.store import Store
 from walkway.errors import StoreError, WalkwayError
 from walkway.timeutil import iso_z, parse_iso
@@ -30,10 +31,8 @@ from walkway.timeutil import iso_z, parse_iso
 log = logging.getLogger(__name__)
 
 MAX_LIFETIME_S = 7 * 24 * 3600
-
-
-class Rejected(ValueError):
-    """A command that must not run; the message is the result's reason."""
+# Commands that apply a new config and are watched until the edge comes up healthy.
+APPLYING_COMMANDS = ("set-config", "move-line", "recalibrate")
 
 
 def restart_with_command(argv: tuple[str, ...]) -> Restart:
@@ -88,21 +87,14 @@ class CommandHandler:
         return body
 
     def _record(self, message: dict[str, Any], result: dict[str, Any]) -> None:
-        self.store.conn.execute(
-            "INSERT INTO commands(id, command, received_at, expires_at, status, result)"
-            " VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET status=excluded.status,"
-            " result=excluded.result",
-            (message["id"], message["command"], self.wall(), parse_iso(message["expires_at"]),
-             result["status"], json.dumps(result)))
+        self.store.record_command(message["id"], message["command"], self.wall(),
+                                  parse_iso(message["expires_at"]), result)
 
     def _update(self, cmd_id: str, result: dict[str, Any]) -> None:
-        self.store.conn.execute("UPDATE commands SET status=?, result=? WHERE id=?",
-                                (result["status"], json.dumps(result), cmd_id))
+        self.store.update_command(cmd_id, result)
 
     def _remembered(self, cmd_id: str) -> dict[str, Any] | None:
-        row = self.store.conn.execute("SELECT result FROM commands WHERE id=?",
-                                      (cmd_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return self.store.command_result(cmd_id)
 
     # -- intake -----------------------------------------------------------------------
     def _check(self, payload: bytes) -> dict[str, Any]:
@@ -145,8 +137,7 @@ class CommandHandler:
             log.warning("command %s rejected: %s", cmd_id, exc)
             return [self.result(cmd_id, command, "rejected", str(exc))]
         cmd_id, command = message["id"], message["command"]
-        self.store.conn.execute("DELETE FROM commands WHERE expires_at < ?",
-                                (self.wall() - 3600,))
+        self.store.forget_commands(expired_before=self.wall() - 3600)
         seen = self._remembered(cmd_id)
         if seen is not None:
             return [{**seen, "replayed": True}]
@@ -220,17 +211,15 @@ class CommandHandler:
 
     def _resume(self) -> None:
         """A set-config still `accepted` when the bridge restarted keeps being watched."""
-        row = self.store.conn.execute(
-            "SELECT id, result, received_at FROM commands WHERE status='accepted' AND"
-            " command IN ('set-config', 'move-line', 'recalibrate') ORDER BY received_at DESC"
-            " LIMIT 1").fetchone()
+        row = self.store.latest_accepted_command(APPLYING_COMMANDS)
         if row is None:
             return
-        data = json.loads(row[1]).get("data", {})
-        self.pending_apply = PendingApply(row[0], data.get("sha256", ""),
+        cmd_id, result, received_at = row
+        data = result.get("data", {})
+        self.pending_apply = PendingApply(cmd_id, data.get("sha256", ""),
                                           data.get("previous_sha256", ""),
                                           float(data.get("applied_at", 0)),
-                                          row[2] + self.cc.apply_timeout_s)
+                                          received_at + self.cc.apply_timeout_s)
 
 
 def _peek(payload: bytes) -> tuple[str | None, str | None]:

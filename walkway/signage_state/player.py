@@ -1,7 +1,7 @@
-"""The file contract between the signage player and operations (docs/operations.md).
+"""The player's files in the signage state contract (walkway/signage_state/__init__.py).
 
-Both sides live on one node and share `[signage] state_dir`; files are written atomically
-(temp file + rename) so neither side ever reads half a file.
+Both sides live on one node and share `[signage] state_dir`; files are written with
+walkway.files.write_atomic so neither side ever reads half a file.
 
 - `player.json`: the player's heartbeat, rewritten every few seconds while it draws:
   {"at": epoch, "state": "ok"|"degraded"|"no-display", "reason": "...", "frames": N,
@@ -13,33 +13,22 @@ Both sides live on one node and share `[signage] state_dir`; files are written a
 """
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from walkway.files import write_atomic
 
 HEARTBEAT = "player.json"
 SCREENSHOT_REQUEST = "screenshot.request"
 SAFE_ID = r"[A-Za-z0-9_-]{1,64}"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_heartbeat(state_dir: str | Path, *, state: str, now: float, reason: str = "",
                     frames: int = 0, scene: str = "") -> None:
     """Player side: call every few seconds while drawing (and with the real state)."""
     body = {"at": now, "state": state, "reason": reason, "frames": frames, "scene": scene}
-    _write_atomic(Path(state_dir) / HEARTBEAT, json.dumps(body).encode())
+    # Rewritten every few seconds: atomic, but not fsynced (a lost beat is harmless).
+    write_atomic(Path(state_dir) / HEARTBEAT, json.dumps(body), durable=False)
 
 
 def read_heartbeat(state_dir: str | Path) -> dict | None:
@@ -60,7 +49,7 @@ def request_screenshot(state_dir: str | Path, command_id: str, now: float) -> Pa
     """Operations side: ask the player for a screenshot; returns where it will appear."""
     path = screenshot_path(state_dir, command_id)
     body = json.dumps({"id": command_id, "at": now}).encode()
-    _write_atomic(Path(state_dir) / SCREENSHOT_REQUEST, body)
+    write_atomic(Path(state_dir) / SCREENSHOT_REQUEST, body)
     return path
 
 
@@ -77,6 +66,6 @@ def pending_screenshot(state_dir: str | Path) -> str | None:
 def answer_screenshot(state_dir: str | Path, command_id: str, png: bytes) -> Path:
     """Player side: store the PNG for the request and clear the request."""
     path = screenshot_path(state_dir, command_id)
-    _write_atomic(path, png)
+    write_atomic(path, png)
     (Path(state_dir) / SCREENSHOT_REQUEST).unlink(missing_ok=True)
     return path

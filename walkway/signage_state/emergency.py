@@ -1,7 +1,8 @@
 """The emergency notice: overrides every scene until cleared.
 
-State is one JSON file, `state_dir/emergency.json`, written atomically (temp file, fsync,
-rename) so the player never reads half a notice, and it survives restarts and power cuts.
+State is one JSON file, `state_dir/emergency.json`, written with walkway.files.write_atomic
+(temp file, fsync, rename, folder fsync) so the player never reads half a notice, and it
+survives restarts and power cuts.
 Any process may set or clear it: the crew CLI, the remote-command handler, tests.
 
     set_emergency(state_dir, {"ja": "...", "en": "..."}, title={"ja": ...})
@@ -10,13 +11,12 @@ Any process may set or clear it: the crew CLI, the remote-command handler, tests
 """
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from walkway.errors import UsageError
+from walkway.files import write_atomic
 
 FILE = "emergency.json"
 
@@ -46,19 +46,12 @@ def set_emergency(
     if "ja" not in text_by_lang:
         raise UsageError("emergency: expected a Japanese (ja) text; other languages are optional")
     path = _path(state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
     body = {
         "text": text_by_lang,
         "title": title or {},
         "set_at": time.time() if now is None else now,
     }
-    fd, tmp = tempfile.mkstemp(prefix=".emergency-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(body, f, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, json.dumps(body, ensure_ascii=False))
 
 
 def clear_emergency(state_dir: str | Path) -> bool:
