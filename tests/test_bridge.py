@@ -69,3 +69,16 @@ def test_a_failing_callback_is_raised_not_swallowed(broker) -> None:
         wait_for(lambda: link.poll(0.05), 30, "the callback's fault raised from poll()")
     pub.loop_stop()
     link.close()
+
+
+def test_subscribed_means_acknowledged_and_is_renewed_after_a_reconnect(broker) -> None:
+    link = MqttLink(host="127.0.0.1", port=broker.port, client_id="t-sub",
+                    on_connected=lambda lk: lk.subscribe("t/ready"), backoff_max_s=0.5)
+    wait_for(lambda: link.poll(0.05) or "t/ready" in link.subscribed, 30, "the first SUBACK")
+    assert link.connects == 1
+    broker.restart()  # same port; the old connection (and its subscription) is gone
+    wait_for(lambda: link.poll(0.05) or not link.connected, 30, "the disconnect")
+    assert link.subscribed == set()
+    wait_for(lambda: link.poll(0.05) or "t/ready" in link.subscribed, 30, "the SUBACK again")
+    assert link.connects == 2
+    link.close()
