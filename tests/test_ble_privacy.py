@@ -136,7 +136,7 @@ def test_no_address_digest_or_key_is_written_anywhere(tmp_path, broker, caplog, 
             holder["daemon"].stop()
         thread.join(10)
         sampling.set()
-        sampler.join(5)
+        sampler.join(30)
         logging.getLogger().removeHandler(file_handler)
         file_handler.close()
     assert not thread.is_alive()

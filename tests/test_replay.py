@@ -32,7 +32,7 @@ def run_source(path: Path, position: str | None, batch_rows: int = 2) -> tuple[l
     thread.start()
     wait_for(lambda: source.status().state == SourceState.IDLE, 30, "the end of the file")
     stop.set()
-    thread.join(5)
+    thread.join(30)
     return batches, source
 
 
