@@ -97,7 +97,7 @@ def main() -> dict:
     from signage_player.install import install
 
     state = Path(tempfile.mkdtemp()) / "state"
-    install(ROOT / "content" / "sapporo", state)
+    install(ROOT / "signage_player" / "example_content" / "sapporo", state)
     t_spawn = time.time()
     out = subprocess.run(
         [

@@ -201,7 +201,7 @@ class Bridge:
             self.store.set_state("bridge", {
                 "connected": self.link.connected, "connects": self.link.connects,
                 "last_error": self.link.last_error, "url": self._public_url,
-                "delivered_bins": self.delivered_bins})
+                "delivered_bins": self.delivered_bins, "config_sha256": self.config.sha256})
         except (sqlite3.Error, StoreError) as exc:
             log.error("cannot write the bridge heartbeat: %s", exc)
             return

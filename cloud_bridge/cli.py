@@ -27,8 +27,9 @@ def _collector_run(args: argparse.Namespace) -> int:
     tls = None
     if args.tls_ca or args.tls_cert:
         tls = tls_context_from_files(args.tls_ca, args.tls_cert, args.tls_key)
+    flows = {} if args.flows_every is None else {"flows_every_s": args.flows_every}
     collector = Collector(args.broker, SqliteCollectorStorage(args.db), tls_context=tls,
-                          client_id=args.client_id)
+                          client_id=args.client_id, **flows)
     return run_collector(collector)
 
 
@@ -77,6 +78,9 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     crun.add_argument("--broker", required=True, help="mqtt://HOST:PORT or mqtts://HOST:PORT")
     crun.add_argument("--db", required=True, help="collector SQLite database file")
     crun.add_argument("--client-id", help="MQTT client id (default: random)")
+    crun.add_argument("--flows-every", type=float, metavar="S",
+                      help="seconds between each site's retained flows messages "
+                      "(docs/wire.md gives the default)")
     crun.add_argument("--tls-ca", type=Path, help="CA certificate for mqtts://")
     crun.add_argument("--tls-cert", type=Path, help="collector client certificate")
     crun.add_argument("--tls-key", type=Path, help="collector client private key")

@@ -1,4 +1,5 @@
-"""The wire format: build and check versioned JSON payloads (schemas in docs/schemas/).
+"""The wire format: build and check versioned JSON payloads (schemas in cloud_bridge/schemas/,
+shipped as package data).
 
 Validation uses fastjsonschema, which compiles each schema file into Python once, so the
 collector can check every message at broker speed.
@@ -12,9 +13,10 @@ from typing import Any, Protocol
 
 from walkway import __version__
 from walkway.records import COUNT
+from walkway.resources import package_file
 from walkway.timeutil import iso_z
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"
+SCHEMA_DIR = package_file("cloud_bridge", "schemas")  # shipped in the wheel
 MAX_PAYLOAD_BYTES = 256 * 1024
 
 
@@ -102,7 +104,7 @@ def _inline_refs(node: Any, root: dict[str, Any]) -> Any:
 
 
 class Schemas:
-    """Compiled validators for docs/schemas/NAME.v1.json, loaded when first needed."""
+    """Compiled validators for cloud_bridge/schemas/NAME.v1.json, loaded when first needed."""
 
     def __init__(self, schema_dir: Path = SCHEMA_DIR) -> None:
         self.schema_dir = schema_dir

@@ -15,9 +15,11 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from edge.store import STORE_KEYS
 from sensors.registry import SOURCE_TYPES, source_module
 from walkway.config_table import ConfigTable
 from walkway.errors import ConfigError
+from walkway.keys import Key, KeySpec
 from walkway.records import NODE_ID_PATTERN
 
 NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,39}"
@@ -38,13 +40,25 @@ class NodeConfig:
     site: str
 
 
+MQTT_KEYS = KeySpec("mqtt", [
+    Key("url", "text", "mqtt://127.0.0.1:1883", "`mqtt://` or `mqtts://` (TLS; client "
+        "certificate from `[tls]`)", what="an mqtt:// or mqtts:// URL"),
+    Key("batch_bins", "integer", 200, "bins per counts message", min=1, max=2000),
+    Key("window", "integer", 16, "messages in flight awaiting the collector's ack",
+        min=1, max=1000),
+    Key("ack_timeout_s", "number", 15.0, "a message not acknowledged by then is sent again",
+        min=0.1),
+    Key("keepalive_s", "integer", 30, "MQTT keepalive", min=5, max=3600),
+])
+
+
 @dataclass(frozen=True)
 class StoreConfig:
     path: Path
-    bin_seconds: int = 60
-    grace_seconds: int = 30
-    max_mb: float = 512.0
-    keep_delivered_hours: float = 48.0
+    bin_seconds: int = STORE_KEYS.default("bin_seconds")
+    grace_seconds: int = STORE_KEYS.default("grace_seconds")
+    max_mb: float = STORE_KEYS.default("max_mb")
+    keep_delivered_hours: float = STORE_KEYS.default("keep_delivered_hours")
 
 
 @dataclass(frozen=True)
@@ -53,10 +67,10 @@ class MqttConfig:
     host: str
     port: int
     tls: bool
-    batch_bins: int = 200
-    window: int = 16
-    ack_timeout_s: float = 15.0
-    keepalive_s: int = 30
+    batch_bins: int = MQTT_KEYS.default("batch_bins")
+    window: int = MQTT_KEYS.default("window")
+    ack_timeout_s: float = MQTT_KEYS.default("ack_timeout_s")
+    keepalive_s: int = MQTT_KEYS.default("keepalive_s")
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,8 @@ class Config:
 
 
 def _parse_mqtt(t: ConfigTable) -> MqttConfig:
-    url = t.text("url", "mqtt://127.0.0.1:1883", what="an mqtt:// or mqtts:// URL")
+    k = MQTT_KEYS
+    url = t.read(k["url"])
     parts = urlsplit(url or "")
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         t.problem("url", "an mqtt:// or mqtts:// URL with a host", url)
@@ -100,10 +115,10 @@ def _parse_mqtt(t: ConfigTable) -> MqttConfig:
         host=host,
         port=port,
         tls=tls,
-        batch_bins=t.integer("batch_bins", 200, min=1, max=2000),
-        window=t.integer("window", 16, min=1, max=1000),
-        ack_timeout_s=t.number("ack_timeout_s", 15.0, min=0.1),
-        keepalive_s=t.integer("keepalive_s", 30, min=5, max=3600),
+        batch_bins=t.read(k["batch_bins"]),
+        window=t.read(k["window"]),
+        ack_timeout_s=t.read(k["ack_timeout_s"]),
+        keepalive_s=t.read(k["keepalive_s"]),
     )
 
 
@@ -135,11 +150,11 @@ def parse_config(file: Path, data: dict[str, Any]) -> Config:
     node_t.finish()
     store_t = root.table("store", required=True)
     store = StoreConfig(
-        path=store_t.path("path"),
-        bin_seconds=store_t.integer("bin_seconds", 60, min=1, max=86400),
-        grace_seconds=store_t.integer("grace_seconds", 30, min=0, max=86400),
-        max_mb=store_t.number("max_mb", 512.0, min=0.05),
-        keep_delivered_hours=store_t.number("keep_delivered_hours", 48.0, min=0),
+        path=store_t.read(STORE_KEYS["path"]),
+        bin_seconds=store_t.read(STORE_KEYS["bin_seconds"]),
+        grace_seconds=store_t.read(STORE_KEYS["grace_seconds"]),
+        max_mb=store_t.read(STORE_KEYS["max_mb"]),
+        keep_delivered_hours=store_t.read(STORE_KEYS["keep_delivered_hours"]),
     )
     store_t.finish()
     mqtt_t = root.table("mqtt", required=True)

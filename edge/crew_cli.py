@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from walkway.records import PLAY_SOURCE
 from walkway.timeutil import iso_z, parse_iso
 
 DEFAULT_CONFIG = "/var/lib/walkway/node.toml"
@@ -43,10 +44,16 @@ def _dump(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def recent_counts(store: Any, now: float, minutes: tuple[int, ...] = (5, 15)) -> list[dict]:
-    """Per sensor and direction: the count in the last N minutes (bins started since)."""
+def recent_counts(store: Any, now: float, minutes: tuple[int, ...] = (5, 15), *,
+                  plays: bool = False) -> list[dict]:
+    """Per sensor and direction: the count in the last N minutes (bins started since).
+
+    Pedestrian counts, or with `plays` the sign's proof-of-play rows (source "signage"):
+    scenes shown are not people.
+    """
     longest = max(minutes) * 60
-    rows = store.count_rows_since(int(now - longest))
+    rows = [r for r in store.count_rows_since(int(now - longest))
+            if (r[0] == PLAY_SOURCE) == plays]
     table: dict[tuple[str, str, str], dict] = {}
     for source, sensor, direction, start, count in rows:
         entry = table.setdefault((source, sensor, direction), {
@@ -66,7 +73,22 @@ def status_data(config: Any, store: Any, now: float) -> dict[str, Any]:
     data["config_file"] = str(config.file)
     data["bridge"] = heartbeat(store, "bridge", now, health_config(config).stale_after_s)
     data["counts"] = recent_counts(store, now)
+    data["plays"] = recent_counts(store, now, plays=True)
+    data["config_outdated"] = config_outdated(config, data)
     return data
+
+
+def config_outdated(config: Any, data: dict[str, Any]) -> list[str]:
+    """Running processes whose config (digest recorded at start) differs from the file's."""
+    return [name for name in ("edge", "bridge")
+            if data[name]["state"] != "down" and data[name].get("config_sha256")
+            and data[name]["config_sha256"] != config.sha256]
+
+
+def _size(mb: float) -> str:
+    if mb >= 1024:
+        return f"{mb / 1024:.1f} GB"
+    return f"{mb:.1f} MB" if mb >= 1 else f"{mb * 1024:.0f} KB"
 
 
 def _age(seconds: float | None) -> str:
@@ -86,8 +108,13 @@ def render_status(d: dict[str, Any], console: Any) -> None:
     console.print(f"node {d['node']} (site {d['site']})  walkway {d['software']}  {d['at']}",
                   style="bold")
     console.print(f"config {d['config_file']}  sha256 {d['config_sha256'][:12]}")
+    for name in d.get("config_outdated", []):
+        console.print(f"WARNING: the {name} runs an older config (sha256 "
+                      f"{d[name]['config_sha256'][:12]}) than the file: systemctl restart "
+                      f"walkway-{name}", style="bold red")
     edge, bridge = d["edge"], d["bridge"]
-    console.print(f"edge:    {edge['state']} (heartbeat {_age(edge['age_s'])})")
+    reason = f" - {edge['reason']}" if edge["state"] != "up" and edge.get("reason") else ""
+    console.print(f"edge:    {edge['state']} (heartbeat {_age(edge['age_s'])}){reason}")
     link = "connected" if bridge.get("connected") else "NOT connected"
     if bridge["state"] == "down":
         link = "bridge not running"
@@ -109,6 +136,14 @@ def render_status(d: dict[str, Any], console: Any) -> None:
     if not d["counts"]:
         counts.add_row("(none in the last 15 min)", "", "", "")
     console.print(counts)
+    if d.get("plays"):
+        plays = Table(title="proof of play (scenes shown)", title_justify="left")
+        for col in ("scene", "last 5 min", "last 15 min"):
+            plays.add_column(col, justify="right" if col.startswith("last") else "left")
+        for c in d["plays"]:
+            plays.add_row(c["direction"].removeprefix("play."), str(c["last_5_min"]),
+                          str(c["last_15_min"]))
+        console.print(plays)
     st = d["store"]
     oldest = "none" if st["oldest_unsent"] is None else (
         f"{st['oldest_unsent']} ({_age(st['oldest_unsent_age_s'])})")
@@ -118,7 +153,7 @@ def render_status(d: dict[str, Any], console: Any) -> None:
     console.print(f"signage: {sg['state']}{' - ' + sg['reason'] if sg.get('reason') else ''}"
                   f", emergency {'ON' if sg['emergency'] else 'off'}")
     dk = d["disk"]
-    console.print(f"disk:    {dk['free_mb'] / 1024:.1f} GB free of {dk['total_mb'] / 1024:.1f} GB"
+    console.print(f"disk:    {_size(dk['free_mb'])} free of {_size(dk['total_mb'])}"
                   f" ({dk['free_pct']} %)")
     ck = d["clock"]
     synced = {True: "synchronised", False: "NOT synchronised", None: "unknown"}[ck["synced"]]
@@ -147,24 +182,28 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _selftest(args: argparse.Namespace) -> int:
-    from edge.config import load_config
-    from edge.selftest import FAIL, Check, run_checks
+    from edge.selftest import FAIL, SKIP, Check, check_clock, config_checks, run_checks
     from edge.store import Store
     from walkway.errors import WalkwayError
 
-    checks: list[Check] = []
-    try:
-        config = load_config(args.config)
-        checks.append(Check("config", "PASS", f"{config.file} (sha256 {config.sha256[:12]})"))
-        store = Store.from_config(config, clock=_clock(), durable=False)
-    except WalkwayError as exc:
-        checks.append(Check("config" if not checks else "store", FAIL,
-                            str(exc).splitlines()[0]))
+    config, checks = config_checks(args.config)
+    if config is None:
+        checks += [check_clock(),
+                   Check("others", SKIP, "store, disk, sources, broker, signage: need a valid "
+                         "config")]
     else:
+        store, problem = None, ""
         try:
-            checks += run_checks(config, store, store.clock(), broker_timeout=args.timeout)
+            store = Store.from_config(config, clock=_clock(), durable=False)
+        except WalkwayError as exc:
+            problem = str(exc).splitlines()[0]
+        clock = store.clock if store is not None else _clock()
+        try:
+            checks += run_checks(config, store, clock(), broker_timeout=args.timeout,
+                                 store_problem=problem)
         finally:
-            store.close()
+            if store is not None:
+                store.close()
     failed = sum(c.status == FAIL for c in checks)
     if args.json:
         _dump({"ok": failed == 0, "checks": [c.as_dict() for c in checks]})
@@ -179,21 +218,24 @@ def _selftest(args: argparse.Namespace) -> int:
 def _outbox(args: argparse.Namespace) -> int:
     from edge.health import outbox
 
+    since = None
+    if args.resend_since:
+        try:
+            since = parse_iso(args.resend_since)
+        except ValueError:
+            from walkway.errors import UsageError
+
+            raise UsageError(f"--resend-since: expected an ISO 8601 UTC time, got "
+                             f"{args.resend_since!r}") from None
     config, store = _open(args)
     try:
+        resent = store.resend_since(since) if since is not None else None
+        # Everything read after the resend: the outbox as it is now, not as it was.
         data = {"node": config.node.id, **outbox(store, store.clock())}
         data["delivered"] = store.stats().delivered
-        if args.resend_since:
-            try:
-                since = parse_iso(args.resend_since)
-            except ValueError:
-                from walkway.errors import UsageError
-
-                raise UsageError(f"--resend-since: expected an ISO 8601 UTC time, got "
-                                 f"{args.resend_since!r}") from None
-            data["resent"] = store.resend_since(since)
+        if resent is not None:
+            data["resent"] = resent
             data["resent_since"] = iso_z(since)
-            data["outbox_depth"] = store.stats().depth
     finally:
         store.close()
     if args.json:
@@ -212,23 +254,59 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def bin_counts(store: Any, now: float, width: int, last: int = 5) -> list[dict]:
+    """Per sensor and direction: the current (partial) bin, the previous complete bin and
+    the `last` complete bins before the current one. Whole bins only: a "last minute" cut
+    from bins would drop to zero at every bin boundary."""
+    from walkway.timeutil import bin_start
+
+    current = bin_start(now, width)
+    rows = store.count_rows_since(current - last * width)
+    table: dict[tuple[str, str], dict] = {}
+    for source, sensor, direction, start, count in rows:
+        if source == PLAY_SOURCE:
+            continue
+        entry = table.setdefault((sensor, direction), {
+            "sensor": sensor, "direction": direction, "current_bin": 0, "previous_bin": 0,
+            f"last_{last}_bins": 0})
+        if start == current:
+            entry["current_bin"] += count
+        else:
+            entry[f"last_{last}_bins"] += count
+            if start == current - width:
+                entry["previous_bin"] += count
+    return list(table.values())
+
+
 def _watch(args: argparse.Namespace) -> int:
     from edge.health import sources
     from edge.health_config import health_config
+    from walkway.timeutil import bin_start
 
     config, store = _open(args)
-    console = _console()
+    width = config.store.bin_seconds
+    live = None
     shown = 0
     try:
         while True:
             now = store.clock()
             stale = health_config(config).stale_after_s
-            frame = {"at": iso_z(now), "sources": sources(config, store, now, stale),
-                     "counts": recent_counts(store, now, (1, 5))}
+            frame = {"at": iso_z(now), "bin_seconds": width,
+                     "current_bin_start": iso_z(bin_start(now, width)),
+                     "sources": sources(config, store, now, stale),
+                     "counts": bin_counts(store, now, width)}
             if args.json:
                 print(json.dumps(frame, ensure_ascii=False), flush=True)
+            elif live is None:
+                from rich.live import Live
+
+                # Redrawn in place (cursor movement), so a terminal or a tmux pane shows one
+                # table, not a new one per refresh.
+                live = Live(_watch_table(frame), console=_console(), auto_refresh=False,
+                            redirect_stdout=False, redirect_stderr=False)
+                live.start(refresh=True)
             else:
-                _render_watch(frame, console)
+                live.update(_watch_table(frame), refresh=True)
             shown += 1
             if args.count and shown >= args.count:
                 return 0
@@ -236,20 +314,27 @@ def _watch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if live is not None:
+            live.stop()
         store.close()
 
 
-def _render_watch(frame: dict[str, Any], console: Any) -> None:
+def _watch_table(frame: dict[str, Any]) -> Any:
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"live counts {frame['at']}", title_justify="left")
-    for col in ("sensor", "direction", "last 1 min", "last 5 min"):
-        table.add_column(col, justify="right" if col.startswith("last") else "left")
+    width = frame["bin_seconds"]
+    since = frame["current_bin_start"][11:19]
+    table = Table(title=f"live counts {frame['at']} (bins of {width} s, UTC)",
+                  title_justify="left")
+    for col in ("sensor", "direction", f"since {since}", "previous bin", "last 5 bins"):
+        table.add_column(col, justify="left" if col in ("sensor", "direction") else "right")
     for c in frame["counts"]:
-        table.add_row(c["sensor"], c["direction"], str(c["last_1_min"]), str(c["last_5_min"]))
+        table.add_row(c["sensor"], c["direction"], str(c["current_bin"]), str(c["previous_bin"]),
+                      str(c["last_5_bins"]))
     states = ", ".join(f"{s['name']} {s['state']}" for s in frame["sources"]) or "no sources"
-    console.print(table)
-    console.print(f"sources: {states}")
+    return Group(table, Text(f"sources: {states}"))
 
 
 def _install(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from edge.config import Config
 from edge.health_config import health_config
 from edge.store import Store
+from edge.store_errors import disk_full_text
 from sensors.base import Source, SourceContext, SourceState, SourceStatus
 from sensors.registry import source_module
 from walkway.errors import StoreError
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_BATCHES = 64
 STATUS_EVERY_S = 2.0
+RETRY_LOG_EVERY = 60  # failed store writes (one a second) between two log lines
 
 
 @dataclass
@@ -66,6 +68,7 @@ class EdgeDaemon:
         self.queue: queue.Queue[tuple[str, Batch]] = queue.Queue(QUEUE_BATCHES)
         self.store = Store.from_config(config, clock=clock)
         self.last_write_ok = clock()
+        self._status_full = 0  # status writes failed in a row on a full disk
         self.on_tick = on_tick
         ctx = SourceContext(config.node.id, config.file.parent, clock,
                             config.store.bin_seconds)
@@ -121,13 +124,20 @@ class EdgeDaemon:
 
     # -- main loop ------------------------------------------------------------------
     def _commit(self, name: str, batch: Batch) -> None:
+        failures = 0
         while True:
             try:
                 self.store.commit_batch(name, batch)
                 self.last_write_ok = self.clock()
+                if failures:
+                    log.warning("store writable again after %d failed attempts", failures)
                 return
             except StoreError as exc:
-                log.error("%s; retrying in 1 s", exc)
+                # The first failure, then one line a minute: a crew reads the cause, not
+                # sixty copies of it.
+                if failures % RETRY_LOG_EVERY == 0:
+                    log.error("%s; retrying every 1 s (%d failed so far)", exc, failures + 1)
+                failures += 1
                 if self.stop_event.wait(1.0):
                     return
 
@@ -163,7 +173,21 @@ class EdgeDaemon:
         except (sqlite3.Error, StoreError) as exc:
             # Not fatal here: the watchdog stops pinging and systemd restarts us.
             log.error("cannot write status to the store: %s", exc)
+            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+                self._status_full += 1
+                try:
+                    # First give the WAL's space back; drop bins only if that was not enough.
+                    if self._status_full == 1:
+                        self.store.checkpoint()
+                        return
+                    deleted = self.store.make_room()
+                except sqlite3.Error as again:
+                    log.error("cannot make room in the store: %s", again)
+                    return
+                log.warning("%s; deleted %d oldest bins to make room",
+                            disk_full_text(self.store.path), deleted)
             return
+        self._status_full = 0
         self.last_write_ok = self.clock()
         if not self.ready_sent:
             self.ready_sent = self.notifier.ready(f"counting with {len(self.workers)} sources")

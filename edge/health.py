@@ -1,4 +1,4 @@
-"""A node's health snapshot (docs/schemas/health.v1.json), shared by the bridge's health
+"""A node's health snapshot (cloud_bridge/schemas/health.v1.json), shared by the bridge's health
 telemetry and the crew's `walkway status`.
 
 Everything is read from the store and the local system: it works with no network, from any
@@ -97,7 +97,11 @@ def uptime_s(proc: Path = Path("/proc/uptime")) -> float | None:
 
 
 def disk(path: Path) -> dict[str, Any]:
-    usage = shutil.disk_usage(path)
+    """The filesystem holding `path` (its nearest existing ancestor, if it is missing)."""
+    probe = Path(path).absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    usage = shutil.disk_usage(probe)
     return {"path": str(path), "free_mb": round(usage.free / 2**20, 1),
             "total_mb": round(usage.total / 2**20, 1),
             "free_pct": round(100.0 * usage.free / usage.total, 1) if usage.total else 0.0}
@@ -127,7 +131,31 @@ def heartbeat(store: Store, name: str, now: float, stale_s: float) -> dict[str, 
     value, at = row
     age = round(now - at, 1)
     state = "up" if age <= stale_s and not value.get("stopped") else "down"
-    return {**value, "state": state, "age_s": age}
+    out = {**value, "state": state, "age_s": age}
+    if state == "down" and not value.get("stopped") and process_alive(value.get("pid")):
+        # Running, but its heartbeat cannot reach the store (a full or failing disk): "down"
+        # would send a crew to restart a process that is not the problem.
+        out["state"] = "stuck"
+        out["reason"] = (f"{name} process {value['pid']} is running but has not written the "
+                         f"store for {age:.0f} s: store writes failing (disk full? see its log)")
+    return out
+
+
+def process_alive(pid: object, proc: Path = Path("/proc")) -> bool:
+    """Whether `pid` is a running walkway process on this machine."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process (the walkway user): it exists
+    try:
+        cmdline = (proc / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc to tell a reused pid: trust the signal probe
+    return b"walkway" in cmdline
 
 
 def sources(config: Config, store: Store, now: float, stale_s: float) -> list[dict[str, Any]]:

@@ -1,42 +1,42 @@
 """The optional `[health]` section: how often the bridge publishes health, and when a
-heartbeat counts as stale (see docs/operations.md).
-
-    [health]
-    every_s = 60            # publish walkway/v1/{site}/{node}/health this often
-    stale_after_s = 10      # a source status older than this: the edge is down or stalled
-    write_stale_s = 30      # the edge's watchdog pings stop when no store write succeeded
-    loop_stale_s = 30       # the bridge's watchdog pings stop when the MQTT loop is stuck
-    signage_stale_s = 15    # the signage heartbeat file older than this: player stalled
-    disk_min_free_pct = 10  # `walkway selftest` fails below this
-    cert_min_days = 14      # `walkway selftest` fails when the node certificate expires sooner
-"""
+heartbeat counts as stale. Keys: HEALTH_KEYS below (the table in docs/operations.md)."""
 
 from dataclasses import dataclass
 
 from walkway.config_table import ConfigTable
+from walkway.keys import Key, KeySpec
+
+HEALTH_KEYS = KeySpec("health", [
+    Key("every_s", "number", 60.0, "health on .../health this often", min=0.1, max=86400),
+    Key("stale_after_s", "number", 10.0, "a source or edge heartbeat older than this: "
+        "stalled / down", min=1, max=86400),
+    Key("write_stale_s", "number", 30.0, "edge and bridge watchdogs: a store write must "
+        "succeed this often", min=1, max=86400),
+    Key("loop_stale_s", "number", 30.0, "bridge watchdog: the MQTT loop must complete this "
+        "often", min=1, max=86400),
+    Key("signage_stale_s", "number", 15.0, "the player's heartbeat older than this: stalled",
+        min=1, max=86400),
+    Key("disk_min_free_pct", "number", 10.0, "selftest fails below this free disk share",
+        min=0, max=100),
+    Key("cert_min_days", "number", 14.0, "selftest fails when the node certificate expires "
+        "sooner", min=0, max=3650),
+])
+D = HEALTH_KEYS.default
 
 
 @dataclass(frozen=True)
 class HealthConfig:
-    every_s: float = 60.0
-    stale_after_s: float = 10.0
-    write_stale_s: float = 30.0
-    loop_stale_s: float = 30.0
-    signage_stale_s: float = 15.0
-    disk_min_free_pct: float = 10.0
-    cert_min_days: float = 14.0
+    every_s: float = D("every_s")
+    stale_after_s: float = D("stale_after_s")
+    write_stale_s: float = D("write_stale_s")
+    loop_stale_s: float = D("loop_stale_s")
+    signage_stale_s: float = D("signage_stale_s")
+    disk_min_free_pct: float = D("disk_min_free_pct")
+    cert_min_days: float = D("cert_min_days")
 
 
 def parse_section(t: ConfigTable) -> HealthConfig:
-    cfg = HealthConfig(
-        every_s=t.number("every_s", 60.0, min=0.1, max=86400),
-        stale_after_s=t.number("stale_after_s", 10.0, min=1, max=86400),
-        write_stale_s=t.number("write_stale_s", 30.0, min=1, max=86400),
-        loop_stale_s=t.number("loop_stale_s", 30.0, min=1, max=86400),
-        signage_stale_s=t.number("signage_stale_s", 15.0, min=1, max=86400),
-        disk_min_free_pct=t.number("disk_min_free_pct", 10.0, min=0, max=100),
-        cert_min_days=t.number("cert_min_days", 14.0, min=0, max=3650),
-    )
+    cfg = HealthConfig(**{key.name: t.read(key) for key in HEALTH_KEYS})
     t.finish()
     return cfg
 

@@ -16,6 +16,7 @@ from edge.config import Config
 from edge.health import certificate, clock_sync, disk, heartbeat
 from edge.health_config import health_config
 from edge.store import Store
+from edge.store_errors import disk_full_text
 from walkway.errors import WalkwayError
 from walkway.signage_state.player import read_heartbeat
 
@@ -35,8 +36,10 @@ class Check:
 
 def check_store(config: Config, store: Store) -> Check:
     try:
-        store.probe_write()  # the write lock and a write, rolled back: leaves nothing
+        store.probe_write()  # a committed write: a rolled-back one passes on a full disk
     except sqlite3.Error as exc:
+        if "full" in str(exc).lower():
+            return Check("store", FAIL, disk_full_text(config.store.path))
         return Check("store", FAIL, f"{config.store.path}: cannot write: {exc}")
     size = store.used_bytes() / 2**20
     return Check("store", PASS, f"writable: {config.store.path} ({size:.1f} MB)")
@@ -64,6 +67,8 @@ def check_edge(config: Config, store: Store, now: float) -> Check:
     if beat["state"] == "up":
         return Check("edge", PASS,
                      f"running (pid {beat.get('pid')}, heartbeat {beat['age_s']:.0f} s ago)")
+    if beat["state"] == "stuck":
+        return Check("edge", FAIL, beat["reason"])
     age = "never" if beat["age_s"] is None else f"{beat['age_s']:.0f} s ago"
     return Check("edge", FAIL, f"not running (last heartbeat {age}): systemctl status "
                  "walkway-edge")
@@ -170,13 +175,23 @@ def check_signage(config: Config, now: float) -> Check:
                  f"{state} {beat.get('reason', '')}".strip())
 
 
-def run_checks(config: Config, store: Store, now: float, *,
-               broker_timeout: float = 3.0) -> list[Check]:
+def run_checks(config: Config, store: Store | None, now: float, *,
+               broker_timeout: float = 3.0, store_problem: str = "") -> list[Check]:
+    """Every check, whatever failed before it: a crew sees all the problems at once.
+
+    With no store (it could not be opened: `store_problem` says why) the checks that need it
+    say so and the others still run.
+    """
+    if store is None:
+        store_checks = [Check("store", FAIL, store_problem or "not opened"),
+                        Check("edge", SKIP, "heartbeat unknown: the store cannot be opened")]
+    else:
+        store_checks = [check_store(config, store), check_edge(config, store, now)]
     return [
-        check_store(config, store),
+        store_checks[0],
         check_disk(config),
         check_clock(),
-        check_edge(config, store, now),
+        store_checks[1],
         *check_cameras(config),
         check_ble(config),
         *check_serial(config),
@@ -184,3 +199,17 @@ def run_checks(config: Config, store: Store, now: float, *,
         check_certificate(config, now),
         check_signage(config, now),
     ]
+
+
+def config_checks(path: str) -> tuple[Config | None, list[Check]]:
+    """The config as a check: PASS, or one FAIL line per problem in the file."""
+    from edge.config import load_config
+    from walkway.errors import ConfigError
+
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return None, [Check("config", FAIL, problem) for problem in exc.problems]
+    except WalkwayError as exc:
+        return None, [Check("config", FAIL, line) for line in str(exc).splitlines()]
+    return config, [Check("config", PASS, f"{config.file} (sha256 {config.sha256[:12]})")]

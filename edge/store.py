@@ -11,6 +11,7 @@ Observations and the source's position are committed in one transaction (`commit
 
 import json
 import logging
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -18,13 +19,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.migrations import migrate
+from edge.store_errors import disk_full_text, open_problem
+from edge.store_reads import CommandLog, CountReader
 from walkway.errors import StoreError
+from walkway.keys import REQUIRED, Key, KeySpec
 from walkway.records import COUNT, MEASURE, Batch
 from walkway.timeutil import bin_start
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 10.0
+FULL_DISK_PRUNE_FRACTION = 0.1  # of all bins, per attempt to make room on a full disk
+# A file of this much (at most 1/8 of the filesystem) is kept next to the store and given
+# back on SQLITE_FULL: on a full disk even deleting rows needs room for the WAL.
+RESERVE_BYTES = 1024 * 1024
+
+# The node config's [store] keys (edge/config.py reads them; Store's defaults are theirs).
+STORE_KEYS = KeySpec("store", [
+    Key("path", "path", REQUIRED, "the store's SQLite file; relative paths are relative to "
+        "the config file"),
+    Key("bin_seconds", "integer", 60, "bin width; bins are UTC-aligned", min=1, max=86400),
+    Key("grace_seconds", "integer", 30, "a bin is sealed once a source's watermark passes "
+        "its end + grace", min=0, max=86400),
+    Key("max_mb", "number", 512.0, "disk cap of the store; oldest bins are dropped beyond it "
+        "(counted)", min=0.05),
+    Key("keep_delivered_hours", "number", 48.0, "delivered bins kept this long (event time) "
+        "for re-sends", min=0),
+])
+DEFAULT_MAX_BYTES = int(STORE_KEYS.default("max_mb") * 1024 * 1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +76,23 @@ class OutboxStats:
     size_bytes: int
 
 
-def _is_disk_full(exc: sqlite3.OperationalError) -> bool:
+def _is_disk_full(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return code == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
 
 
-class Store:
+class StoreFullError(StoreError):
+    """The store's disk is full and pruning could not make room (yet)."""
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # SQLite rolls a transaction back by itself on SQLITE_FULL (and IOERR, NOMEM): a second
+    # ROLLBACK would raise "no transaction is active" and hide the real error.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+class Store(CommandLog, CountReader):
     """One node's store. Safe to open from the edge and the bridge processes at once."""
 
     def __init__(
@@ -67,10 +100,10 @@ class Store:
         path: str | Path,
         *,
         node: str,
-        bin_seconds: int = 60,
-        grace_seconds: int = 30,
-        max_bytes: int = 512 * 1024 * 1024,
-        keep_delivered_s: float = 48 * 3600,
+        bin_seconds: int = STORE_KEYS.default("bin_seconds"),
+        grace_seconds: int = STORE_KEYS.default("grace_seconds"),
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        keep_delivered_s: float = STORE_KEYS.default("keep_delivered_hours") * 3600,
         clock: Callable[[], float] = time.time,
         durable: bool = True,
     ) -> None:
@@ -82,17 +115,24 @@ class Store:
         self.keep_delivered_s = keep_delivered_s
         self.clock = clock
         self._last_prune = float("-inf")
+        conn = None
         try:
             conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk before a source's position moves on (power cuts).
+            # The bridge only records deliveries, which a crash at worst makes it send again.
+            conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            conn.execute("PRAGMA busy_timeout=30000")
+            migrate(conn)
         except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot open store: {exc}") from exc
+            if conn is not None:
+                conn.close()
+            if str(path) == ":memory:":
+                raise StoreError(f"{path}: cannot open store: {exc}") from exc
+            raise StoreError(open_problem(self.path, str(exc))) from exc
         self._conn = conn  # private: other modules use the named methods below
-        conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before a source's position moves on (power cuts).
-        # The bridge only records deliveries, which a crash at worst makes it send again.
-        conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-        conn.execute("PRAGMA busy_timeout=30000")
-        migrate(conn)
+        self.reserve = None if str(path) == ":memory:" else Path(f"{path}-reserve")
+        self._keep_reserve()
 
     @classmethod
     def from_config(
@@ -173,69 +213,13 @@ class Store:
             self.set_state("edge", edge_state)
 
     def probe_write(self) -> None:
-        """Take the write lock and write, then roll back: proves the store is writable and
-        leaves nothing behind (`walkway selftest`). Raises sqlite3.Error."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._conn.execute("INSERT INTO counters(name, value) VALUES ('selftest', 1)"
-                               " ON CONFLICT(name) DO UPDATE SET value = value + 1")
-        finally:
-            self._conn.execute("ROLLBACK")
+        """A committed write (`walkway selftest`): it bumps a counter no one reads. A write
+        rolled back never leaves memory, so it passes on a full disk. Raises sqlite3.Error."""
+        self._conn.execute("INSERT INTO counters(name, value) VALUES ('selftest', 1)"
+                           " ON CONFLICT(name) DO UPDATE SET value = value + 1")
 
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-
-    # -- remote commands (cloud_bridge/downlink): one row per accepted id ----------------
-    def record_command(self, cmd_id: str, command: str, received_at: float,
-                       expires_at: float, result: dict) -> None:
-        self._conn.execute(
-            "INSERT INTO commands(id, command, received_at, expires_at, status, result)"
-            " VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET status=excluded.status,"
-            " result=excluded.result",
-            (cmd_id, command, received_at, expires_at, result["status"], json.dumps(result)))
-
-    def update_command(self, cmd_id: str, result: dict) -> None:
-        self._conn.execute("UPDATE commands SET status=?, result=? WHERE id=?",
-                           (result["status"], json.dumps(result), cmd_id))
-
-    def command_result(self, cmd_id: str) -> dict | None:
-        row = self._conn.execute("SELECT result FROM commands WHERE id=?", (cmd_id,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def forget_commands(self, expired_before: float) -> None:
-        self._conn.execute("DELETE FROM commands WHERE expires_at < ?", (expired_before,))
-
-    def latest_accepted_command(self, commands: Iterable[str]) -> tuple[str, dict, float] | None:
-        """(id, result, received_at) of the newest command among `commands` still accepted."""
-        names = list(commands)
-        row = self._conn.execute(
-            "SELECT id, result, received_at FROM commands WHERE status='accepted' AND"
-            f" command IN ({','.join('?' * len(names))}) ORDER BY received_at DESC LIMIT 1",
-            names).fetchone()
-        return (row[0], json.loads(row[1]), row[2]) if row else None
-
-    # -- reading counts (crew CLI, the sign) -----------------------------------------------
-    def count_rows_since(self, start: int) -> list[tuple[str, str, str, int, int]]:
-        """(source, sensor, direction, start, count) of every count bin from `start` on."""
-        return self._conn.execute(
-            "SELECT source, sensor, direction, start, count FROM bins WHERE kind='count'"
-            " AND start >= ? ORDER BY sensor, direction", (int(start),)).fetchall()
-
-    def sensor_total(self, sensor: str, since: int, *,
-                     exclude_source: str = "") -> tuple[int, int]:
-        """(sum of counts, number of bins) of `sensor` since `since`; (0, 0): no bins at all,
-        which is "no data", not "nobody"."""
-        row = self._conn.execute(
-            "SELECT coalesce(sum(count), 0), count(*) FROM bins WHERE kind='count' AND sensor=?"
-            " AND source != ? AND start >= ?", (sensor, exclude_source, int(since))).fetchone()
-        return int(row[0]), int(row[1])
-
-    def latest_mean(self, quantity: str) -> float | None:
-        """The mean of the newest bin of a measured quantity (e.g. temperature_c), or None."""
-        row = self._conn.execute(
-            "SELECT vsum / count FROM bins WHERE kind='measure' AND direction=?"
-            " AND count > 0 ORDER BY start DESC LIMIT 1", (quantity,)).fetchone()
-        return None if row is None or row[0] is None else float(row[0])
 
     # -- ingest ---------------------------------------------------------------------
     def commit_batch(self, source: str, batch: Batch) -> None:
@@ -245,11 +229,25 @@ class Store:
         except sqlite3.OperationalError as exc:
             if not _is_disk_full(exc):
                 raise StoreError(f"{self.path}: write failed: {exc}") from exc
-            log.warning("%s: disk full; dropping oldest bins and retrying", self.path)
-            self.enforce_cap(force_fraction=0.1)
+            try:
+                # Often only the WAL filled the disk: giving its space back loses nothing.
+                self.checkpoint()
+                self._commit_batch(source, batch)
+            except sqlite3.OperationalError as again:
+                if not _is_disk_full(again):
+                    raise StoreError(f"{self.path}: write failed: {again}") from again
+            else:
+                return
+            deleted = self.make_room()
+            log.warning("%s; deleted %d oldest bins to make room, retrying",
+                        disk_full_text(self.path), deleted)
             try:
                 self._commit_batch(source, batch)
             except sqlite3.OperationalError as exc2:
+                if _is_disk_full(exc2):
+                    raise StoreFullError(
+                        f"{disk_full_text(self.path)}: still no room after deleting {deleted} "
+                        "bins: free space on that disk") from exc2
                 raise StoreError(f"{self.path}: write failed after pruning: {exc2}") from exc2
         if self.clock() - self._last_prune >= PRUNE_EVERY_S:
             self.maintain()
@@ -329,7 +327,7 @@ class Store:
                 self._seal(source, now)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
 
     def _seal(self, source: str, now: float) -> None:
@@ -454,6 +452,10 @@ class Store:
             horizon = min(newest, self.clock()) - self.keep_delivered_s
             self._delete("state='delivered' AND start < ?", (horizon,), count_as=None)
         self.enforce_cap()
+        # PASSIVE never waits for the bridge's readers; it lets the next write reuse the WAL
+        # from its start instead of growing it, so a small disk is not filled by the WAL.
+        self.checkpoint("PASSIVE")
+        self._keep_reserve()
 
     def enforce_cap(self, force_fraction: float = 0.0) -> None:
         """Delete oldest delivered bins, then oldest unsent ones, until under the cap.
@@ -471,6 +473,54 @@ class Store:
                 continue
             if not self._delete_oldest("state!='delivered'", chunk, count_as="dropped_bins"):
                 break
+
+    def make_room(self) -> int:
+        """On a full disk: drop the oldest bins (delivered first, then unsent ones, counted in
+        `dropped_bins`) and give the WAL's space back to the filesystem. Returns bins deleted.
+
+        Each step may itself fail for want of space; the next one is still tried, and the
+        caller retries its write either way.
+        """
+        if self.reserve is not None:
+            self.reserve.unlink(missing_ok=True)
+        self.checkpoint()
+        total = self._conn.execute("SELECT count(*) FROM bins").fetchone()[0]
+        chunk = max(1, int(total * FULL_DISK_PRUNE_FRACTION))
+        deleted = 0
+        for where, count_as in (("state='delivered'", None), ("state!='delivered'",
+                                                                "dropped_bins")):
+            try:
+                deleted += self._delete_oldest(where, chunk, count_as=count_as)
+            except sqlite3.OperationalError as exc:
+                if not _is_disk_full(exc):
+                    raise
+            if deleted:
+                break
+        self.checkpoint()
+        self._keep_reserve()
+        return deleted
+
+    def _keep_reserve(self) -> None:
+        """(Re)create the reserve file when the disk has room for it twice over."""
+        if self.reserve is None or self.reserve.exists():
+            return
+        try:
+            usage = shutil.disk_usage(self.reserve.parent)
+            size = min(RESERVE_BYTES, usage.total // 8)
+            if usage.free >= 2 * size:
+                with self.reserve.open("wb") as f:
+                    f.write(bytes(size))  # written, not sparse: the blocks must be taken
+        except OSError as exc:
+            self.reserve.unlink(missing_ok=True)
+            log.debug("no reserve file next to %s: %s", self.path, exc)
+
+    def checkpoint(self, mode: str = "TRUNCATE") -> None:
+        # TRUNCATE: copy the WAL into the database and shrink the WAL file to zero bytes.
+        try:
+            self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+        except sqlite3.OperationalError as exc:
+            if not _is_disk_full(exc):
+                raise
 
     def _delete_oldest(self, where: str, limit: int, count_as: str | None) -> int:
         return self._delete(
@@ -497,11 +547,11 @@ class Store:
                 self._bump(count_as, cur.rowcount)
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            _rollback(self._conn)
             raise
         if cur.rowcount:
             log.info("store: deleted %d bins (%s)", cur.rowcount, count_as or "delivered")
         return cur.rowcount
 
 
-__all__ = ["OutboxBin", "OutboxStats", "Store"]
+__all__ = ["STORE_KEYS", "OutboxBin", "OutboxStats", "Store"]

@@ -1,4 +1,4 @@
-"""`walkway install-systemd`: render the units in systemd/ for this machine and install them.
+"""`walkway install-systemd`: render the units in edge/systemd/ for this machine and install them.
 
 The shipped units name `/usr/local/bin/walkway` and `/var/lib/walkway/node.toml`; both are
 replaced by the real executable and config. Also installed: the `walkway` user
@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from walkway.files import write_atomic
+from walkway.resources import package_file
 
-UNIT_DIR = Path(__file__).resolve().parents[1] / "systemd"
+UNIT_DIR = package_file("edge", "systemd")  # shipped in the wheel
 NODE_UNITS = ("walkway-edge.service", "walkway-bridge.service", "walkway-signage.service")
 COLLECTOR_UNITS = ("walkway-collector.service",)
 DEFAULT_EXE = "/usr/local/bin/walkway"

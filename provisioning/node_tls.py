@@ -19,6 +19,7 @@ from typing import Any
 
 from provisioning.errors import TlsSetupError
 from walkway.config_table import ConfigTable
+from walkway.keys import REQUIRED, Key, KeySpec
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,19 @@ class NodeTls:
     key_file: Path
 
 
+TLS_KEYS = KeySpec("tls", [
+    Key("ca_file", "path", REQUIRED, "fleet CA: verifies the broker's certificate",
+        must_exist=True),
+    Key("cert_file", "path", REQUIRED, "this node's certificate (CN = node id)",
+        must_exist=True),
+    Key("key_file", "path", REQUIRED, "its private key: must be mode 0600 (no group/other "
+        "access)", must_exist=True),
+])
+
+
 def parse_section(table: ConfigTable) -> NodeTls:
     """Validate [tls]: three existing files, the key unreadable by group and others."""
-    tls = NodeTls(
-        ca_file=table.path("ca_file", must_exist=True),
-        cert_file=table.path("cert_file", must_exist=True),
-        key_file=table.path("key_file", must_exist=True),
-    )
+    tls = NodeTls(**{key.name: table.read(key) for key in TLS_KEYS})
     table.finish()
     key = tls.key_file
     if key is not None and key.exists() and stat.S_IMODE(key.stat().st_mode) & 0o077:

@@ -7,7 +7,7 @@ Message format (a JSON object on walkway/v1/{site}/{node}/cmd):
     {"v": 1, "type": "cmd", "id": "c42", "site": "s1", "node": "n1", "command": "ping",
      "expires_at": "2026-11-25T01:00:00Z", ..., "signature": "<base64 Ed25519 signature>"}
 
-(schema: docs/schemas/cmd.v1.json; this module checks only what the signature needs.)
+(schema: cloud_bridge/schemas/cmd.v1.json; this module checks only what the signature needs.)
 
 The signature covers the canonical JSON of every other field: keys sorted, no whitespace,
 UTF-8, no NaN/Infinity (`canonical_json`). `expires_at` (ISO 8601 UTC, as on the wire) is

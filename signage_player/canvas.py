@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signage_player.style import Colour, Metrics, Palette
-from signage_player.textfit import Fit, fit
+from signage_player.textfit import EM_ASCENT, Fit, fit
 
 Box = tuple[int, int, int, int]  # x, y, w, h
-EM_ASCENT = 0.88
 
 
 @dataclass(frozen=True)
@@ -20,6 +19,17 @@ class FitRecord:
     name: str
     box: Box
     fit: Fit
+
+
+@dataclass(frozen=True)
+class InkRecord:
+    """Where a drawn text's pixels are (screen coordinates) and whether a line's raster was
+    shorter than its glyphs' outlines (a clipped descender or accent)."""
+
+    name: str
+    box: Box
+    ink: Box
+    clipped: tuple[str, ...]
 
 
 @dataclass
@@ -30,6 +40,7 @@ class Canvas:
     lang: str
     surface: Any = None
     fits: list[FitRecord] = field(default_factory=list)
+    ink: list[InkRecord] | None = None  # tests: where each text's pixels landed
 
     @property
     def size(self) -> tuple[int, int]:
@@ -62,15 +73,18 @@ class Canvas:
         lang: str | None = None,
         pref_scale: float = 1.0,
         max_size: int = 0,
+        min_size: int = 0,
         backdrop: Colour | None = None,
     ) -> Fit:
         """Fit and draw `text` in `box`; returns the Fit (its height tells where to go on).
 
         `max_size` caps the preferred size (to give a list's items one size, see
-        scenes.common.uniform_size). `backdrop` paints a plate behind each line (map labels
+        scenes.common.uniform_size); `min_size` raises the floor (a title never shrinks below
+        its body text). `backdrop` paints a plate behind each line (map labels
         stay legible over lines)."""
         lang = lang or self.lang
         pref, low = self.metrics.role(role)
+        low = max(low, min_size)
         x, y, w, h = box
         result = fit(
             self.fonts,
@@ -95,6 +109,7 @@ class Canvas:
             # CJK reports a tall ascent for its line gap, so place baselines ourselves: the same
             # text then takes the same room in every language's face.
             shift = font.get_ascent() - round(result.size * EM_ASCENT)
+            inked: list = []
             for i, line in enumerate(result.lines):
                 if not line:
                     continue
@@ -104,7 +119,7 @@ class Canvas:
                     lx = x + (w - img.get_width()) // 2
                 elif align == "right":
                     lx = x + w - img.get_width()
-                top = y + i * result.line_height
+                top = y + result.lead + i * result.line_height
                 if backdrop is not None:
                     pad = max(2, result.size // 8)
                     self.fill(
@@ -114,7 +129,23 @@ class Canvas:
                         outline=False,
                     )
                 self.surface.blit(img, (lx, top - shift))
+                if self.ink is not None:
+                    inked.append((lx, top - shift, img, line, font))
+            if self.ink is not None:
+                self._record_ink(f"{name}[{lang}]", box, inked)
         return result
+
+    def _record_ink(self, name: str, box: Box, inked: list) -> None:
+        rects, clipped = [], []
+        for lx, ly, img, line, font in inked:
+            r = img.get_bounding_rect()
+            if r.width:
+                rects.append(r.move(lx, ly))
+            if font.ink_depth(line) > img.get_height():
+                clipped.append(line)
+        if rects:
+            ink = rects[0].unionall(rects[1:])
+            self.ink.append(InkRecord(name, box, (ink.x, ink.y, ink.w, ink.h), tuple(clipped)))
 
     def measure(self, text: str, role: str = "body", lang: str | None = None) -> tuple[int, int]:
         """Width and height of one line at the role's preferred size."""

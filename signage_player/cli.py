@@ -44,7 +44,9 @@ def _render(args: argparse.Namespace) -> int:
     _quiet_pygame()
     import pygame
 
-    from signage_player.offscreen import parse_size, render_scene
+    from signage_player.content import load_package
+    from signage_player.fonts import FontBook
+    from signage_player.offscreen import glyph_warnings, parse_size, render_scene
 
     try:
         size = parse_size(args.size)
@@ -52,11 +54,15 @@ def _render(args: argparse.Namespace) -> int:
         raise UsageError(f"--size: {exc}") from exc
     if args.lang not in ("ja", "en", "zh-Hans", "ko"):
         raise UsageError(f"--lang: expected ja, en, zh-Hans or ko, got {args.lang!r}")
+    package, fonts = load_package(args.content), FontBook()
+    for line in glyph_warnings(package, Path(args.content), fonts):
+        print(f"render: warning: {line}", file=sys.stderr)
     frame, shown = render_scene(
-        args.content,
+        package,
         args.scene,
         args.lang,
         size,
+        fonts=fonts,
         accessible=args.accessible,
         viewing_distance_m=args.viewing_distance,
         diagonal_in=args.diagonal,
@@ -74,8 +80,25 @@ def _install(args: argparse.Namespace) -> int:
     from signage_player.install import install
 
     _, cfg = _signage_config(args.config)
-    package = install(args.package, cfg.state_dir, try_render=True)  # type: ignore[attr-defined]
+    from signage_player.offscreen import sign_layouts
+
+    layouts = sign_layouts(cfg)  # this sign's size, mode, panel and viewing distance
+    package = install(args.package, cfg.state_dir, try_render=True, layouts=layouts)  # type: ignore[attr-defined]
     print(f"installed {package.id} {package.version} ({package.digest[:12]})")
+    return 0
+
+
+def _hash(args: argparse.Namespace) -> int:
+    from signage_player.content import MANIFEST, ContentError, write_manifest_hashes
+
+    root = Path(args.package)
+    if not (root / MANIFEST).is_file():
+        raise ContentError(f"{root / MANIFEST}: missing manifest (expected a package folder)")
+    try:
+        files = write_manifest_hashes(root)
+    except ValueError as exc:  # not UTF-8 JSON
+        raise ContentError(f"{root / MANIFEST}: expected valid UTF-8 JSON: {exc}") from exc
+    print(f"{root / MANIFEST}: files: {len(files)} sha256 digests written")
     return 0
 
 
@@ -87,17 +110,45 @@ def _emergency(args: argparse.Namespace) -> int:
     if args.clear:
         print("cleared" if clear_emergency(state) else "no emergency notice was set")
         return 0
-    texts = {}
-    for item in args.text or []:
-        lang, sep, text = item.partition("=")
-        if not sep or lang not in ("ja", "en", "zh-Hans", "ko"):
-            raise UsageError(
-                f"--text: expected LANG=TEXT with LANG one of ja, en, zh-Hans, ko, got {item!r}"
-            )
-        texts[lang] = text
-    set_emergency(state, texts)
+    texts = _by_language("--text", args.text)
+    titles = _by_language("--title", args.title)
+    set_emergency(state, texts, title=titles)
+    for line in _glyph_warnings({"--text": texts, "--title": titles}):
+        print(f"warning: {line}", file=sys.stderr)
     print(f"emergency notice set in {state}")
     return 0
+
+
+def _glyph_warnings(flags: dict[str, dict[str, str]]) -> list[str]:
+    """Characters of an emergency notice no installed face has (shown as boxes). Checked
+    after the notice is set: a font problem must never hold an alarm back."""
+    _quiet_pygame()
+    from signage_player.fonts import FontBook, FontError
+
+    try:
+        fonts = FontBook()
+        return [
+            f"{flag} {lang}: U+{ord(c):04X} {c!r} has no glyph in any installed font"
+            " (it shows as a box)"
+            for flag, texts in flags.items()
+            for lang, text in texts.items()
+            for c in fonts.missing_glyphs(text, lang)
+        ]
+    except FontError as exc:
+        return [str(exc)]
+
+
+def _by_language(flag: str, items: list[str] | None) -> dict[str, str]:
+    """Repeated LANG=TEXT flags -> {lang: text}."""
+    out = {}
+    for item in items or []:
+        lang, sep, text = item.partition("=")
+        if not sep or lang not in ("ja", "en", "zh-Hans", "ko") or not text.strip():
+            raise UsageError(
+                f"{flag}: expected LANG=TEXT with LANG one of ja, en, zh-Hans, ko, got {item!r}"
+            )
+        out[lang] = text
+    return out
 
 
 def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
@@ -125,8 +176,17 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     inst.add_argument("--config", required=True, help="the node's TOML config with [signage]")
     inst.set_defaults(handler=_install)
 
+    hashes = sub.add_parser("hash", help="rewrite a package folder's manifest files (sha256)")
+    hashes.add_argument("package", help="package folder (with manifest.json)")
+    hashes.set_defaults(handler=_hash)
+
     emer = sub.add_parser("emergency", help="show (or --clear) an emergency notice on this sign")
     emer.add_argument("--config", required=True, help="the node's TOML config with [signage]")
     emer.add_argument("--text", action="append", help="LANG=TEXT; repeat per language (ja needed)")
+    emer.add_argument(
+        "--title",
+        action="append",
+        help="LANG=TEXT heading; repeat per language (default: the package's emergency_title)",
+    )
     emer.add_argument("--clear", action="store_true", help="remove the notice")
     emer.set_defaults(handler=_emergency)

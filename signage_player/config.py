@@ -1,4 +1,4 @@
-"""The optional `[signage]` section of a node config (see docs/signage.md for every key).
+"""The optional `[signage]` section of a node config (SIGNAGE_KEYS; the table in docs/signage.md).
 
 Parsed with ConfigTable so that every problem is reported at once, one line each.
 Must not import pygame: `walkway config validate` loads this on machines without a display.
@@ -8,32 +8,71 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from walkway.config_table import ConfigTable
+from walkway.keys import Key, KeySpec
 
 LANGUAGES = ("ja", "en", "zh-Hans", "ko")
 SIGN_KINDS = ("any", "underground", "suburban")
+
+
+SIGNAGE_KEYS = KeySpec("signage", [
+    Key("content", "path", None, "content package to install on start (folder or archive; "
+        "relative to the config)"),
+    Key("state_dir", "path", "signage-state", "where installed packages, the emergency "
+        "notice and `neighbours.json` live"),
+    Key("width", "integer", 0, "pixels; `width` and `height` 0 = the display's own "
+        "resolution", min=0, max=16384),
+    Key("height", "integer", 0, "pixels (set with `width`, or both 0)", min=0, max=16384),
+    Key("fullscreen", "flag", True, "full-screen (KMSDRM on the Pi); ignored by the dummy "
+        "driver"),
+    Key("diagonal_in", "number", 55.0, "panel diagonal in inches, for pixels per mm",
+        min=5, max=400),
+    Key("px_per_mm", "number", 0.0, "pixel density; overrides `diagonal_in` when set",
+        min=0, max=100),
+    Key("viewing_distance_m", "number", 4.5, "typical reading distance: sets the minimum "
+        "text height", min=0.5, max=50),
+    Key("languages", "list", LANGUAGES, "languages to rotate through (package order, "
+        "Japanese first)", what="a list of language codes"),
+    Key("accessible", "flag", False, "large text (x1.4) + high contrast, 1.5x longer on each "
+        "screen"),
+    Key("transition_s", "number", 0.8, "crossfade length (0 = cut)", min=0, max=10),
+    Key("fps", "integer", 30, "frame rate cap", min=1, max=240),
+    Key("location", "text", "", "place id of this sign (\"you are here\", routes start "
+        "here); empty: the package's"),
+    Key("sign_kind", "text", "any", "which scenes this sign plays", choices=SIGN_KINDS),
+    Key("timezone", "text", "Asia/Tokyo", "IANA time zone for schedules and the clock",
+        what="an IANA time zone"),
+    Key("neighbours_file", "path", None, "neighbours' live counts (see below); none: "
+        "`state_dir/neighbours.json`"),
+    Key("crowd_window_min", "integer", 5, "minutes of counts averaged for \"crowding now\"",
+        min=1, max=120),
+    Key("proof_of_play", "flag", True, "log each showing to the edge store"),
+    Key("check_every_s", "number", 2.0, "how often to look for an emergency, new content and "
+        "fresh counts", min=0.1, max=3600),
+])
+D = SIGNAGE_KEYS.default
 
 
 @dataclass(frozen=True)
 class SignageConfig:
     content: Path | None
     state_dir: Path
-    width: int = 0
-    height: int = 0
-    fullscreen: bool = True
-    diagonal_in: float = 55.0
-    px_per_mm: float = 0.0
-    viewing_distance_m: float = 4.5
-    languages: tuple[str, ...] = LANGUAGES
-    accessible: bool = False
-    transition_s: float = 0.8
-    fps: int = 30
-    location: str = ""
-    sign_kind: str = "any"
-    timezone: str = "Asia/Tokyo"
-    neighbours_file: Path | None = None
-    crowd_window_min: int = 5
-    proof_of_play: bool = True
-    check_every_s: float = 2.0
+    width: int = D("width")
+    height: int = D("height")
+    fullscreen: bool = D("fullscreen")
+    diagonal_in: float = D("diagonal_in")
+    px_per_mm: float = D("px_per_mm")
+    viewing_distance_m: float = D("viewing_distance_m")
+    languages: tuple[str, ...] = D("languages")
+    accessible: bool = D("accessible")
+    transition_s: float = D("transition_s")
+    fps: int = D("fps")
+    location: str = D("location")
+    sign_kind: str = D("sign_kind")
+    timezone: str = D("timezone")
+    neighbours_file: Path | None = D("neighbours_file")
+    crowd_window_min: int = D("crowd_window_min")
+    proof_of_play: bool = D("proof_of_play")
+    check_every_s: float = D("check_every_s")
 
     @property
     def neighbours_path(self) -> Path:
@@ -42,32 +81,13 @@ class SignageConfig:
 
 def parse_section(t: ConfigTable) -> SignageConfig:
     """Validate `[signage]`; problems are appended to the table's shared list."""
-    languages = t.array("languages", list(LANGUAGES), what="a list of language codes")
+    languages = t.read(SIGNAGE_KEYS["languages"])
     bad = [x for x in languages if x not in LANGUAGES]
     if bad or not languages:
         t.problem("languages", "a non-empty list of " + ", ".join(LANGUAGES), languages)
         languages = list(LANGUAGES)
-    cfg = SignageConfig(
-        content=t.path("content", None),
-        state_dir=t.path("state_dir", "signage-state"),
-        width=t.integer("width", 0, min=0, max=16384),
-        height=t.integer("height", 0, min=0, max=16384),
-        fullscreen=t.flag("fullscreen", True),
-        diagonal_in=t.number("diagonal_in", 55.0, min=5, max=400),
-        px_per_mm=t.number("px_per_mm", 0.0, min=0, max=100),
-        viewing_distance_m=t.number("viewing_distance_m", 4.5, min=0.5, max=50),
-        languages=tuple(dict.fromkeys(languages)),
-        accessible=t.flag("accessible", False),
-        transition_s=t.number("transition_s", 0.8, min=0, max=10),
-        fps=t.integer("fps", 30, min=1, max=240),
-        location=t.text("location", ""),
-        sign_kind=t.text("sign_kind", "any", choices=SIGN_KINDS),
-        timezone=t.text("timezone", "Asia/Tokyo", what="an IANA time zone"),
-        neighbours_file=t.path("neighbours_file", None),
-        crowd_window_min=t.integer("crowd_window_min", 5, min=1, max=120),
-        proof_of_play=t.flag("proof_of_play", True),
-        check_every_s=t.number("check_every_s", 2.0, min=0.1, max=3600),
-    )
+    values = {key.name: t.read(key) for key in SIGNAGE_KEYS if key.name != "languages"}
+    cfg = SignageConfig(**values, languages=tuple(dict.fromkeys(languages)))
     if (cfg.width == 0) != (cfg.height == 0):
         t.problem("width", "width and height both set or both 0 (the display's resolution)")
     _check_zone(t, cfg.timezone)

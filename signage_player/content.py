@@ -29,6 +29,7 @@ SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "emergency": ("sample",),
 }
 KINDS = ("underground", "suburban")
+HASH_FIX = "run `walkway signage hash PACKAGE_DIR` to rewrite the manifest's files"
 # Strings every sign uses whatever its scenes (header, emergency); scene-specific ones are
 # caught by laying every scene out at install (install(..., try_render=True)).
 REQUIRED_STRINGS = ("you_are_here", "emergency_title")
@@ -119,18 +120,24 @@ def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, by
             raise ContentError(f"{where}: files.{rel}: expected a sha256 hex digest, got {want!r}")
         target = root / rel
         if target.is_symlink() or not target.is_file():
-            raise ContentError(f"{target}: missing file listed in manifest files")
+            raise ContentError(
+                f"{target}: missing file listed in manifest files; restore it, or {HASH_FIX}"
+            )
         blob = target.read_bytes()
         got = hashlib.sha256(blob).hexdigest()
         if got != want.lower():
             raise ContentError(
-                f"{target}: sha256 mismatch: manifest says {want[:12]}…, file is {got[:12]}…"
+                f"{target}: sha256 mismatch: manifest says {want[:12]}…, file is {got[:12]}…;"
+                f" if the edit is intended, {HASH_FIX}"
             )
         blobs[rel] = blob
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
         if p.is_file() and rel != MANIFEST and rel not in files:
-            raise ContentError(f"{p}: file not listed in manifest files (unverified content)")
+            raise ContentError(
+                f"{p}: file not listed in manifest files (unverified content);"
+                f" remove it, or {HASH_FIX}"
+            )
     return blobs
 
 

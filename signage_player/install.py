@@ -94,12 +94,20 @@ def _safe_member(archive: Path, name: str) -> None:
         raise ContentError(f"{archive}: {name}: expected a relative path inside the archive")
 
 
-def install(source: str | Path, state_dir: str | Path, *, try_render: bool = False) -> Package:
+def install(
+    source: str | Path,
+    state_dir: str | Path,
+    *,
+    try_render: bool = False,
+    layouts: tuple[dict, ...] | None = None,
+    refuse_cut: bool = True,
+) -> Package:
     """Stage, verify and swap in `source`; returns the verified Package now current.
 
     With try_render, every scene is also laid out in every language (no drawing) so data
     that is well-formed JSON but unusable (a missing key, an unknown place) is refused here
-    rather than skipped on the street."""
+    rather than skipped on the street, and text that would be cut is refused; `layouts` are
+    the sign's (offscreen.sign_layouts), by default both orientations in both modes."""
     source, state_dir = Path(source), Path(state_dir)
     if not source.exists():
         raise ContentError(f"{source}: no such content package")
@@ -115,12 +123,16 @@ def install(source: str | Path, state_dir: str | Path, *, try_render: bool = Fal
         if try_render:
             from signage_player.offscreen import check_renders
 
-            check_renders(staged, source)
+            for warning in check_renders(staged, source, layouts=layouts, refuse_cut=refuse_cut):
+                log.warning("signage: %s", warning)
         release = base / "releases" / f"{staged.id}-{staged.version}-{staged.digest[:8]}"
         if release.exists():
             shutil.rmtree(staging)
         else:
             os.rename(staging, release)
+    except ContentError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise type(exc)(_author_paths(str(exc), staging, source)) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -133,6 +145,14 @@ def install(source: str | Path, state_dir: str | Path, *, try_render: bool = Fal
     log.info("signage: content %s %s is now current", staged.id, staged.version)
     _prune(base, keep=release.name)
     return load_package(release)
+
+
+def _author_paths(message: str, staging: Path, source: Path) -> str:
+    """Name the file the author edits, not the staging copy that was verified: a folder's
+    own path, or `archive:inner/path` for an archive."""
+    sep = "/" if source.is_dir() else ":"
+    message = message.replace(f"{staging}/", f"{source}{sep}").replace(str(staging), str(source))
+    return message.replace("PACKAGE_DIR", str(source)) if source.is_dir() else message
 
 
 def _prune(base: Path, keep: str) -> None:

@@ -65,8 +65,9 @@ def _walkways(package: Any) -> list[dict]:
 class LiveStore(Protocol):
     """What the sign reads from the node's store (edge.store.Store)."""
 
-    def sensor_total(self, sensor: str, since: int, *,
-                     exclude_source: str = "") -> tuple[int, int]: ...
+    def sensor_total(
+        self, sensor: str, since: int, *, exclude_source: str = ""
+    ) -> tuple[int, int]: ...
     def latest_mean(self, quantity: str) -> float | None: ...
 
 

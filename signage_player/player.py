@@ -20,12 +20,13 @@ from zoneinfo import ZoneInfo
 
 from signage_player.config import SignageConfig
 from signage_player.content import ContentError, Package, SceneSpec, load_package
-from signage_player.install import current_target, install
+from signage_player.install import current_target
 from signage_player.live import Live, read_live
 from signage_player.proof import log_play
 from signage_player.render import Renderer, Shown
 from signage_player.schedule import is_active
-from walkway.errors import InputFileError, StoreError, WalkwayError
+from signage_player.startup import ensure_content
+from walkway.errors import StoreError, WalkwayError
 from walkway.signage_state.emergency import read_emergency
 
 log = logging.getLogger(__name__)
@@ -58,37 +59,6 @@ def playlist(package: Package, cfg: SignageConfig, now: datetime) -> list[tuple[
     active = [s for s in scenes if is_active(s.windows, now)]
     active = active or [s for s in scenes if not s.windows] or scenes[:1]
     return [(s, lang) for s in active for lang in langs]
-
-
-def ensure_content(cfg: SignageConfig) -> Package:
-    """Install `cfg.content` if it is not what is current; keep the old one if it is bad."""
-    target = current_target(cfg.state_dir)
-    current = None
-    if target is not None:
-        try:
-            current = load_package(target)
-        except ContentError as exc:
-            log.error("signage: installed content is damaged: %s", exc)
-    if cfg.content is not None:
-        try:
-            if current is None or _source_digest(cfg.content) != current.digest:
-                return install(cfg.content, cfg.state_dir, try_render=True)
-        except ContentError as exc:
-            if current is None:
-                raise
-            log.error(
-                "signage: new content rejected, keeping %s %s: %s", current.id, current.version, exc
-            )
-    if current is None:
-        raise InputFileError(f"{cfg.state_dir}: no content installed and no [signage] content set")
-    return current
-
-
-def _source_digest(source: Path) -> str | None:
-    import hashlib
-
-    manifest = source / "manifest.json"
-    return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
 
 
 class Player:
@@ -149,7 +119,11 @@ class Player:
                 log.error("signage: new content rejected, old content keeps playing: %s", exc)
                 self.problem = f"new content rejected: {exc}"
         self.live = read_live(
-            self.package, self.store, self.node, self.cfg.neighbours_path, t,
+            self.package,
+            self.store,
+            self.node,
+            self.cfg.neighbours_path,
+            t,
             self.cfg.crowd_window_min,
         )
 
@@ -286,11 +260,14 @@ def run_player(
         location=cfg.location,
         window_min=cfg.crowd_window_min,
     )
-    store = _open_store(node_config) if cfg.proof_of_play else None
-    node = node_config.node.id if node_config is not None else ""
     from walkway.clock import clock_from_env  # WALKWAY_CLOCK: `walkway sim` time
 
-    player = Player(cfg, renderer, package, store=store, node=node, clock=clock_from_env())
+    clock = clock_from_env()
+    # The same clock for the plays and the store that stamps them (sealed_at, updated_at):
+    # a simulated play sealed on the wall clock showed a latency of minus days in the report.
+    store = _open_store(node_config, clock) if cfg.proof_of_play else None
+    node = node_config.node.id if node_config is not None else ""
+    player = Player(cfg, renderer, package, store=store, node=node, clock=clock)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     log.info("signage: %dx%d, unit %d px, playing %s %s", w, h, m.unit, package.id, package.version)
@@ -325,13 +302,13 @@ def run_player(
     return 0
 
 
-def _open_store(node_config: Any) -> Any:
+def _open_store(node_config: Any, clock: Callable[[], float]) -> Any:
     if node_config is None:
         return None
     from edge.store import Store
 
     try:
-        return Store.from_config(node_config)
+        return Store.from_config(node_config, clock=clock)
     except StoreError as exc:
         log.warning("signage: no proof of play or live counts (store unavailable): %s", exc)
         return None

@@ -10,10 +10,10 @@ import logging
 from typing import Any
 
 from walkway.errors import StoreError
-from walkway.records import Batch, Measurement, Observation
+from walkway.records import PLAY_SOURCE, Batch, Measurement, Observation
 
 log = logging.getLogger(__name__)
-SOURCE = "signage"
+SOURCE = PLAY_SOURCE
 
 
 def play_batch(t: float, scene_id: str, seconds: float) -> Batch:

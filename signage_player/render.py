@@ -59,14 +59,15 @@ class Renderer:
             package, spec, lang, langs, live, now, location, emergency, self.window_min
         )
 
-    def paint(self, ctx: SceneContext, *, draw: bool = True) -> Shown:
-        """Paint a scene (or, with draw=False, only lay it out and fit its texts)."""
+    def paint(self, ctx: SceneContext, *, draw: bool = True, ink: list | None = None) -> Shown:
+        """Paint a scene (or, with draw=False, only lay it out and fit its texts); `ink`
+        collects where each text's pixels landed (tests)."""
         surface = None
         if draw:
             import pygame
 
             surface = pygame.Surface((self.metrics.width, self.metrics.height))
-        canvas = Canvas(self.fonts, self.metrics, self.palette, ctx.lang, surface)
+        canvas = Canvas(self.fonts, self.metrics, self.palette, ctx.lang, surface, ink=ink)
         painter(ctx.spec.type)(canvas, ctx)
         return Shown(surface, tuple(canvas.fits))
 

@@ -17,9 +17,16 @@ NO_LINE_START = set(
 )
 
 
+EM_ASCENT = 0.88  # baseline below a line's top, in em (CJK ideographs fill ~0.88 em)
+
+
 @dataclass(frozen=True)
 class Fit:
-    """How a text was fitted: lines at `size` px; `ok` is False if it did not fit at min."""
+    """How a text was fitted: lines at `size` px; `ok` is False if it did not fit at min.
+
+    `height` holds the ink, not just the em boxes: `lead` pushes the first line down for
+    marks above the em box (ポ's handakuten), and the last line's descenders (p, g, the comma
+    in Noto's Latin) are counted, so nothing drawn next to the box can cut them."""
 
     lines: tuple[str, ...]
     size: int
@@ -27,6 +34,16 @@ class Fit:
     width: int
     height: int
     line_height: int
+    lead: int = 0
+
+
+def _extent(font: Any, lines: list[str], size: int, lh: int) -> tuple[int, int]:
+    """(lead, height) of `lines` drawn `lh` apart, ink included (see Fit)."""
+    em_top = round(size * EM_ASCENT)
+    first, last = (lines[0], lines[-1]) if lines else ("", "")
+    lead = max(0, font.ink_above_baseline(first) - em_top)
+    tail = max(size - em_top, font.ink_below_baseline(last))
+    return lead, lead + lh * (len(lines) - 1) + em_top + tail
 
 
 @functools.lru_cache(maxsize=4)
@@ -134,10 +151,10 @@ def fit(
         if lines is None:
             continue
         lh = int(size * spacing)
-        height = lh * (len(lines) - 1) + size  # em boxes: see Canvas.text for the baseline
+        lead, height = _extent(font, lines, size, lh)
         widths = [measure(x) for x in lines]
         ok = height <= box_h and max(widths) <= box_w and (not max_lines or len(lines) <= max_lines)
-        last = Fit(tuple(lines), size, ok, max(widths), height, lh)
+        last = Fit(tuple(lines), size, ok, max(widths), height, lh, lead)
         if ok:
             return last
     assert last is not None
@@ -155,6 +172,6 @@ def _cut(fonts: Any, f: Fit, lang: str, box_w: int, box_h: int, max_lines: int, 
     while last and font.size(last + "…")[0] > box_w:
         last = last[:-1]
     lines[-1] = last + "…"
-    height = f.line_height * (len(lines) - 1) + f.size
+    lead, height = _extent(font, lines, f.size, f.line_height)
     width = max(font.size(x)[0] for x in lines)
-    return Fit(tuple(lines), f.size, False, width, height, f.line_height)
+    return Fit(tuple(lines), f.size, False, width, height, f.line_height, lead)

@@ -78,9 +78,14 @@ def _summary(report: dict, out: Path) -> str:
     lines.append(f"  delivery: {d['in_collector_exactly_once']}/{d['sealed_bins']} sealed bins in"
                  f" the collector exactly once ({d['completeness_pct']} %), latency p50"
                  f" {lat['p50']} s p90 {lat['p90']} s p99 {lat['p99']} s")
+    if d.get("dropped_by_disk_cap"):
+        lines.append(f"  LOST: {d['dropped_by_disk_cap']} bins dropped by the disk cap before "
+                     "sending")
+    zone = report["scenario"].get("timezone", "UTC")
     for f in report["faults"]:
         lines.append(f"  fault {f['kind']} on {f['target'] or '-'}: {f['state']}"
-                     f" {f['start'][11:16]}-{f['end'][11:16]} {f['note']}".rstrip())
+                     f" {f['start_local'][11:16]}-{f['end_local'][11:16]} {zone}"
+                     f" {f['note']}".rstrip())
     lines.append(f"report: {out / 'report.html'}")
     return "\n".join(lines)
 

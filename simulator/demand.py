@@ -10,6 +10,7 @@ replays identically: rate(t) = peak_per_min * shape * event bumps * snow factor.
 """
 
 import functools
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -122,5 +123,6 @@ class Demand:
 
 
 def _stable(text: str) -> int:
-    """A seed from a name that, unlike hash(), is the same in every process."""
-    return int.from_bytes(text.encode()[:16].ljust(16, b"\0"), "big") % (2**32)
+    """A seed from a name that, unlike hash(), is the same in every process: every byte of
+    the name counts (a cut-off prefix gave 0 for every short name)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")

@@ -9,6 +9,7 @@ counting zone (>= -80 dBm), compared with the estimator's "estimate".
 
 import json
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from simulator import ble_crowd
@@ -16,6 +17,28 @@ from simulator.ble_backend import ADVERTS, UNPLUGGED
 from simulator.feed_base import Feed
 
 LEAD_S = 240.0  # people arriving before the start fill the first window
+ENVELOPE_MARGIN = 1.1  # over the highest sampled rate: the rate moves between samples
+
+
+def envelope(rate: Callable[[float], float], start: float, end: float, peak: float) -> float:
+    """People per minute at least as high as `rate` ever gets in [start, end): event and
+    snow boosts go above the sensor's `peak_per_min`, and thinning cannot keep more than
+    every arrival of its envelope."""
+    highest = max(rate(t) for t in range(int(start), int(end) + 30, 30))
+    return max(0.1, peak, highest * ENVELOPE_MARGIN)
+
+
+def arrivals(rng: random.Random, rate: Callable[[float], float], start: float, end: float,
+             peak: float) -> Iterator[float]:
+    """Arrival times of a Poisson process of `rate` (people/min), by thinning (Lewis-Shedler):
+    arrivals at the envelope rate `peak`, each kept with probability rate(t) / peak."""
+    t = start
+    while True:
+        t += rng.expovariate(peak / 60.0)
+        if t >= end:
+            return
+        if rng.random() * peak <= rate(t):
+            yield t
 
 
 class BleFeed(Feed):
@@ -26,20 +49,16 @@ class BleFeed(Feed):
         sc = ctx.scenario
         seed = sc.seed * 1000 + sum(map(ord, ctx.node.id + self.sensor.name))
         rng = random.Random(seed)
-        peak = max(0.1, self.sensor.peak_per_min)
+
+        def rate(t: float) -> float:
+            return ctx.demand.rate(ctx.node, self.sensor, max(t, sc.start))
+
+        peak = envelope(rate, sc.start, sc.end, self.sensor.peak_per_min)
         spec = ble_crowd.CrowdSpec(people_per_min=peak, duration_s=sc.end - sc.start,
                                    start=sc.start, seed=seed)
         heard: list[list[tuple[float, int]]] = []
         adverts: list[ble_crowd.Advert] = []
-        t = sc.start - LEAD_S
-        # Thinning (Lewis-Shedler): arrivals at the peak rate, kept with rate(t) / peak.
-        while True:
-            t += rng.expovariate(peak / 60.0)
-            if t >= sc.end:
-                break
-            rate = ctx.demand.rate(ctx.node, self.sensor, max(t, sc.start))
-            if rng.random() * peak > rate:
-                continue
+        for t in arrivals(rng, rate, sc.start - LEAD_S, sc.end, peak):
             # ble_crowd keeps the per-phone model private; it is the documented model.
             ads, times = ble_crowd._phone(rng, spec, t)  # noqa: SLF001
             ads = [a for a in ads if sc.start <= a.time < sc.end]

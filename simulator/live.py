@@ -4,10 +4,10 @@ import sqlite3
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TextIO
-
-from walkway.timeutil import iso_z
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class Snapshot:
     broker: str
     faults: tuple[str, ...]
     rows: tuple[NodeRow, ...]
+    timezone: str = "UTC"  # the scenario's: the same time convention as the report
+
+    def local_time(self) -> str:
+        """'2026-01-14 07:45:00 JST' in the scenario's zone."""
+        return datetime.fromtimestamp(self.sim_time, ZoneInfo(self.timezone)).strftime(
+            "%Y-%m-%d %H:%M:%S %Z")
 
 
 def _node_counts(db: Path, feeds: list, start: float, end: float) -> tuple[float, int, int]:
@@ -70,7 +76,8 @@ def snapshot(runner: Any) -> Snapshot:
     faults = tuple(f"{r.plan.kind}@{r.target}" for r in runner.faults.active()) \
         if runner.faults else ()
     progress = min(1.0, max(0.0, (now - sc.start) / (sc.end - sc.start)))
-    return Snapshot(now, progress, "up" if runner.broker_up else "DOWN", faults, tuple(rows))
+    return Snapshot(now, progress, "up" if runner.broker_up else "DOWN", faults, tuple(rows),
+                    sc.timezone)
 
 
 class View(Protocol):
@@ -98,7 +105,7 @@ class PlainView:
         counted = sum(r.counted for r in s.rows)
         depth = sum(r.depth for r in s.rows)
         faults = ", ".join(s.faults) or "none"
-        self.say(f"{iso_z(s.sim_time)} {s.progress:4.0%} true {true:.0f} counted {counted:.0f}"
+        self.say(f"{s.local_time()} {s.progress:4.0%} true {true:.0f} counted {counted:.0f}"
                  f" outbox {depth} broker {s.broker} faults: {faults}")
 
     def close(self) -> None:
@@ -123,7 +130,7 @@ class RichView:
     def update(self, s: Snapshot) -> None:
         from rich.table import Table
 
-        table = Table(title=f"{self.title}  {iso_z(s.sim_time)}  {s.progress:.0%}",
+        table = Table(title=f"{self.title}  {s.local_time()}  {s.progress:.0%}",
                       caption=f"broker {s.broker}; faults: {', '.join(s.faults) or 'none'}")
         table.add_column("node", no_wrap=True, min_width=14)
         for col in ("true", "counted", "error", "outbox", "acked", "edge/br"):

@@ -4,6 +4,7 @@ import base64
 import html
 import json
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -51,9 +52,12 @@ def build(runner: Any, wall_s: float) -> dict[str, Any]:
     deliv = delivery(edge, cloud, runner.clock.to_wall)
     points = deliv.pop("latency_points")
     deliv.update(export_check(out / "cloud.db", cloud))
+    deliv["dropped_by_disk_cap"] = sum(v["dropped_bins"] for v in stores.values())
     faults = [{"kind": r.plan.kind, "target": r.target, "state": r.state, "note": r.note,
                "start_sim": r.start_sim, "end_sim": r.end_sim,
                "start": iso_z(r.start_sim), "end": iso_z(r.end_sim),
+               "start_local": local_iso(r.start_sim, zone),
+               "end_local": local_iso(r.end_sim, zone),
                "wall_s": round((r.end_sim - r.start_sim) / sc.speed, 1)}
               for r in runner.faults.runs] if runner.faults else []
     for f in figures:
@@ -68,8 +72,12 @@ def build(runner: Any, wall_s: float) -> dict[str, Any]:
     plots.outbox(runner.history, faults, zone, plot_dir / "outbox.png")
     plots.demand_shape(weekly_shape(sc.shape), sc.start, sc.end, zone, plot_dir / "demand.png")
     report = {
+        # Machines read UTC (start, end, *_sim epochs); people read the scenario's zone.
         "scenario": {"name": sc.name, "title": sc.title, "start": iso_z(sc.start),
-                     "end": iso_z(sc.end), "minutes": sc.minutes, "speed": sc.speed,
+                     "end": iso_z(sc.end), "timezone": sc.timezone,
+                     "start_local": local_iso(sc.start, zone),
+                     "end_local": local_iso(sc.end, zone), "minutes": sc.minutes,
+                     "speed": sc.speed,
                      "bin_seconds": sc.bin_seconds, "snow_cm": sc.snow_cm,
                      "snow_factors": _snow_factors(sc),
                      "nodes": [n.id for n in sc.nodes], "seed": sc.seed,
@@ -79,7 +87,8 @@ def build(runner: Any, wall_s: float) -> dict[str, Any]:
         "wall_seconds": round(wall_s, 1),
         "timings": {k: round(v, 1) for k, v in runner.timings.items()},
         "by_type": by_type(figures),
-        "sensors": [{k: v for k, v in s.items() if k != "series"} for s in sensors],
+        "sensors": [{**{k: v for k, v in s.items() if k != "series"},
+                     "bins": per_bin(s["series"])} for s in sensors],
         "delivery": deliv,
         "stores": stores,
         "faults": faults,
@@ -105,6 +114,27 @@ HOW = MappingProxyType({
     "wxt530": "WXT530 composite messages on a pty every 5 s; truth = air temperature",
     "replay": "true counts replayed through the replay source (fallback)",
 })
+
+
+def local_iso(t: float, zone: ZoneInfo) -> str:
+    """ISO 8601 with the scenario zone's offset, e.g. 2026-01-14T07:40:00+09:00."""
+    return datetime.fromtimestamp(t, zone).isoformat(timespec="seconds")
+
+
+def local_text(iso: str, with_date: bool = True) -> str:
+    """'2026-01-14T07:40:00+09:00' -> '2026-01-14 07:40' (or '07:40')."""
+    return iso[:10] + " " + iso[11:16] if with_date else iso[11:16]
+
+
+def per_bin(series: dict[str, list]) -> list[dict[str, Any]]:
+    """The per-bin truth and count behind the plots, as report.json promises."""
+    return [{"start": iso_z(t), "true": _whole(a), "counted": _whole(b)}
+            for t, a, b in zip(series["start"], series["true"], series["counted"],
+                               strict=True)]
+
+
+def _whole(x: Any) -> Any:
+    return int(x) if isinstance(x, float) and x.is_integer() else x
 
 
 def _snow_factors(sc: Any) -> list[float]:
@@ -147,6 +177,8 @@ def _e(x: Any) -> str:
 def _num(x: Any, suffix: str = "") -> str:
     if x is None:
         return "-"
+    if isinstance(x, float) and x.is_integer():
+        return f"{int(x):,}{suffix}"  # people are whole: never "82.00"
     if isinstance(x, float):
         return f"{x:,.2f}{suffix}" if abs(x) < 100 else f"{x:,.0f}{suffix}"
     if isinstance(x, int):
@@ -192,17 +224,24 @@ def render_html(r: dict[str, Any], out: Path) -> str:
     sc, d = r["scenario"], r["delivery"]
     lat = d["latency_s"]
     comp = d["completeness_pct"]
-    comp_cls = "ok" if comp == 100 else "bad"
+    dropped = d.get("dropped_by_disk_cap", 0)
+    # Delivered everything it still had is not "nothing lost" when the disk cap dropped bins.
+    comp_cls = "ok" if comp == 100 and not dropped else ("warn" if comp == 100 else "bad")
+    lost = (f'<br><span class="bad">{dropped:,} bins dropped by the disk cap before sending'
+            "</span>") if dropped else ""
+    zone = sc.get("timezone", "UTC")
     parts = [f"<!doctype html><meta charset=utf-8><title>walkway sim: {_e(sc['title'])}</title>"
              f"<style>{CSS}</style><h1>{_e(sc['title'])}</h1>",
-             f"<p class=muted>scenario <b>{_e(sc['name'])}</b>: {_e(sc['start'])} to "
-             f"{_e(sc['end'])} ({sc['minutes']:g} simulated minutes at {sc['speed']:g}x, "
+             f"<p class=muted>scenario <b>{_e(sc['name'])}</b>: "
+             f"{_e(local_text(sc['start_local']))} to {_e(local_text(sc['end_local'], False))}"
+             f" {_e(zone)} time (all times on this page; report.json has UTC too) "
+             f"({sc['minutes']:g} simulated minutes at {sc['speed']:g}x, "
              f"bins of {sc['bin_seconds']} s), {len(sc['nodes'])} nodes, fresh snow"
              f" {sc['snow_cm']:g} cm (demand underground x{sc['snow_factors'][0]:.2f}, on the"
              f" surface x{sc['snow_factors'][1]:.2f}); {r['wall_seconds']:g} s wall time.</p>"]
     parts.append(
         f'<div class=big>delivery completeness<b class="{comp_cls}">{_num(comp, " %")}</b>'
-        f'{d["in_collector_exactly_once"]:,} of {d["sealed_bins"]:,} sealed bins</div>'
+        f'{d["in_collector_exactly_once"]:,} of {d["sealed_bins"]:,} sealed bins{lost}</div>'
         f'<div class=big>latency p50 / p90 / p99<b>{_num(lat["p50"])} / {_num(lat["p90"])} / '
         f'{_num(lat["p99"])} s</b>sealed at the edge to stored in the collector</div>')
     body = []
@@ -250,9 +289,11 @@ def render_html(r: dict[str, Any], out: Path) -> str:
         f"bins, max {_num(lat['max'])} s. <code>walkway collector export</code> gave"
         f" {_num(d.get('export_rows'))} rows, "
         f"{'the same' if d.get('export_matches') else 'NOT the same'} bins and counts.</p>")
-    body = [[_e(f["kind"]), _e(f["target"]), _e(f["start"]), _e(f["end"]), f["wall_s"],
+    body = [[_e(f["kind"]), _e(f["target"]), _e(local_text(f["start_local"], False)),
+             _e(local_text(f["end_local"], False)), f["wall_s"],
              _e(f["state"]), _e(f["note"])] for f in r["faults"]]
-    parts.append("<h2>Faults</h2>" + (_table(["fault", "target", "from (sim)", "to (sim)",
+    parts.append("<h2>Faults</h2>" + (_table(["fault", "target", f"from ({zone})",
+                                              f"to ({zone})",
                                               "wall s", "state", "note"], body)
                                       if body else "<p>none</p>"))
     parts.append("<h2>How the sensors were simulated</h2><ul>" + "".join(

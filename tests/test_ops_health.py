@@ -15,7 +15,7 @@ from support.walkway_procs import ROOT, run_walkway, wait_for
 from cloud_bridge.collector import Collector
 from cloud_bridge.collector_store import SqliteCollectorStorage
 
-SCHEMAS = ROOT / "docs" / "schemas"
+SCHEMAS = ROOT / "cloud_bridge" / "schemas"
 
 
 def schema(name: str) -> dict:

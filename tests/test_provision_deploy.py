@@ -81,3 +81,20 @@ def test_each_container_runs_an_existing_walkway_command():
         command = re.search(r'exec walkway ([a-z -]+) --config', text).group(1).split()
         args = parser.parse_args([*command, "--config", "/data/walkway/node.toml"])
         assert callable(args.handler), service
+
+
+def test_each_container_installs_the_tested_wheel_with_its_roles_extras():
+    """The images install the wheel tests/test_wheel.py tests, with only their role's extras:
+    the bridge carries neither OpenCV nor pygame."""
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    want = {"edge": {"camera", "ble", "serial"}, "bridge": set(), "signage": {"signage"}}
+    for service in SERVICES:
+        text = (BALENA / service / "Dockerfile.template").read_text()
+        found = re.search(r'pip install --no-cache-dir "\$\(ls /tmp/dist/walkway-\*\.whl\)'
+                          r'(?:\[([a-z,]+)\])?"', text)
+        assert found, service
+        chosen = set(filter(None, (found.group(1) or "").split(",")))
+        assert chosen == want[service] and chosen <= set(extras), service

@@ -23,7 +23,7 @@ from walkway.errors import WalkwayError
 from walkway.timeutil import parse_iso
 
 NOW = parse_iso("2026-11-25T00:00:00Z")
-PAYLOAD = {  # a docs/schemas/cmd.v1.json command
+PAYLOAD = {  # a cloud_bridge/schemas/cmd.v1.json command
     "v": 1, "type": "cmd", "id": "c1", "site": "s1", "node": "n1", "command": "set-config",
     "args": {"package": "winter-2026", "weight": 1.5, "note": "札幌"},
     "issued_at": "2026-11-25T00:00:00Z", "expires_at": "2026-11-25T00:10:00Z",

@@ -1,5 +1,6 @@
 """Serial sources over a REAL pty, fed by a writer process (simulator.serial_devices)."""
 
+import logging
 import os
 import select
 import subprocess
@@ -158,7 +159,8 @@ def test_wxt530_weather_over_pty(devices):
                                                                 for m in truth)
 
 
-def test_unplug_and_replug_reconnects_without_losing_or_doubling(devices):
+def test_unplug_and_replug_reconnects_without_losing_or_doubling(devices, caplog):
+    caplog.set_level(logging.WARNING, logger="sensors.serial.common")
     w, r = devices("tfluna", "--phases", "3,2", "--seed", "11", "--replug",
                    reconnect_max_s=0.2)
     w.go()
@@ -176,6 +178,11 @@ def test_unplug_and_replug_reconnects_without_losing_or_doubling(devices):
     st = r.source.status()
     assert st.state == SourceState.OK and st.counters["reconnects"] >= 1
     assert r.count("pass") == 5
+    # The log says the device came back, and which one: not "disconnected" as its last word.
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "sensors.serial.common"]
+    last_disconnect = max(i for i, m in enumerate(lines) if "disconnected" in m)
+    reconnected = [m for m in lines[last_disconnect:] if "reconnected" in m]
+    assert reconnected and str(w.link) in reconnected[0], lines
 
 
 def test_baud_mismatch_is_degraded_not_counted(devices):

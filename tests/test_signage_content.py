@@ -11,7 +11,7 @@ from signage_player.content import ContentError, load_package, write_manifest_ha
 from signage_player.install import current_target, install, load_current
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 
 
 @pytest.fixture

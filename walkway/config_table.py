@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from walkway.keys import Key
+
 _MISSING: Any = object()
 
 
@@ -152,6 +154,24 @@ class ConfigTable:
             ConfigTable(self.file, f"{self.key(name)}[{i}]", item, self.problems)
             for i, item in enumerate(value)
         ]
+
+    def read(self, key: Key) -> Any:
+        """Read a declared key (walkway.keys): its type, default, range and pattern."""
+        default = _MISSING if key.required else key.default
+        if key.kind == "text":
+            return self.text(key.name, default, pattern=key.pattern, choices=key.choices,
+                             what=key.what or "a string")
+        if key.kind in ("integer", "number"):
+            return self.number(key.name, default, integer=key.kind == "integer",
+                               min=key.min, max=key.max)
+        if key.kind == "flag":
+            return self.flag(key.name, default)
+        if key.kind == "path":
+            return self.path(key.name, default, must_exist=key.must_exist)
+        if key.kind == "list":
+            return self.array(key.name, list(default) if isinstance(default, tuple) else default,
+                              what=key.what or "a list")
+        raise ValueError(f"{key.name}: a {key.kind} key is read by its section's code")
 
     def finish(self) -> None:
         """Report keys nobody read: almost always a typo."""

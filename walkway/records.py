@@ -11,11 +11,14 @@ from dataclasses import dataclass
 # A watermark meaning "this source will send nothing older than anything, ever" (end of file).
 END_OF_TIME = 1e15
 
+# The source the signage player's proof of play is stored under: scenes shown, not people.
+PLAY_SOURCE = "signage"
+
 # Bin kinds in the store's outbox and on the wire (docs/wire.md).
 COUNT = "count"
 MEASURE = "measure"
 
-# Sensor, direction and quantity names as the wire schema accepts them (walkway/schemas/).
+# Sensor, direction and quantity names as the wire schema accepts them (cloud_bridge/schemas/).
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,79}"
 # Node and site ids: config keys, MQTT topic levels, certificate names.
 NODE_ID_PATTERN = r"[a-z0-9-]{1,40}"

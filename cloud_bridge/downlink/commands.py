@@ -2,7 +2,7 @@
 
 The bridge hands every payload to `CommandHandler.handle` and publishes what it returns;
 `tick()` returns results of commands that finish later (set-config after its health
-check, screenshot once the player answered). Payloads: docs/schemas/cmd.v1.json and
+check, screenshot once the player answered). Payloads: cloud_bridge/schemas/cmd.v1.json and
 cmd-result.v1.json; the command list: docs/operations.md.
 
 Rules: a command that is malformed, expired, for another node, unknown, badly signed (when

@@ -1,65 +1,73 @@
-"""The optional `[commands]` section: how a node runs remote commands (docs/operations.md).
-
-    [commands]
-    public_key = "command_signing.pub.pem"  # when set, only Ed25519-signed commands run
-    restart_command = ["systemctl", "--no-block", "restart", "{service}"]
-    services = ["walkway-edge", "walkway-bridge", "walkway-signage"]  # `restart` may name
-    apply_restart = ["walkway-edge"]   # restarted by set-config (and restarted on rollback)
-    apply_timeout_s = 60     # the edge must come up healthy with a new config within this
-    healthy_for_s = 4        # ... and stay healthy this long, or the old config comes back
-    screenshot_timeout_s = 10
-"""
+"""The optional `[commands]` section: how a node runs remote commands. Keys: COMMANDS_KEYS
+below (the table in docs/operations.md)."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from walkway.config_table import ConfigTable
+from walkway.keys import Key, KeySpec
 
 SERVICE_PATTERN = r"walkway-[a-z0-9-]{1,40}"
-DEFAULT_SERVICES = ("walkway-edge", "walkway-bridge", "walkway-signage")
+
+
+COMMANDS_KEYS = KeySpec("commands", [
+    Key("public_key", "path", None, "set: only Ed25519-signed commands run (PEM public key)",
+        must_exist=True),
+    Key("restart_command", "list", ("systemctl", "--no-block", "restart", "{service}"),
+        "argv of the restart hook; `{service}` is replaced",
+        what="a non-empty list of strings (argv; {service} is replaced)"),
+    Key("services", "list", ("walkway-edge", "walkway-bridge", "walkway-signage"),
+        "the units `restart` may name", what=f"a list of unit names matching {SERVICE_PATTERN}"),
+    Key("apply_restart", "list", ("walkway-edge",), "restarted by set-config (and again on "
+        "rollback); add walkway-signage for signage keys",
+        what=f"a list of unit names matching {SERVICE_PATTERN}"),
+    Key("apply_timeout_s", "number", 60.0, "the edge must come up healthy with a new config "
+        "within this", min=1, max=3600),
+    Key("healthy_for_s", "number", 4.0, "... and stay healthy this long, or the old config "
+        "comes back", min=0, max=600),
+    Key("screenshot_timeout_s", "number", 10.0, "how long `screenshot` waits for the player",
+        min=0.5, max=600),
+])
+D = COMMANDS_KEYS.default
 
 
 @dataclass(frozen=True)
 class CommandsConfig:
-    public_key: Path | None = None
-    restart_command: tuple[str, ...] = ("systemctl", "--no-block", "restart", "{service}")
-    services: tuple[str, ...] = DEFAULT_SERVICES
-    apply_restart: tuple[str, ...] = ("walkway-edge",)
-    apply_timeout_s: float = 60.0
-    healthy_for_s: float = 4.0
-    screenshot_timeout_s: float = 10.0
+    public_key: Path | None = D("public_key")
+    restart_command: tuple[str, ...] = D("restart_command")
+    services: tuple[str, ...] = D("services")
+    apply_restart: tuple[str, ...] = D("apply_restart")
+    apply_timeout_s: float = D("apply_timeout_s")
+    healthy_for_s: float = D("healthy_for_s")
+    screenshot_timeout_s: float = D("screenshot_timeout_s")
 
 
-def _strings(t: ConfigTable, name: str, default: tuple[str, ...], pattern: str | None,
-             what: str) -> tuple[str, ...]:
+def _strings(t: ConfigTable, name: str, pattern: str | None) -> tuple[str, ...]:
     import re
 
-    value = t.array(name, list(default), what=what)
+    key = COMMANDS_KEYS[name]
+    value = t.read(key)
     if not all(isinstance(v, str) and (pattern is None or re.fullmatch(pattern, v))
                for v in value):
-        t.problem(name, what, value)
-        return default
+        t.problem(name, key.what, value)
+        return key.default
     return tuple(value)
 
 
 def parse_section(t: ConfigTable) -> CommandsConfig:
-    restart = _strings(t, "restart_command", CommandsConfig.restart_command, None,
-                       "a non-empty list of strings (argv; {service} is replaced)")
+    restart = _strings(t, "restart_command", None)
     if not restart:
         t.problem("restart_command", "a non-empty list of strings", [])
-        restart = CommandsConfig.restart_command
-    services = _strings(t, "services", DEFAULT_SERVICES, SERVICE_PATTERN,
-                        f"a list of unit names matching {SERVICE_PATTERN}")
-    apply_restart = _strings(t, "apply_restart", ("walkway-edge",), SERVICE_PATTERN,
-                             f"a list of unit names matching {SERVICE_PATTERN}")
+        restart = D("restart_command")
+    k = COMMANDS_KEYS
     cfg = CommandsConfig(
-        public_key=t.path("public_key", None, must_exist=True),
+        public_key=t.read(k["public_key"]),
         restart_command=restart,
-        services=services,
-        apply_restart=apply_restart,
-        apply_timeout_s=t.number("apply_timeout_s", 60.0, min=1, max=3600),
-        healthy_for_s=t.number("healthy_for_s", 4.0, min=0, max=600),
-        screenshot_timeout_s=t.number("screenshot_timeout_s", 10.0, min=0.5, max=600),
+        services=_strings(t, "services", SERVICE_PATTERN),
+        apply_restart=_strings(t, "apply_restart", SERVICE_PATTERN),
+        apply_timeout_s=t.read(k["apply_timeout_s"]),
+        healthy_for_s=t.read(k["healthy_for_s"]),
+        screenshot_timeout_s=t.read(k["screenshot_timeout_s"]),
     )
     t.finish()
     return cfg

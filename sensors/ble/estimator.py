@@ -42,6 +42,8 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from walkway.keys import Key, KeySpec
+
 APPLE = 0x004C
 IBEACON_TYPE = 0x02
 EDDYSTONE_UUID = "0000feaa-0000-1000-8000-00805f9b34fb"
@@ -82,19 +84,42 @@ def is_beacon(manufacturer_data: dict[int, bytes], service_uuids: list[str],
     return any(v[:2] == ALTBEACON_CODE for v in manufacturer_data.values())
 
 
+# The estimator's [[sources]] keys of type "ble" (docs/sensors.md); window_s must divide 60.
+WINDOW_CHOICES = (10, 12, 15, 20, 30, 60)  # divisors of 60: windows line up with minute bins
+ESTIMATOR_KEYS = KeySpec("sources.ble", [
+    Key("window_s", "integer", 60, "one of 10, 12, 15, 20, 30 or 60; windows are UTC-aligned "
+        "(use = bin_seconds)"),
+    Key("zone_rssi_dbm", "number", -80.0, "counting zone: an advertiser counts once it was "
+        "this strong", min=-127, max=20),
+    Key("link_rssi_dbm", "number", -85.0, "address rotations are only linked when both ends "
+        "are this strong", min=-127, max=20),
+    Key("rotation_gap_s", "number", 2.5, "... and the new address appeared at most this long "
+        "after the old", min=0, max=30),
+    Key("rssi_match_db", "number", 6.0, "... with RSSIs this close", min=0, max=40),
+    Key("stay_s", "number", 30.0, "\"staying\": dwell in the window >= stay_s ...", min=0),
+    Key("stay_rssi_dbm", "number", -80.0, "... and mean RSSI >= this; everyone else counted "
+        "is \"passby\"", min=-127, max=20),
+    Key("fixed_rssi_spread_db", "number", 1.0, "whole-window advertiser with p90-p10 RSSI <= "
+        "this = fixed; < 0 off", min=-1, max=60),
+    Key("coarsen_below", "integer", 0, ">1: counts 1..N-1 are reported as N (0 stays 0); "
+        "0 = exact", min=0, max=100),
+])
+D = ESTIMATOR_KEYS.default
+
+
 @dataclass(frozen=True)
 class EstimatorOptions:
-    window_s: float = 60.0
-    rotation_gap_s: float = 2.5
-    overlap_tolerance_s: float = 0.3
-    rssi_match_db: float = 6.0
-    link_rssi_dbm: float = -85.0
-    zone_rssi_dbm: float = -80.0
-    stay_s: float = 30.0
-    stay_rssi_dbm: float = -80.0
-    edge_s: float = 5.0
-    fixed_rssi_spread_db: float = 1.0
-    coarsen_below: int = 0
+    window_s: float = float(D("window_s"))
+    rotation_gap_s: float = D("rotation_gap_s")
+    overlap_tolerance_s: float = 0.3  # not a config key: how adverts of one window overlap
+    rssi_match_db: float = D("rssi_match_db")
+    link_rssi_dbm: float = D("link_rssi_dbm")
+    zone_rssi_dbm: float = D("zone_rssi_dbm")
+    stay_s: float = D("stay_s")
+    stay_rssi_dbm: float = D("stay_rssi_dbm")
+    edge_s: float = 5.0  # not a config key
+    fixed_rssi_spread_db: float = D("fixed_rssi_spread_db")
+    coarsen_below: int = D("coarsen_below")
 
 
 @dataclass(frozen=True)

@@ -18,50 +18,57 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
-from sensors.ble.estimator import EstimatorOptions, WindowEstimator, WindowResult
+from sensors.ble.estimator import (
+    ESTIMATOR_KEYS,
+    WINDOW_CHOICES,
+    EstimatorOptions,
+    WindowEstimator,
+    WindowResult,
+)
 from sensors.ble.scanner import make_scanner, scrub, triage
 from walkway.config_table import ConfigTable
+from walkway.keys import Key, KeySpec
 from walkway.records import Batch, Measurement, Observation
 
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("estimate", "lower", "upper", "passby", "staying")
-WINDOW_CHOICES = (10, 12, 15, 20, 30, 60)  # divisors of 60: windows line up with minute bins
 TICK_S = 0.2
+
+
+SOURCE_KEYS = KeySpec("sources.ble", [
+    Key("scanning", "text", "auto", "auto: passive where BlueZ allows it, else active; or "
+        "passive/active", choices=("auto", "passive", "active")),
+    Key("adapter", "text", None, "optional; default: the system's default adapter",
+        pattern=r"hci[0-9]{1,2}", what="an adapter name"),
+    Key("watchdog_s", "number", 30.0, "restart the scanner after this long without any "
+        "advertisement", min=1, max=3600),
+    Key("backend", "text", None, "optional, tests and simulator only: a bleak backend "
+        "(module:name)", pattern=r"[A-Za-z0-9_.]+:[A-Za-z0-9_]+",
+        what="a bleak backend as module:name"),
+])
+BLE_KEYS = ESTIMATOR_KEYS + SOURCE_KEYS
 
 
 @dataclass(frozen=True)
 class BleOptions:
     estimator: EstimatorOptions = field(default_factory=EstimatorOptions)
-    scanning: str = "auto"
-    adapter: str | None = None
-    watchdog_s: float = 30.0
-    backend: str | None = None
+    scanning: str = SOURCE_KEYS.default("scanning")
+    adapter: str | None = SOURCE_KEYS.default("adapter")
+    watchdog_s: float = SOURCE_KEYS.default("watchdog_s")
+    backend: str | None = SOURCE_KEYS.default("backend")
 
 
 def parse_options(t: ConfigTable) -> BleOptions:
-    window = t.integer("window_s", 60)
+    k = ESTIMATOR_KEYS
+    window = t.read(k["window_s"])
     if window is not None and window not in WINDOW_CHOICES:
         t.problem("window_s", "one of " + ", ".join(map(str, WINDOW_CHOICES)), window)
     est = EstimatorOptions(
-        window_s=float(window or 60),
-        rotation_gap_s=t.number("rotation_gap_s", 2.5, min=0, max=30),
-        rssi_match_db=t.number("rssi_match_db", 6.0, min=0, max=40),
-        link_rssi_dbm=t.number("link_rssi_dbm", -85.0, min=-127, max=20),
-        zone_rssi_dbm=t.number("zone_rssi_dbm", -80.0, min=-127, max=20),
-        stay_s=t.number("stay_s", 30.0, min=0),
-        stay_rssi_dbm=t.number("stay_rssi_dbm", -80.0, min=-127, max=20),
-        fixed_rssi_spread_db=t.number("fixed_rssi_spread_db", 1.0, min=-1, max=60),
-        coarsen_below=t.integer("coarsen_below", 0, min=0, max=100),
+        window_s=float(window or k.default("window_s")),
+        **{key.name: t.read(key) for key in ESTIMATOR_KEYS if key.name != "window_s"},
     )
-    return BleOptions(
-        estimator=est,
-        scanning=t.text("scanning", "auto", choices=("auto", "passive", "active")),
-        adapter=t.text("adapter", None, pattern=r"hci[0-9]{1,2}", what="an adapter name"),
-        watchdog_s=t.number("watchdog_s", 30.0, min=1, max=3600),
-        backend=t.text("backend", None, pattern=r"[A-Za-z0-9_.]+:[A-Za-z0-9_]+",
-                       what="a bleak backend as module:name"),
-    )
+    return BleOptions(estimator=est, **{key.name: t.read(key) for key in SOURCE_KEYS})
 
 
 def open_source(spec: Any, ctx: SourceContext) -> "BleSource":

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from sensors.camera.geometry import CountLine, parse_line_spec
-from sensors.camera.options import DETECTORS, PipelineOptions
+from sensors.camera.options import PIPELINE_KEYS, PipelineOptions
 from walkway.errors import UsageError
 
 
@@ -21,23 +21,18 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     count.add_argument("--line", action="append", required=True, metavar="X1,Y1,X2,Y2",
                        help="counting segment in 0..1 coordinates (repeatable); "
                        "'in' is towards the left of A->B")
-    count.add_argument("--detector", choices=DETECTORS, default="motion",
-                       help="motion (default), hog or dnn")
+    k = PIPELINE_KEYS  # the flags mirror the camera source's config keys (docs/camera.md)
+    count.add_argument("--detector", **k["detector"].flag_kwargs())
     count.add_argument("--json", action="store_true", help="print one JSON object")
-    count.add_argument("--background", choices=("average", "mog2"), default="average",
-                       help="motion detector's background model (default average)")
-    count.add_argument("--width", type=int, default=0, metavar="PX",
-                       help="processing width in pixels (default: 160 motion, 480 hog/dnn)")
-    count.add_argument("--person-size", metavar="W,H",
-                       help="one person's box at the bottom of the frame, 0..1 (splits groups)")
-    count.add_argument("--far-scale", type=float, default=1.0, metavar="F",
-                       help="person size at the top edge relative to the bottom (default 1)")
-    count.add_argument("--min-area", type=float, default=0.002, metavar="A",
-                       help="smallest blob, as a fraction of the frame (default 0.002)")
-    count.add_argument("--model", type=Path, help="dnn: model file (e.g. .caffemodel, .onnx)")
-    count.add_argument("--model-config", type=Path, help="dnn: model config (e.g. .prototxt)")
-    count.add_argument("--detect-every", type=int, default=1, metavar="N",
-                       help="run the detector on every Nth frame (tracker predicts between)")
+    count.add_argument("--background", **k["background"].flag_kwargs())
+    count.add_argument("--width", metavar="PX", **k["process_width"].flag_kwargs())
+    count.add_argument("--person-size", metavar="W,H", help=k["person_size"].help)
+    count.add_argument("--far-scale", metavar="F", **k["far_scale"].flag_kwargs())
+    count.add_argument("--min-area", metavar="A", **k["min_area"].flag_kwargs())
+    count.add_argument("--var-threshold", metavar="V", **k["var_threshold"].flag_kwargs())
+    count.add_argument("--model", type=Path, help=k["model"].help)
+    count.add_argument("--model-config", type=Path, help=k["model_config"].help)
+    count.add_argument("--detect-every", metavar="N", **k["detect_every"].flag_kwargs())
     count.set_defaults(handler=_count_video)
 
 
@@ -59,10 +54,13 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
     )
     if args.detector == "dnn" and (args.model is None or not args.model.is_file()):
         raise UsageError(f"--model {args.model}: the dnn detector needs an existing model file")
-    if not 0.05 <= args.far_scale <= 1:
-        raise UsageError(f"--far-scale {args.far_scale}: expected a number from 0.05 to 1")
-    if args.width < 0 or args.detect_every < 1 or not 0 <= args.min_area < 0.5:
-        raise UsageError("--width >= 0, --detect-every >= 1 and --min-area in 0..0.5 expected")
+    k = PIPELINE_KEYS
+    for flag, name, value in (("--far-scale", "far_scale", args.far_scale),
+                              ("--width", "process_width", args.width),
+                              ("--detect-every", "detect_every", args.detect_every),
+                              ("--min-area", "min_area", args.min_area),
+                              ("--var-threshold", "var_threshold", args.var_threshold)):
+        k[name].check(value, flag)
     return PipelineOptions(
         lines=lines,
         detector=args.detector,
@@ -71,6 +69,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         person_size=_pair(args.person_size, "--person-size"),
         far_scale=args.far_scale,
         min_area=args.min_area,
+        var_threshold=args.var_threshold,
         model=args.model,
         model_config=args.model_config,
         detect_every=args.detect_every,

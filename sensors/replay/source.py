@@ -14,26 +14,30 @@ from typing import BinaryIO
 from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
 from walkway.config_table import ConfigTable
 from walkway.errors import InputFileError
+from walkway.keys import REQUIRED, Key, KeySpec
 from walkway.records import END_OF_TIME, NAME_PATTERN, Batch, Observation
 from walkway.timeutil import parse_iso
 
 HEADER = ["time", "sensor", "direction", "count"]
-BATCH_ROWS = 500
+
+
+REPLAY_KEYS = KeySpec("sources.replay", [
+    Key("path", "path", REQUIRED, "CSV with header time,sensor,direction,count (ISO 8601 "
+        "time)", must_exist=True),
+    Key("speed", "number", 0.0, "0 = as fast as possible; X = X times real time", min=0),
+    Key("batch_rows", "integer", 500, "rows per committed batch", min=1, max=100_000),
+])
 
 
 @dataclass(frozen=True)
 class ReplayOptions:
     path: Path
-    speed: float = 0.0
-    batch_rows: int = BATCH_ROWS
+    speed: float = REPLAY_KEYS.default("speed")
+    batch_rows: int = REPLAY_KEYS.default("batch_rows")
 
 
 def parse_options(t: ConfigTable) -> ReplayOptions:
-    return ReplayOptions(
-        path=t.path("path", must_exist=True),
-        speed=t.number("speed", 0.0, min=0),
-        batch_rows=t.integer("batch_rows", BATCH_ROWS, min=1, max=100_000),
-    )
+    return ReplayOptions(**{key.name: t.read(key) for key in REPLAY_KEYS})
 
 
 def open_source(spec: "object", ctx: SourceContext) -> "ReplaySource":

@@ -14,6 +14,7 @@ from typing import Any
 
 from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
 from walkway.config_table import ConfigTable
+from walkway.keys import REQUIRED, Key, KeySpec
 from walkway.records import Batch, Measurement, Observation
 
 log = logging.getLogger(__name__)
@@ -23,27 +24,48 @@ READ_TIMEOUT_S = 0.1
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 
 
+def serial_keys(*, baudrate: int, stall_s: float) -> KeySpec:
+    """The keys every serial source shares; `baudrate` and `stall_s` default per device."""
+    return KeySpec("sources.serial", [
+        Key("url", "text", REQUIRED, "device path (better a `/dev/serial/by-id/` link), a pty, "
+            "`socket://host:port` or `loop://`",
+            what="a serial port path or pyserial URL (loop://, socket://)"),
+        Key("baudrate", "integer", baudrate, "a standard rate: " + ", ".join(map(str, BAUD_RATES))),
+        Key("stall_s", "number", stall_s, "no bytes this long: state stalled, port reopened "
+            "(counter silent)", min=0.1, max=86400),
+        Key("emit_every_s", "number", 1.0, "a batch (with zero counts) at least this often",
+            min=0.05, max=60),
+        Key("garbage_alarm_bytes", "integer", 512, "this much garbage since the last good "
+            "frame: degraded", min=16, max=1_000_000),
+        Key("reconnect_max_s", "number", 30.0, "reconnect backoff doubles from 0.5 s up to this",
+            min=0.1, max=3600),
+    ])
+
+
+_SHARED = serial_keys(baudrate=0, stall_s=0.0)  # defaults of the keys no device overrides
+
+
 @dataclass(frozen=True)
 class SerialOptions:
     url: str
     baudrate: int
     stall_s: float
-    emit_every_s: float = 1.0
-    garbage_alarm_bytes: int = 512
-    reconnect_max_s: float = 30.0
+    emit_every_s: float = _SHARED.default("emit_every_s")
+    garbage_alarm_bytes: int = _SHARED.default("garbage_alarm_bytes")
+    reconnect_max_s: float = _SHARED.default("reconnect_max_s")
 
 
-def parse_serial_options(t: ConfigTable, *, baudrate: int, stall_s: float) -> SerialOptions:
-    baud = t.integer("baudrate", baudrate)
+def parse_serial_options(t: ConfigTable, keys: KeySpec) -> SerialOptions:
+    baud = t.read(keys["baudrate"])
     if baud is not None and baud not in BAUD_RATES:
         t.problem("baudrate", "a standard rate (" + ", ".join(map(str, BAUD_RATES)) + ")", baud)
     return SerialOptions(
-        url=t.text("url", what="a serial port path or pyserial URL (loop://, socket://)"),
-        baudrate=baud or baudrate,
-        stall_s=t.number("stall_s", stall_s, min=0.1, max=86400),
-        emit_every_s=t.number("emit_every_s", 1.0, min=0.05, max=60),
-        garbage_alarm_bytes=t.integer("garbage_alarm_bytes", 512, min=16, max=1_000_000),
-        reconnect_max_s=t.number("reconnect_max_s", 30.0, min=0.1, max=3600),
+        url=t.read(keys["url"]),
+        baudrate=baud or keys.default("baudrate"),
+        stall_s=t.read(keys["stall_s"]),
+        emit_every_s=t.read(keys["emit_every_s"]),
+        garbage_alarm_bytes=t.read(keys["garbage_alarm_bytes"]),
+        reconnect_max_s=t.read(keys["reconnect_max_s"]),
     )
 
 
@@ -98,6 +120,9 @@ class SerialSource(Source):
         if (state, reason) != (self._state.state, self._state.reason):
             if state != SourceState.OK:
                 log.warning("%s: %s: %s", self.name, state, reason)
+            elif self._state.state in (SourceState.DEGRADED, SourceState.STALLED):
+                # The log's last word must not stay "degraded" once frames are good again.
+                log.warning("%s: ok again: %s", self.name, reason)
             self._state = SourceStatus(state, reason)
 
     # -- loop -------------------------------------------------------------------------
@@ -130,6 +155,10 @@ class SerialSource(Source):
             if self.counters["opens"] > 1:
                 self.parser.reset_stream()
                 self.on_reconnect()
+                # The log's last word must not stay "disconnected" once the device is back.
+                log.warning("%s: reconnected: %s open again (open #%d, %d reconnect attempts)",
+                            self.name, self.serial.url, self.counters["opens"],
+                            self.counters["reconnects"])
             if self._state.state != SourceState.STALLED:  # stays stalled until data comes
                 self._set(SourceState.OK, f"{self.serial.url} open")
             try:

@@ -17,19 +17,34 @@ from dataclasses import dataclass
 from typing import Any
 
 from sensors.base import SourceContext
-from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options
+from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options, serial_keys
 from sensors.serial.parsers import MaxBotixParser
 from walkway.config_table import ConfigTable
+from walkway.keys import REQUIRED, Key, KeySpec
 
 QUANTITY = "snow_depth_mm"
 
 
+SNOW_KEYS = KeySpec("sources.maxbotix", [
+    Key("mount_height_mm", "integer", REQUIRED, "sensor face to bare ground",
+        min=300, max=10_000),
+    Key("min_range_mm", "integer", 300, "readings <= this are ignored (dead zone is reported "
+        "as 300)", min=0, max=10_000),
+    Key("max_range_mm", "integer", 5000, "readings >= this are ignored (5000 / 9999 = no "
+        "target)", min=500, max=9999),
+    Key("ground_tolerance_mm", "integer", 50, "depths down to -this are stored as 0; below: "
+        "ignored", min=0, max=1000),
+])
+MAXBOTIX_KEYS = serial_keys(baudrate=9600, stall_s=10.0) + SNOW_KEYS
+D = SNOW_KEYS.default
+
+
 @dataclass(frozen=True)
 class SnowOptions:
-    mount_height_mm: int = 2000
-    min_range_mm: int = 300
-    max_range_mm: int = 5000
-    ground_tolerance_mm: int = 50
+    mount_height_mm: int = 2000  # required in a config; this is for code and tests only
+    min_range_mm: int = D("min_range_mm")
+    max_range_mm: int = D("max_range_mm")
+    ground_tolerance_mm: int = D("ground_tolerance_mm")
 
 
 @dataclass(frozen=True)
@@ -63,13 +78,8 @@ class SnowGauge:
 
 
 def parse_options(t: ConfigTable) -> MaxBotixOptions:
-    serial = parse_serial_options(t, baudrate=9600, stall_s=10.0)
-    snow = SnowOptions(
-        mount_height_mm=t.integer("mount_height_mm", min=300, max=10_000),
-        min_range_mm=t.integer("min_range_mm", 300, min=0, max=10_000),
-        max_range_mm=t.integer("max_range_mm", 5000, min=500, max=9999),
-        ground_tolerance_mm=t.integer("ground_tolerance_mm", 50, min=0, max=1000),
-    )
+    serial = parse_serial_options(t, MAXBOTIX_KEYS)
+    snow = SnowOptions(**{key.name: t.read(key) for key in SNOW_KEYS})
     return MaxBotixOptions(serial, snow)
 
 

@@ -12,22 +12,42 @@ from dataclasses import dataclass
 from typing import Any
 
 from sensors.base import SourceContext
-from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options
+from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options, serial_keys
 from sensors.serial.parsers import LidarFrame, TfLunaParser
 from walkway.config_table import ConfigTable
+from walkway.keys import REQUIRED, Key, KeySpec
 
 DIRECTION = "pass"
 
 
+DETECTOR_KEYS = KeySpec("sources.tfluna", [
+    Key("mount_height_cm", "integer", REQUIRED, "sensor to floor", min=30, max=800),
+    Key("min_person_height_cm", "integer", 100, "a dip below mount - this is a person",
+        min=20, max=250),
+    Key("hysteresis_cm", "integer", 10, "the dip ends above threshold + hysteresis",
+        min=0, max=100),
+    Key("min_pass_ms", "number", 150.0, "shorter dips are rejected (rejected_short)",
+        min=10, max=10_000),
+    Key("max_pass_ms", "number", 4000.0, "longer dips are rejected (rejected_long: standing, "
+        "a cart, snow)", min=100, max=600_000),
+    Key("frame_rate_hz", "number", 100.0, "durations come from frame counts at this rate",
+        min=1, max=250),
+    Key("exit_frames", "integer", 3, "consecutive frames above the band needed to end a dip",
+        min=1, max=50),
+])
+TFLUNA_KEYS = serial_keys(baudrate=115200, stall_s=5.0) + DETECTOR_KEYS
+D = DETECTOR_KEYS.default
+
+
 @dataclass(frozen=True)
 class DetectorOptions:
-    mount_height_cm: int = 250
-    min_person_height_cm: int = 100
-    hysteresis_cm: int = 10
-    min_pass_ms: float = 150.0
-    max_pass_ms: float = 4000.0
-    frame_rate_hz: float = 100.0
-    exit_frames: int = 3
+    mount_height_cm: int = 250  # required in a config; this is for code and tests only
+    min_person_height_cm: int = D("min_person_height_cm")
+    hysteresis_cm: int = D("hysteresis_cm")
+    min_pass_ms: float = D("min_pass_ms")
+    max_pass_ms: float = D("max_pass_ms")
+    frame_rate_hz: float = D("frame_rate_hz")
+    exit_frames: int = D("exit_frames")
 
     @property
     def threshold_cm(self) -> int:
@@ -97,20 +117,21 @@ class PassDetector:
 
 
 def parse_options(t: ConfigTable) -> TfLunaOptions:
-    serial = parse_serial_options(t, baudrate=115200, stall_s=5.0)
-    mount = t.integer("mount_height_cm", min=30, max=800)
-    person = t.integer("min_person_height_cm", 100, min=20, max=250)
+    serial = parse_serial_options(t, TFLUNA_KEYS)
+    k = DETECTOR_KEYS
+    mount = t.read(k["mount_height_cm"])
+    person = t.read(k["min_person_height_cm"])
     if mount is not None and person is not None and person >= mount - 10:
         t.problem("min_person_height_cm", f"a height well below mount_height_cm ({mount})",
                   person)
     det = DetectorOptions(
-        mount_height_cm=mount or 250,
-        min_person_height_cm=person or 100,
-        hysteresis_cm=t.integer("hysteresis_cm", 10, min=0, max=100),
-        min_pass_ms=t.number("min_pass_ms", 150.0, min=10, max=10_000),
-        max_pass_ms=t.number("max_pass_ms", 4000.0, min=100, max=600_000),
-        frame_rate_hz=t.number("frame_rate_hz", 100.0, min=1, max=250),
-        exit_frames=t.integer("exit_frames", 3, min=1, max=50),
+        mount_height_cm=mount or DetectorOptions.mount_height_cm,
+        min_person_height_cm=person or D("min_person_height_cm"),
+        hysteresis_cm=t.read(k["hysteresis_cm"]),
+        min_pass_ms=t.read(k["min_pass_ms"]),
+        max_pass_ms=t.read(k["max_pass_ms"]),
+        frame_rate_hz=t.read(k["frame_rate_hz"]),
+        exit_frames=t.read(k["exit_frames"]),
     )
     return TfLunaOptions(serial, det)
 

@@ -11,22 +11,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from sensors.base import SourceContext
-from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options
+from sensors.serial.common import SerialOptions, SerialSource, parse_serial_options, serial_keys
 from sensors.serial.parsers import Wxt530Parser
 from walkway.config_table import ConfigTable
+from walkway.keys import Key, KeySpec
+
+# Composite messages come every `interval` seconds (often 5-60 s): stall after 3 missed.
+WXT530_KEYS = serial_keys(baudrate=19200, stall_s=180.0) + KeySpec("sources.wxt530", [
+    Key("address", "text", "0", "the station's address on the bus; other addresses are "
+        "counted (other_address), not read", pattern=r"[0-9A-Za-z]", what="a device address"),
+])
 
 
 @dataclass(frozen=True)
 class Wxt530Options:
     serial: SerialOptions
-    address: str = "0"
+    address: str = WXT530_KEYS.default("address")
 
 
 def parse_options(t: ConfigTable) -> Wxt530Options:
-    # Composite messages come every `interval` seconds (often 5-60 s): stall after 3 missed.
-    serial = parse_serial_options(t, baudrate=19200, stall_s=180.0)
-    address = t.text("address", "0", pattern=r"[0-9A-Za-z]", what="a device address")
-    return Wxt530Options(serial, address or "0")
+    serial = parse_serial_options(t, WXT530_KEYS)
+    address = t.read(WXT530_KEYS["address"])
+    return Wxt530Options(serial, address or WXT530_KEYS.default("address"))
 
 
 def open_source(spec: Any, ctx: SourceContext) -> "Wxt530Source":

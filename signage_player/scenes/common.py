@@ -1,5 +1,6 @@
 """What every scene shares: context, the header/footer frame and a card grid."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -169,4 +170,5 @@ def inset(box: Box, d: int) -> Box:
 def line_h(canvas: Canvas, role: str, lines: int = 1) -> int:
     """Height of `lines` lines of `role` at its minimum size (for sizing grids)."""
     low = canvas.metrics.role(role)[1]
-    return int(low * 1.25 * (lines - 1) + low * 1.15)
+    # Rounded up: a box must hold the ink (descenders, marks) at small sizes too.
+    return math.ceil(low * 1.25 * (lines - 1) + low * 1.15)

@@ -84,10 +84,11 @@ def paint(canvas: Canvas, ctx: SceneContext, body: Box | None = None) -> None:
     note_h = line_h(canvas, "label", 2 if m.portrait else 1)
     row_h = line_h(canvas, "heading") + line_h(canvas, "label") + gap + gap // 4
     left_w = w if m.portrait else int(w * 0.55)
-    busy = []
+    busy, unknown = [], 0
     for i, wk in enumerate(walkways):
         rate = ctx.live.flow.get(wk["id"])
         lvl = level(rate, wk)
+        unknown += lvl == "unknown"
         if lvl == "busy" and "alternative" in wk:
             busy.append(wk)
         _row(canvas, ctx, i, wk, rate, lvl, (x, y, left_w, row_h), colours)
@@ -136,14 +137,12 @@ def paint(canvas: Canvas, ctx: SceneContext, body: Box | None = None) -> None:
                 edge_colour=pal.busy,
             )
     else:
-        canvas.text(
-            "advice.clear",
-            (bx, by, bw, bh),
-            ctx.t("all_clear"),
-            "title",
-            pal.quiet,
-            valign="middle",
-        )
+        # "All clear" only when every walkway was counted: no data is never good news.
+        key, colour = "all_clear", pal.quiet
+        if unknown:
+            key = "crowd_no_data" if unknown == len(walkways) else "crowd_some_no_data"
+            colour = pal.muted
+        canvas.text("advice.clear", (bx, by, bw, bh), ctx.t(key), "title", colour, valign="middle")
     canvas.text(
         "crowd.note",
         (x, body[1] + h - note_h, w, note_h),

@@ -3,7 +3,6 @@ chosen language first and every other language below it, because in an emergency
 should wait for their language to come round."""
 
 from signage_player.canvas import Box, Canvas
-from signage_player.i18n import pick
 from signage_player.scenes.common import SceneContext, inset, line_h
 from signage_player.style import CUD, HIGH_CONTRAST
 
@@ -16,11 +15,10 @@ def paint(canvas: Canvas, ctx: SceneContext, body: Box | None = None) -> None:
     gap = m.margin
     notice = ctx.emergency
     sample = ctx.data["sample"]
-    texts = notice.text if notice is not None and notice.text else sample["text"]
-    titles = notice.title if notice is not None and notice.title else sample["title"]
-    if notice is not None and not notice.text:  # unreadable notice file: generic alarm
-        titles = {lang: ctx.package.strings["emergency_title"][lang] for lang in ctx.languages}
-        texts = {}
+    # The sample (an earthquake warning) is only for renders without a notice: a real notice
+    # without a title gets the package's generic heading, never a specific hazard's name.
+    texts = sample["text"] if notice is None else notice.text
+    titles = sample["title"] if notice is None else notice.title
     canvas.fill((0, 0, w, h), pal.bg, outline=False)
     band = max(gap, m.unit // 2)
     for y in (0, h - band):  # warning stripes, top and bottom, in CUD red
@@ -41,7 +39,7 @@ def _content(
     x, _, cw, ch = box
     y = top
     langs = [ctx.lang] + [lang for lang in ctx.languages if lang != ctx.lang]
-    title = pick(titles, ctx.lang) if titles else ctx.t("emergency_title")
+    title = (titles.get(ctx.lang) or "").strip() or ctx.t("emergency_title")
     title_lines = 2 if m.portrait else 1
     title_h = int(line_h(canvas, "display", title_lines) * 1.3)
     f = canvas.text(

@@ -4,19 +4,42 @@ Underground is advised when it is at or below `rules.underground_at_or_below_c`,
 is deep, or it is snowing (thresholds in the scene's data, so a city can tune them).
 """
 
+from datetime import datetime
+from typing import Any
+
 from signage_player.canvas import Box, Canvas
 from signage_player.i18n import pick, walk_kcal, walk_minutes, walk_steps
 from signage_player.scenes.common import SceneContext, frame, inset, line_h, split
 from signage_player.scenes.mapview import draw_strip
+from signage_player.schedule import is_active, parse_windows
+
+
+def _tip(tip: Any, now: datetime) -> Any:
+    return in_season(tip, now)["text"] if isinstance(tip, list) else tip
 
 
 def underground_today(weather: dict, rules: dict) -> bool:
+    """Underground when it is cold, snowy or snowing, and when the temperature is unknown: no
+    data must never read as "a good day to walk outside"."""
     t = weather.get("temperature_c")
     return (
-        (t is not None and t <= rules["underground_at_or_below_c"])
+        t is None
+        or t <= rules["underground_at_or_below_c"]
         or weather.get("snow_depth_mm", 0) >= rules["underground_snow_depth_mm"]
         or weather.get("snowfall_mm_h", 0) >= rules["underground_snowfall_mm_h"]
     )
+
+
+def in_season(value: Any, now: datetime) -> dict:
+    """A plan (or tip) for today: `value` is one dict, or a list of dicts each with a yearly
+    `dates` window ({"from": "MM-DD", "to": "MM-DD"}, may wrap the new year); the first in
+    season wins, so "flower beds and fountains" is never offered in December."""
+    if isinstance(value, dict):
+        return value
+    for entry in value:
+        if "dates" not in entry or is_active(parse_windows([{"dates": entry["dates"]}]), now):
+            return entry
+    raise ValueError(f"no entry in season on {now:%m-%d}: expected dates covering the year")
 
 
 def paint(canvas: Canvas, ctx: SceneContext, body: Box | None = None) -> None:
@@ -86,7 +109,7 @@ def paint(canvas: Canvas, ctx: SceneContext, body: Box | None = None) -> None:
                 lang=lang,
             )
     below = underground_today(weather, data["rules"])
-    plan = data["underground" if below else "surface"]
+    plan = data["underground"] if below else in_season(data["surface"], ctx.now)
     x, y, w, h = advice
     canvas.fill(advice, pal.panel, radius=gap // 2)
     x, y, w, h = inset(advice, gap)
@@ -132,7 +155,7 @@ def paint(canvas: Canvas, ctx: SceneContext, body: Box | None = None) -> None:
     canvas.text(
         "weather.tip",
         (x, advice[1] + advice[3] - gap - tip_h, w, tip_h),
-        pick(data["tip"], ctx.lang),
+        pick(_tip(data["tip"], ctx.now), ctx.lang),
         "body",
         pal.muted,
         max_lines=2,
