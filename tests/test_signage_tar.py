@@ -15,7 +15,7 @@ from signage_player.content import ContentError
 from signage_player.install import current_target, install
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content" / "sapporo"
+CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
 HAS_FILTER = hasattr(tarfile, "data_filter")
 
 
