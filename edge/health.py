@@ -191,8 +191,10 @@ def signage(config: Config, now: float, stale_s: float) -> dict[str, Any]:
     state, reason = str(beat.get("state", "ok")), str(beat.get("reason", ""))
     if age > stale_s:
         state, reason = "stalled", f"no heartbeat from the player for {age:.0f} s"
+    content = beat.get("content")
     return {"state": state, "reason": reason, "age_s": round(age, 1),
-            "scene": str(beat.get("scene", "")), "emergency": emergency}
+            "scene": str(beat.get("scene", "")), "emergency": emergency,
+            "content": content if isinstance(content, dict) else None}
 
 
 def outbox(store: Store, now: float) -> dict[str, Any]:

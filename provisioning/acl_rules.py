@@ -15,11 +15,13 @@ import re
 from provisioning.errors import ProvisionError
 
 PREFIX = "walkway/v1"
-NODE_WRITES = ("counts", "status", "health", "cmd/result")
-NODE_READS = ("cmd", "ack")
+NODE_WRITES = ("counts", "status", "health", "cmd/result", "content/state")
+NODE_READS = ("cmd", "ack", "content")  # content: the signed package pointer (issue 14)
 COLLECTOR_READS = NODE_WRITES
 COLLECTOR_WRITES = NODE_READS
-SITE_READS = ("flows",)  # walkway/v1/{site}/flows: neighbours' flows for the site's signs
+# walkway/v1/{site}/flows: neighbours' flows for the site's signs; .../content/#: the
+# site's content package chunks (cloud_bridge/content_dist.py)
+SITE_READS = ("flows", "content/#")
 SHARE_GROUP = "walkway-collectors"  # cloud_bridge.topics.SHARED_GROUP
 SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 
@@ -78,7 +80,8 @@ def dynsec_json(nodes: list[tuple[str, str]], collectors: list[str],
             acls += [_acl("subscribeLiteral", f"{own}/{leaf}"),
                      _acl("publishClientReceive", f"{own}/{leaf}")]
         for leaf in SITE_READS:
-            acls += [_acl("subscribeLiteral", f"{PREFIX}/{site}/{leaf}"),
+            kind = "subscribePattern" if "#" in leaf else "subscribeLiteral"
+            acls += [_acl(kind, f"{PREFIX}/{site}/{leaf}"),
                      _acl("publishClientReceive", f"{PREFIX}/{site}/{leaf}")]
         roles.append({"rolename": f"node-{node}", "acls": acls})
         clients.append({"username": node, "textname": f"node {node} at site {site}",

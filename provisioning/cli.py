@@ -83,6 +83,15 @@ def _renew(args: argparse.Namespace) -> int:
     return 0
 
 
+def _content_key(args: argparse.Namespace) -> int:
+    from provisioning.content_key import create_content_key
+
+    key = create_content_key(Path(args.out), force=args.force)
+    print(f"content key {key.private} (keep with the content editors); public key "
+          f"{key.public} (set [signage] content_public_key on every sign)")
+    return 0
+
+
 def _revoke(args: argparse.Namespace) -> int:
     from provisioning.ca import load_ca, revoke
 
@@ -227,6 +236,11 @@ def _register_provision(subparsers: argparse._SubParsersAction) -> None:
     col.add_argument("--name", default="walkway.collector", help="CN (broker username)")
     col.add_argument("--days", type=float, default=90, help="certificate validity in days")
     col.set_defaults(handler=_collector)
+
+    ckey = sub.add_parser("content-key", help="make the Ed25519 key that signs content packages")
+    ckey.add_argument("--out", required=True, help="directory to create (mode 0700)")
+    ckey.add_argument("--force", action="store_true", help="replace an existing content key")
+    ckey.set_defaults(handler=_content_key)
 
     renew = sub.add_parser("renew", help="re-key and re-certify a node or collector DIR")
     _add_ca_dir(renew)

@@ -1,4 +1,4 @@
-"""Crew tools for BLE and serial sensors: `walkway sensors ble-scan`, `walkway sensors serial-read`.
+"""Crew tools for BLE and serial sensors: `walkway sensors ble-scan`, `ble-replay`, `serial-read`.
 
 Both print what a sensor delivers right now, without the edge daemon. ble-scan prints only
 counts, never an address (the same estimator as the "ble" source).
@@ -28,6 +28,9 @@ def register(subparsers: Any, groups: dict[str, Any]) -> None:
                      "where BlueZ supports it)")
     ble.add_argument("--backend", help="a bleak backend as module:name (simulator, tests)")
     ble.set_defaults(handler=ble_scan)
+    from sensors.ble import replay_cli
+
+    replay_cli.register(sensors)
     ser = sensors.add_parser("serial-read", help="read a serial sensor and print decoded "
                              "frames and error counters")
     ser.add_argument("type", choices=("tfluna", "maxbotix", "wxt530"))

@@ -5,6 +5,7 @@ records a FitRecord, so tests can assert that nothing was cut for every scene an
 With `surface=None` the canvas only measures (fast structural checks).
 """
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,9 @@ from signage_player.style import Colour, Metrics, Palette
 from signage_player.textfit import EM_ASCENT, Fit, fit
 
 Box = tuple[int, int, int, int]  # x, y, w, h
+# Fitting (wrap, then shrink) is most of a repaint; the same texts in the same boxes come back
+# on every screen of the interactive mode (bar, chips), so results are kept, bounded.
+_fit = functools.lru_cache(maxsize=4096)(fit)
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ class Canvas:
         pref, low = self.metrics.role(role)
         low = max(low, min_size)
         x, y, w, h = box
-        result = fit(
+        result = _fit(
             self.fonts,
             text,
             lang,

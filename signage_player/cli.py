@@ -78,12 +78,16 @@ def _render(args: argparse.Namespace) -> int:
 def _install(args: argparse.Namespace) -> int:
     _quiet_pygame()
     from signage_player.install import install
+    from signage_player.startup import content_public_key
 
     _, cfg = _signage_config(args.config)
     from signage_player.offscreen import sign_layouts
 
     layouts = sign_layouts(cfg)  # this sign's size, mode, panel and viewing distance
-    package = install(args.package, cfg.state_dir, try_render=True, layouts=layouts)  # type: ignore[attr-defined]
+    package = install(
+        args.package, cfg.state_dir, try_render=True, layouts=layouts,  # type: ignore[attr-defined]
+        public_key=content_public_key(cfg), rollback=args.rollback,
+    )
     print(f"installed {package.id} {package.version} ({package.digest[:12]})")
     return 0
 
@@ -151,6 +155,35 @@ def _by_language(flag: str, items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _script(args: argparse.Namespace) -> int:
+    _quiet_pygame()
+    from signage_player.config import LANGUAGES
+    from signage_player.interactive.script import parse_events, run_script
+    from signage_player.offscreen import parse_size
+
+    try:
+        size = parse_size(args.size)
+    except ValueError as exc:
+        raise UsageError(f"--size: {exc}") from exc
+    if args.lang not in LANGUAGES:
+        raise UsageError(f"--lang: expected ja, en, zh-Hans or ko, got {args.lang!r}")
+    overrides = {"location": args.location} if args.location else {}
+    log = run_script(
+        Path(args.content),
+        size,
+        args.lang,
+        parse_events(Path(args.events)),
+        Path(args.out),
+        cfg_overrides=overrides,
+    )
+    cut = [c for s in log["screens"] for c in s.get("text_cut", [])]
+    for s in log["screens"]:
+        print(f"{s['at_s']:7.1f}s  {s['screen']:<8} {s.get('png', '')}  {s.get('qr', '')}")
+    for name in cut:
+        print(f"script: text cut in {name}", file=sys.stderr)
+    return 1 if cut else 0
+
+
 def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     signage = subparsers.add_parser("signage", help="the signage player")
     sub = signage.add_subparsers(dest="signage_command", metavar="COMMAND")
@@ -174,11 +207,26 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     inst = sub.add_parser("install", help="stage, verify and atomically swap in a content package")
     inst.add_argument("package", help="package folder, .zip, .tar or .tar.gz")
     inst.add_argument("--config", required=True, help="the node's TOML config with [signage]")
+    inst.add_argument("--rollback", action="store_true",
+                      help="allow a package older than the one playing")
     inst.set_defaults(handler=_install)
 
     hashes = sub.add_parser("hash", help="rewrite a package folder's manifest files (sha256)")
     hashes.add_argument("package", help="package folder (with manifest.json)")
     hashes.set_defaults(handler=_hash)
+
+    script = sub.add_parser(
+        "script", help="drive the interactive mode with timed taps offscreen; PNG per screen"
+    )
+    script.add_argument("--content", required=True, help="content package folder")
+    script.add_argument("--size", required=True, help="WxH in pixels, e.g. 1920x1080")
+    script.add_argument("--lang", required=True, help="the sign's first language")
+    script.add_argument("--events", required=True, help="JSON list of timed taps and presses")
+    script.add_argument("--out", required=True, help="folder for the PNGs and log.json")
+    script.add_argument(
+        "--location", default="", help="the sign's place id (default: the package's)"
+    )
+    script.set_defaults(handler=_script)
 
     emer = sub.add_parser("emergency", help="show (or --clear) an emergency notice on this sign")
     emer.add_argument("--config", required=True, help="the node's TOML config with [signage]")

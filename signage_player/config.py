@@ -7,6 +7,7 @@ Must not import pygame: `walkway config validate` loads this on machines without
 from dataclasses import dataclass
 from pathlib import Path
 
+from signage_player.interactive.handoff import DEFAULT_ROUTE_URL, check_template
 from walkway.config_table import ConfigTable
 from walkway.keys import Key, KeySpec
 
@@ -17,6 +18,9 @@ SIGN_KINDS = ("any", "underground", "suburban")
 SIGNAGE_KEYS = KeySpec("signage", [
     Key("content", "path", None, "content package to install on start (folder or archive; "
         "relative to the config)"),
+    Key("content_public_key", "path", None, "the city's content public key (PEM, from "
+        "`walkway provision content-key`): only packages signed with it are installed",
+        must_exist=True),
     Key("state_dir", "path", "signage-state", "where installed packages, the emergency "
         "notice and `neighbours.json` live"),
     Key("width", "integer", 0, "pixels; `width` and `height` 0 = the display's own "
@@ -48,6 +52,14 @@ SIGNAGE_KEYS = KeySpec("signage", [
     Key("proof_of_play", "flag", True, "log each showing to the edge store"),
     Key("check_every_s", "number", 2.0, "how often to look for an emergency, new content and "
         "fresh counts", min=0.1, max=3600),
+    Key("interactive", "flag", True, "a touch opens the interactive mode (when the package "
+        "has interactive data)"),
+    Key("idle_timeout_s", "number", 45.0, "no touch for this long returns the sign to its "
+        "playlist", min=5, max=3600),
+    Key("reach_from", "number", 0.4, "controls only below this share of the screen height "
+        "(reachable from a wheelchair)", min=0.0, max=0.8),
+    Key("route_url", "text", DEFAULT_ROUTE_URL, "URL template of the QR hand-off (see "
+        "Interactive mode)", what="a URL template"),
 ])
 D = SIGNAGE_KEYS.default
 
@@ -56,6 +68,7 @@ D = SIGNAGE_KEYS.default
 class SignageConfig:
     content: Path | None
     state_dir: Path
+    content_public_key: Path | None = D("content_public_key")
     width: int = D("width")
     height: int = D("height")
     fullscreen: bool = D("fullscreen")
@@ -73,6 +86,10 @@ class SignageConfig:
     crowd_window_min: int = D("crowd_window_min")
     proof_of_play: bool = D("proof_of_play")
     check_every_s: float = D("check_every_s")
+    interactive: bool = D("interactive")
+    idle_timeout_s: float = D("idle_timeout_s")
+    reach_from: float = D("reach_from")
+    route_url: str = D("route_url")
 
     @property
     def neighbours_path(self) -> Path:
@@ -88,6 +105,9 @@ def parse_section(t: ConfigTable) -> SignageConfig:
         languages = list(LANGUAGES)
     values = {key.name: t.read(key) for key in SIGNAGE_KEYS if key.name != "languages"}
     cfg = SignageConfig(**values, languages=tuple(dict.fromkeys(languages)))
+    problem = check_template(cfg.route_url)
+    if problem:
+        t.problem("route_url", problem, cfg.route_url)
     if (cfg.width == 0) != (cfg.height == 0):
         t.problem("width", "width and height both set or both 0 (the display's resolution)")
     _check_zone(t, cfg.timezone)

@@ -17,6 +17,9 @@ from signage_player.schedule import Window, parse_windows
 from walkway.errors import InputFileError
 
 MANIFEST = "manifest.json"
+# Not listed in the manifest's files: the manifest itself and its detached signature
+# (signage_player/signing.py), which covers the manifest and so every listed hash.
+UNHASHED = (MANIFEST, "manifest.sig")
 FORMAT = 1
 SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "events": ("items",),
@@ -27,6 +30,7 @@ SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "jogging": ("courses", "sample"),
     "notices": ("items",),
     "emergency": ("sample",),
+    "image": ("image",),  # a full-screen PNG/JPEG from assets (scenes/image.py)
 }
 KINDS = ("underground", "suburban")
 HASH_FIX = "run `walkway signage hash PACKAGE_DIR` to rewrite the manifest's files"
@@ -62,6 +66,7 @@ class Package:
     places: MappingProxyType
     data: MappingProxyType  # data path -> parsed JSON
     assets: MappingProxyType  # asset path -> bytes
+    interactive: str = ""  # data path of the interactive mode's data (see docs/signage.md)
 
     def scene(self, scene_id: str) -> SceneSpec:
         for s in self.scenes:
@@ -112,7 +117,7 @@ def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, by
     blobs: dict[str, bytes] = {}
     for rel, want in sorted(files.items()):
         p = Path(rel)
-        if p.is_absolute() or ".." in p.parts or rel == MANIFEST:
+        if p.is_absolute() or ".." in p.parts or rel in UNHASHED:
             raise ContentError(
                 f"{where}: files: expected a relative path inside the package, got {rel!r}"
             )
@@ -133,7 +138,7 @@ def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, by
         blobs[rel] = blob
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
-        if p.is_file() and rel != MANIFEST and rel not in files:
+        if p.is_file() and rel not in UNHASHED and rel not in files:
             raise ContentError(
                 f"{p}: file not listed in manifest files (unverified content);"
                 f" remove it, or {HASH_FIX}"
@@ -226,6 +231,12 @@ def load_package(root: str | Path) -> Package:
     if not any(s.type == "emergency" for s in scenes):
         # Without it an emergency notice could not be shown: never accept such a package.
         raise ContentError(f"{where}: scenes: expected an emergency scene")
+    interactive = ""
+    if "interactive" in m:
+        interactive = listed("interactive", _need(m, "interactive", str, where, "a data path"))
+        if interactive not in data:
+            data[interactive] = _read_json(root, interactive)
+            _check_texts(data[interactive], langs, str(root / interactive))
     missing = [k for k in REQUIRED_STRINGS if k not in strings]
     if missing:
         raise ContentError(f"{root / m['strings']}: {missing[0]}: expected a string (required)")
@@ -241,6 +252,7 @@ def load_package(root: str | Path) -> Package:
         places=MappingProxyType(places),
         data=MappingProxyType(data),
         assets=MappingProxyType(assets),
+        interactive=interactive,
     )
 
 
@@ -251,7 +263,7 @@ def write_manifest_hashes(root: str | Path) -> dict[str, str]:
     files = {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).as_posix() != MANIFEST
+        if p.is_file() and p.relative_to(root).as_posix() not in UNHASHED
     }
     m["files"] = files
     (root / MANIFEST).write_text(json.dumps(m, ensure_ascii=False, indent=2) + "\n", "utf-8")

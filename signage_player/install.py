@@ -18,8 +18,10 @@ import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from signage_player.content import ContentError, Package, load_package
+from signage_player.signing import check_not_older, verify_signature
 from walkway.files import fsync_dir
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,8 @@ def install(
     state_dir: str | Path,
     *,
     try_render: bool = False,
+    public_key: Any = None,
+    rollback: bool = False,
     layouts: tuple[dict, ...] | None = None,
     refuse_cut: bool = True,
 ) -> Package:
@@ -107,7 +111,11 @@ def install(
     With try_render, every scene is also laid out in every language (no drawing) so data
     that is well-formed JSON but unusable (a missing key, an unknown place) is refused here
     rather than skipped on the street, and text that would be cut is refused; `layouts` are
-    the sign's (offscreen.sign_layouts), by default both orientations in both modes."""
+    the sign's (offscreen.sign_layouts), by default both orientations in both modes.
+
+    With public_key (an Ed25519 public key), the staged copy must carry a valid
+    manifest.sig; a package older than the current one is refused unless rollback
+    (signage_player/signing.py)."""
     source, state_dir = Path(source), Path(state_dir)
     if not source.exists():
         raise ContentError(f"{source}: no such content package")
@@ -119,7 +127,10 @@ def install(
             shutil.copytree(source, staging, dirs_exist_ok=True, symlinks=True)
         else:
             _extract(source, staging)
+        if public_key is not None:
+            verify_signature(staging, public_key)
         staged = load_package(staging)
+        check_not_older(staged, _current_or_none(state_dir), rollback=rollback)
         if try_render:
             from signage_player.offscreen import check_renders
 
@@ -168,6 +179,14 @@ def current_target(state_dir: str | Path) -> Path | None:
     if not link.is_symlink():
         return None
     return (link.parent / os.readlink(link)).resolve()
+
+
+def _current_or_none(state_dir: Path) -> Package | None:
+    """What plays now, for the never-older check; a damaged current release counts as none."""
+    try:
+        return load_current(state_dir)
+    except ContentError:
+        return None
 
 
 def load_current(state_dir: str | Path) -> Package | None:

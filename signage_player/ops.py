@@ -10,7 +10,22 @@ log = logging.getLogger(__name__)
 SCREENSHOT_MAX_W = 640  # fits one MQTT message
 
 
-def heartbeat(state_dir: Path, now: float, *, frames: int, scene: str, problem: str) -> None:
+def playing(package: Any, state_dir: Path) -> dict[str, Any]:
+    """What the heartbeat (and so health telemetry) says about the package on screen."""
+    import os
+    from datetime import UTC, datetime
+
+    link = Path(state_dir) / "content" / "current"
+    try:
+        since = datetime.fromtimestamp(os.lstat(link).st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OSError:
+        since = None
+    return {"id": package.id, "version": package.version, "digest": package.digest[:12],
+            "since": since}
+
+
+def heartbeat(state_dir: Path, now: float, *, frames: int, scene: str, problem: str,
+              content: dict[str, Any] | None = None) -> None:
     from walkway.signage_state.player import write_heartbeat
 
     try:
@@ -21,6 +36,7 @@ def heartbeat(state_dir: Path, now: float, *, frames: int, scene: str, problem: 
             reason=problem,
             frames=frames,
             scene=scene,
+            content=content,
         )
     except OSError as exc:
         log.warning("signage: cannot write heartbeat: %s", exc)

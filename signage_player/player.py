@@ -92,13 +92,15 @@ class Player:
         self.frames = 0
         self.problem = ""  # shown in the heartbeat: why the sign is degraded
         self.screen: Any = None
+        self.visit: Any = None  # interactive.session.Visit while a passer-by uses the sign
+        self._catalog: tuple[str, Any] | None = None
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, self.zone)
 
     # -- polling -------------------------------------------------------------------------
     def check(self, t: float) -> None:
-        from signage_player.ops import answer_screenshot, heartbeat
+        from signage_player.ops import answer_screenshot, heartbeat, playing
 
         heartbeat(
             self.cfg.state_dir,
@@ -106,6 +108,7 @@ class Player:
             frames=self.frames,
             problem=self.problem,
             scene=self.slot.spec.id if self.slot else "",
+            content=playing(self.package, self.cfg.state_dir),
         )
         answer_screenshot(self.cfg.state_dir, self.screen)
         self.emergency = read_emergency(self.cfg.state_dir)
@@ -148,7 +151,81 @@ class Player:
 
     def _proof(self, t: float) -> None:
         if self.cfg.proof_of_play and self.slot is not None:
-            log_play(self.store, t, self.slot.spec.id, t - self.slot.started)
+            log_play(self.store, t, self.slot.spec.id, t - self.slot.started, self.package)
+
+    # -- interaction -----------------------------------------------------------------------
+    def catalog(self) -> Any:
+        """The current package's searchable catalog (None: the sign stays a slideshow)."""
+        from signage_player.interactive.catalog import load_catalog
+
+        if self._catalog is None or self._catalog[0] != self.package.digest:
+            try:
+                catalog = (
+                    load_catalog(self.package, self.renderer.location)
+                    if self.cfg.interactive
+                    else None
+                )
+            except ContentError as exc:
+                log.error("signage: interactive mode off: %s", exc)
+                self.problem = f"interactive mode off: {exc}"
+                catalog = None
+            self._catalog = (self.package.digest, catalog)
+        return self._catalog[1]
+
+    def touch(self, x: int, y: int) -> None:
+        """A tap at pixel (x, y). The first tap opens the home screen (it presses nothing, so
+        a passer-by brushing the glass never lands deep in a menu); an emergency ignores taps."""
+        t = self.clock()
+        if self.emergency is not None:
+            return
+        if self.visit is None:
+            catalog = self.catalog()
+            if catalog is None:
+                return
+            self.visit = self._new_visit(catalog, t)
+            self._proof(t)  # the scene that was showing ends here
+            self.slot = None
+            return
+        self.visit.tap(x, y, t)
+
+    def _new_visit(self, catalog: Any, t: float) -> Any:
+        from signage_player.interactive.graph import crowding_by_segment
+        from signage_player.interactive.screens import Env
+        from signage_player.interactive.session import Visit
+        from signage_player.live import _walkways
+        from signage_player.style import metrics
+
+        m = self.renderer.metrics
+        large = metrics(
+            m.width,
+            m.height,
+            diagonal_in=self.cfg.diagonal_in,
+            px_per_mm=self.cfg.px_per_mm,
+            viewing_distance_m=self.cfg.viewing_distance_m,
+            accessible=True,
+        )
+        langs = [x for x in self.package.languages if x in self.cfg.languages] or ["ja"]
+        env = Env(
+            catalog=catalog,
+            fonts=self.renderer.fonts,
+            normal=m,
+            large_text=large,
+            lang=langs[0],
+            now=self.local(t),
+            crowding=crowding_by_segment(_walkways(self.package), self.live.flow),
+            route_url=self.cfg.route_url,
+            reach_from=self.cfg.reach_from,
+            large=self.cfg.accessible,
+        )
+        return Visit(env, t, t)
+
+    def end_visit(self, t: float) -> None:
+        from signage_player.interactive.session import record_visit
+
+        if self.visit is not None:
+            record_visit(self.store, t, self.visit)
+            self.visit = None
+            self.slot = None  # back to the playlist from its next scene
 
     def frame(self, screen: Any) -> None:
         """Draw one frame at the current time."""
@@ -158,6 +235,14 @@ class Player:
         if t >= self.next_check:
             self.next_check = t + self.cfg.check_every_s
             self.check(t)
+        if self.visit is not None:
+            if self.emergency is not None or self.visit.idle(t, self.cfg.idle_timeout_s):
+                self.end_visit(t)  # an emergency always wins; an idle sign returns to the loop
+            else:
+                painted = self.visit.screen().surface
+                if painted is not None:  # None: a layout-only visit (robustness tests)
+                    screen.blit(painted, (0, 0))
+                return
         in_emergency = self.slot is not None and self.slot.spec.type == "emergency"
         due = self.slot is None or t - self.slot.started >= self.slot.dwell
         if (self.emergency is not None) != in_emergency:
@@ -216,6 +301,7 @@ class Player:
             self.emergency = None if self.slot.spec.type == "emergency" else self.emergency
 
     def close(self) -> None:
+        self.end_visit(self.clock())
         self._proof(self.clock())
 
 
@@ -281,6 +367,10 @@ def run_player(
             for event in pygame.event.get():
                 if event.type == pygame.QUIT:
                     stop.append(1)
+                elif event.type == pygame.FINGERDOWN:  # touch panels: x, y are 0..1
+                    player.touch(int(event.x * w), int(event.y * h))
+                elif event.type == pygame.MOUSEBUTTONDOWN and not getattr(event, "touch", False):
+                    player.touch(*event.pos)  # SDL also sends touches as mouse: skip those
             try:
                 player.frame(screen)
             except Exception:  # noqa: BLE001 - supervised boundary: one bad scene never blanks the sign

@@ -8,6 +8,7 @@ logged and the installed one keeps playing.
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from signage_player.config import SignageConfig
 from signage_player.content import ContentError, Package, load_package
@@ -16,6 +17,13 @@ from signage_player.offscreen import TextCutError
 from walkway.errors import InputFileError
 
 log = logging.getLogger(__name__)
+
+
+def content_public_key(cfg: SignageConfig) -> Any:
+    """The configured content public key, or None (signatures not required)."""
+    from signage_player.signing import load_public_key
+
+    return None if cfg.content_public_key is None else load_public_key(cfg.content_public_key)
 
 
 def ensure_content(cfg: SignageConfig) -> Package:
@@ -73,6 +81,7 @@ def _install(cfg: SignageConfig, refuse_cut: bool = True) -> Package:
         try_render=True,
         layouts=sign_layouts(cfg),
         refuse_cut=refuse_cut,
+        public_key=content_public_key(cfg),
     )
 
 
@@ -111,26 +120,29 @@ def _source_manifest(source: Path) -> bytes | None:
         return None
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    import re
-
-    return tuple(int(n) for n in re.findall(r"\d+", version))
-
-
 def _installed_is_newer(current: Package, configured: bytes | None, source: Path) -> str:
     """Why the installed package should stay ('' if the configured one should go in).
 
-    Versions are compared as numbers (2026.11.24 < 2026.12.1); equal versions fall back to
-    the manifests' dates (file modification times)."""
+    The same order as `walkway signage install` (signing.version_key: 2026.11.24 <
+    2026.12.1, text parts after numbers), then the manifests' `created`; manifests without
+    `created` fall back to their files' modification times."""
     import json
 
+    from signage_player.signing import created_of, version_key
+
     try:
-        other = str(json.loads(configured or b"")["version"])
+        theirs_m = json.loads(configured or b"")
+        other = str(theirs_m["version"])
     except (ValueError, KeyError, TypeError):
         return ""  # unreadable: install it, and let verification say what is wrong
-    mine, theirs = _version_key(current.version), _version_key(other)
+    mine, theirs = version_key(current.version), version_key(other)
     if mine != theirs:
         return f"version {current.version} is newer than {other}" if mine > theirs else ""
+    mine_created, theirs_created = created_of(current.root), theirs_m.get("created", "")
+    if mine_created and isinstance(theirs_created, str) and theirs_created:
+        if mine_created > theirs_created:
+            return f"same version {other}, but the installed package was created later"
+        return ""
     try:
         installed_at = (current.root / "manifest.json").stat().st_mtime
         source_at = (source / "manifest.json").stat().st_mtime if source.is_dir() else 0.0

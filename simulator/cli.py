@@ -3,6 +3,7 @@
 import argparse
 import logging
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,9 @@ DEFAULT_OUT = Path("sim-out")
 def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
              nodes: int | None = None, minutes: float | None = None,
              speed: float | None = None, faults: str | None = None,
-             broker: str | None = None, live: bool | None = None) -> dict:
+             broker: str | None = None, live: bool | None = None,
+             city_port: int = 8150, history_days: int = 0,
+             seed: int | None = None) -> dict:
     """Run a scenario end to end; returns the report (also in OUT/report.json)."""
     from simulator import page
     from simulator.live import PlainView, make_view
@@ -25,7 +28,7 @@ def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
 
     t0 = time.monotonic()
     scenario = apply_overrides(load_scenario(scenario_name), nodes=nodes, minutes=minutes,
-                               speed=speed, faults=faults)
+                               speed=speed, faults=faults, seed=seed)
     out = Path(out).resolve()
     title = f"walkway sim: {scenario.name}"
     view = make_view(title) if live is None else (make_view(title) if live else PlainView())
@@ -52,6 +55,11 @@ def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
         runner.stop()
         view.close()
     signage.finish()
+    from simulator import city_app
+
+    runner.city = city_app.prepare(scenario, out, city_port, history_days)
+    if history_days:
+        city_app.add_history(scenario, runner.city, history_days)
     report = page.build(runner, time.monotonic() - t0)
     return report
 
@@ -86,6 +94,8 @@ def _summary(report: dict, out: Path) -> str:
         lines.append(f"  fault {f['kind']} on {f['target'] or '-'}: {f['state']}"
                      f" {f['start_local'][11:16]}-{f['end_local'][11:16]} {zone}"
                      f" {f['note']}".rstrip())
+    if report.get("city"):
+        lines.append(f"city dashboard: {report['city']['command']}")
     lines.append(f"report: {out / 'report.html'}")
     return "\n".join(lines)
 
@@ -96,12 +106,39 @@ def _run(args: argparse.Namespace) -> int:
         # Child processes log to files; the simulator's own INFO lines would break the view.
         logging.getLogger().setLevel(logging.WARNING)
     report = simulate(args.scenario, out=out, nodes=args.nodes, minutes=args.minutes,
-                      speed=args.speed, faults=args.faults, broker=args.broker,
-                      live=False if args.plain else None)
+                      speed=args.speed, faults=args.faults, broker=args.broker, seed=args.seed,
+                      live=False if args.plain else None, city_port=args.city_port,
+                      history_days=args.history)
     print(_summary(report, out.resolve()), flush=True)
+    if args.serve and sys.stdin.isatty() and sys.stdout.isatty():
+        from simulator import city_app
+
+        city_app.serve(report["city"])  # until Ctrl-C: someone is there to look at it
+    elif args.serve:  # CI, fresh-check, a script: finish, and say how to look later
+        city = report["city"]
+        print(f"city dashboard not kept running (no terminal); to browse this run:"
+              f" walkway city serve --db {city['db']} --places {city['places']}"
+              f" --users {city['users']} --port {city['port']}", flush=True)
     d = report["delivery"]
     ok = d["completeness_pct"] == 100.0 and d.get("export_matches", False)
     return 0 if ok else 1
+
+
+def _sim_history(args: argparse.Namespace) -> int:
+    from cloud_bridge.collector_store import open_storage
+    from simulator.history import snow_pattern, write_history
+    from simulator.places import write_places
+    from simulator.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    storage = open_storage(args.db)
+    try:
+        n = write_history(storage, scenario, args.days)
+    finally:
+        storage.close()
+    write_places(scenario, args.places_out, snow_pattern(scenario, args.days))
+    print(f"{args.db}: {n} simulated bins over {args.days} days; places: {args.places_out}")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
@@ -116,6 +153,8 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--minutes", type=float, metavar="M", help="simulated minutes")
     p.add_argument("--speed", type=float, metavar="X",
                    help="simulated seconds per wall second")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="replaces the scenario's seed (pedestrians, faults' noise, devices)")
     p.add_argument("--faults", metavar="LIST",
                    help="KIND[@NODE][:AT_MIN[+MINUTES]],... replaces the scenario's faults;"
                    " 'none' for none")
@@ -125,5 +164,23 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
                    help=f"output folder (default ./{DEFAULT_OUT}/)")
     p.add_argument("--plain", action="store_true",
                    help="plain progress lines instead of the live table")
+    p.add_argument("--serve", action="store_true",
+                   help="after the run, serve the city dashboard on its collector until Ctrl-C")
+    p.add_argument("--city-port", type=int, default=8150, metavar="P",
+                   help="port of the city dashboard (default 8150)")
+    p.add_argument("--history", type=int, default=0, metavar="DAYS",
+                   help="serve the run plus DAYS of simulated history (OUT/city.db)")
     p.set_defaults(handler=_run)
 
+
+    hist = subparsers.add_parser(
+        "sim-history", help="write weeks of simulated counts and the scenario's places file",
+        description="Draw DAYS of counts from a scenario's demand model into a collector"
+        " database (for the city dashboard's demos, tests and benchmarks); labelled simulated.")
+    hist.add_argument("--db", required=True,
+                      help="collector database: a SQLite file path or a postgresql:// URL")
+    hist.add_argument("--scenario", default=DEFAULT_SCENARIO, help="scenario NAME|FILE")
+    hist.add_argument("--days", type=int, default=35)
+    hist.add_argument("--places-out", type=Path, required=True,
+                      help="write the scenario's places file (with its snow days) here")
+    hist.set_defaults(handler=_sim_history)

@@ -3,8 +3,10 @@
 A writer thread in the simulator turns simulated time into device frames (built by
 simulator/serial_devices.py) and writes them to the pty master; the node's real serial
 source reads the slave through a by-id-like symlink. The master is non-blocking: frames a
-device sends while nobody reads (node powered off) are dropped, as on a real line. The
-"sensor unplugged" fault closes the pty and removes the link, like pulling the USB cable.
+device sends while nobody reads (node powered off) are dropped, as on a real line; frames
+the pty cannot take while the node runs but lags (time compression) wait in a bounded
+backlog (BACKLOG_MAX). The "sensor unplugged" fault closes the pty and removes the link,
+like pulling the USB cable. The report notes the bytes dropped per feed.
 """
 
 import fcntl
@@ -14,12 +16,17 @@ import random
 import termios
 import threading
 
-import numpy as np
-
 from simulator import serial_devices as dev
 from simulator.feed_base import Feed, FeedContext
+from simulator.gate_walkers import GateView, walkers_for
 
 TICK_S = 0.02
+# Simulated time runs `speed` times faster than the reader's scheduling: a node stalled for
+# 0.3 wall seconds on a busy machine is 12 simulated seconds, far more than the kernel's
+# 4 KB pty buffer holds, while a real line at real speed never waits that long. Frames the
+# pty cannot take yet wait here (a USB adapter's FIFO, scaled to the time compression);
+# while the node is down they are dropped, as on a real line.
+BACKLOG_MAX = 64 * 1024
 
 
 class SerialFeed(Feed):
@@ -64,17 +71,31 @@ class SerialFeed(Feed):
 
     def _run(self) -> None:
         last = self.sim_clock()
+        backlog = bytearray()  # frames the pty could not take yet (see BACKLOG_MAX)
         while not self.stop_event.wait(TICK_S):
             now = self.sim_clock()
             data = self.frames_between(last, now)
             last = now
             with self.lock:
-                if self.pty is None or not data:
+                if self.pty is None:
+                    backlog.clear()
+                    continue
+                if self.edge_pid() is None:  # the node is down: nobody reads the line
+                    self.dropped += len(backlog) + len(data)
+                    backlog.clear()
+                    continue
+                backlog += data
+                if len(backlog) > BACKLOG_MAX:
+                    self.dropped += len(backlog) - BACKLOG_MAX
+                    del backlog[BACKLOG_MAX:]
+                if not backlog:
                     continue
                 try:
-                    self.written += os.write(self.pty.master, data)
+                    n = os.write(self.pty.master, backlog)
                 except (BlockingIOError, OSError):
-                    self.dropped += len(data)  # nobody reading: the line drops it
+                    n = 0
+                self.written += n
+                del backlog[:n]
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -104,7 +125,8 @@ class SerialFeed(Feed):
 
 
 class TfLunaFeed(SerialFeed):
-    """Overhead lidar at a gate: each true crossing is a dip in distance under the beam."""
+    """Overhead lidar at a one-person gate: walkers of varying size and pace, groups in file
+    and close followers (simulator/gate_walkers.py); each true crossing is one walker."""
 
     protocol = "tfluna"
     compare = ("pass",)
@@ -114,14 +136,17 @@ class TfLunaFeed(SerialFeed):
     def prepare(self) -> None:
         sc = self.ctx.scenario
         c = self.ctx.demand.crossings(self.ctx.node, self.sensor, sc.start, sc.end)
+        walkers = walkers_for(c.times.tolist(), random.Random(sc.seed * 31 + 11), sc.start)
+        # Followers step in behind the one ahead: the truth is when each walker passes.
         self.truth = {}
-        for (b, _d), n in c.per_bin(sc.start, sc.end, sc.bin_seconds).items():
-            self.truth[(b, "pass")] = self.truth.get((b, "pass"), 0.0) + n
-        rng = np.random.default_rng(sc.seed + 11)
-        self.starts = c.times
-        self.ends = np.maximum.accumulate(c.times + rng.uniform(0.25, 0.55, c.times.size)) \
-            if c.times.size else c.times
-        self.heights = rng.integers(150, 196, c.times.size)
+        first = int(sc.start // sc.bin_seconds) * sc.bin_seconds
+        for b in range(first, int(sc.end), sc.bin_seconds):
+            self.truth[(b, "pass")] = 0.0
+        for w in walkers:
+            if sc.start <= w.t < sc.end:
+                b = int(w.t // sc.bin_seconds) * sc.bin_seconds
+                self.truth[(b, "pass")] = self.truth.get((b, "pass"), 0.0) + 1
+        self.view = GateView([w for w in walkers if w.t < sc.end], self.mount_cm)
 
     def source_toml(self) -> str:
         return (f'[[sources]]\ntype = "tfluna"\nname = "{self.source_name}"\n'
@@ -130,18 +155,10 @@ class TfLunaFeed(SerialFeed):
 
     def frames_between(self, a: float, b: float) -> bytes:
         k0, k1 = math.ceil(a * self.rate_hz), math.ceil(b * self.rate_hz)
-        if k1 <= k0:
-            return b""
-        times = np.arange(k0, k1) / self.rate_hz
-        idx = np.searchsorted(self.starts, times, side="right") - 1
         out = bytearray()
-        for t, i in zip(times.tolist(), idx.tolist(), strict=True):
-            if i >= 0 and self.ends[i] > t:
-                dist = self.mount_cm - int(self.heights[i]) + self.rng.randint(-8, 8)
-                out += dev.tfluna_frame(dist, self.rng.randint(200, 2000))
-            else:
-                out += dev.tfluna_frame(self.mount_cm + self.rng.randint(-3, 3),
-                                        self.rng.randint(800, 3000))
+        for k in range(k0, k1):
+            dist, strength = self.view.reading(k / self.rate_hz, self.rng)
+            out += dev.tfluna_frame(dist, strength)
         return bytes(out)
 
 

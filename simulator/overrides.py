@@ -91,7 +91,7 @@ def pick_node(scenario: Scenario, fault: FaultPlan, index: int) -> str | None:
 
 def apply_overrides(scenario: Scenario, *, nodes: int | None = None,
                     minutes: float | None = None, speed: float | None = None,
-                    faults: str | None = None) -> Scenario:
+                    faults: str | None = None, seed: int | None = None) -> Scenario:
     if nodes is not None:
         if not 1 <= nodes <= 40:
             raise UsageError(f"--nodes: expected 1 to 40, got {nodes}")
@@ -105,6 +105,8 @@ def apply_overrides(scenario: Scenario, *, nodes: int | None = None,
         if not 0.1 <= speed <= 1000:
             raise UsageError(f"--speed: expected 0.1 to 1000, got {speed}")
         scenario = replace(scenario, speed=speed)
+    if seed is not None:
+        scenario = replace(scenario, seed=seed)
     if faults is not None:
         scenario = replace(scenario, faults=parse_faults(faults, scenario))
     resolved = tuple(replace(f, node=pick_node(scenario, f, i))

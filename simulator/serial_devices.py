@@ -1,7 +1,8 @@
 """Simulated serial devices: frame builders, scenarios with known truth, and a pty writer.
 
 Pure builders:   tfluna_frame(), maxbotix_frame(), wxt530_message()
-Scenarios:       tfluna_passes(), maxbotix_series(), wxt530_series() -> (frames, truth)
+Scenarios:       tfluna_passes() (walkers from simulator/gate_walkers.py), maxbotix_series(),
+                 wxt530_series() -> (frames, truth)
 Corruption:      corrupt(frames, protocol, rng, junk_per_frame) -> bytes (junk between frames
                  that a correct parser must reject: random bytes, truncated and bit-flipped
                  frames, bad checksums)
@@ -21,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from simulator.gate_walkers import GateView, walkers_for
 
 # -- frame builders (datasheet references in sensors/serial/parsers.py) ------------------------
 
@@ -59,28 +62,28 @@ def wxt530_message(values: Mapping[str, float], address: str = "0",
 # -- scenarios with known truth ----------------------------------------------------------------
 
 
-def tfluna_passes(n: int, rng: random.Random, mount_cm: int = 250) -> tuple[list[bytes], int]:
-    """Idle floor readings with `n` people walking under the beam (0.3-1.5 s each, 150-195 cm
-    tall) and a few unreliable frames (weak or saturated return) sprinkled in."""
-    frames: list[bytes] = []
-
-    def idle(k: int) -> None:
-        for _ in range(k):
-            if rng.random() < 0.02:
-                frames.append(tfluna_frame(0, rng.choice((20, 65535))))
-            else:
-                frames.append(tfluna_frame(mount_cm + rng.randint(-3, 3), rng.randint(800, 3000)))
-
-    idle(rng.randint(20, 60))
+def tfluna_passes(n: int, rng: random.Random, mount_cm: int = 250, rate_hz: float = 100.0,
+                  group_share: float = 0.0) -> tuple[list[bytes], int]:
+    """Idle floor readings with `n` people walking under the beam (simulator/gate_walkers.py:
+    sizes, paces, 2 % weak frames on a person) and a few unreliable frames on the floor.
+    `group_share` > 0: that share walks in file right behind the one ahead (close walkers,
+    often one dip); otherwise 0.25-0.8 s of floor between people."""
+    times: list[float] = []
+    t = rng.uniform(0.2, 0.6)
     for _ in range(n):
-        height = rng.randint(150, 195)
-        for _ in range(rng.randint(30, 150)):  # 0.3-1.5 s at 100 Hz
-            if rng.random() < 0.03:
-                frames.append(tfluna_frame(0, 50))
-            else:
-                frames.append(tfluna_frame(mount_cm - height + rng.randint(-8, 8),
-                                           rng.randint(200, 2000)))
-        idle(rng.randint(25, 80))
+        times.append(t)
+        t += rng.uniform(0.8, 2.0)
+    walkers = walkers_for(times, rng, 0.0, group_share)
+    view = GateView(walkers, mount_cm)
+    end = (walkers[-1].end if walkers else 0.0) + rng.uniform(0.3, 0.8)
+    frames: list[bytes] = []
+    for k in range(int(end * rate_hz)):
+        x = k / rate_hz
+        dist, strength = view.reading(x, rng)
+        if strength >= 800 and rng.random() < 0.02:  # floor: a weak or saturated return
+            frames.append(tfluna_frame(0, rng.choice((20, 65535))))
+        else:
+            frames.append(tfluna_frame(dist, strength))
     return frames, n
 
 
@@ -208,15 +211,15 @@ class PtyDevice:
         self.unplug()
 
 
-def scenario(protocol: str, phases: Sequence[int], seed: int,
-             junk: float = 0.0) -> list[tuple[bytes, Any, int]]:
+def scenario(protocol: str, phases: Sequence[int], seed: int, junk: float = 0.0,
+             groups: float = 0.0, rate_hz: float = 100.0) -> list[tuple[bytes, Any, int]]:
     """Per phase: (bytes to write, truth, junk pieces inserted). Truth: tfluna -> passes,
     maxbotix -> depths in mm, wxt530 -> one {quantity: value} per message. Deterministic."""
     rng = random.Random(seed)
     out: list[tuple[bytes, Any, int]] = []
     for n in phases:
         if protocol == "tfluna":
-            frames, truth = tfluna_passes(n, rng)
+            frames, truth = tfluna_passes(n, rng, rate_hz=rate_hz, group_share=groups)
         elif protocol == "maxbotix":
             frames, truth = maxbotix_series(n, rng)
         else:
@@ -233,12 +236,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--phases", default="5", help="comma-separated sizes (people/readings)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--junk", type=float, default=0.0, help="junk pieces per frame")
+    p.add_argument("--groups", type=float, default=0.0,
+                   help="tfluna: share of people walking in file right behind another")
+    p.add_argument("--rate", type=float, default=100.0, help="tfluna: frames per second")
     p.add_argument("--replug", action="store_true", help="unplug + replug between phases")
     p.add_argument("--garbage", type=int, default=0,
                    help="instead of frames, write this many random bytes (a wrong baud rate)")
     args = p.parse_args(argv)
     phases = [int(x) for x in args.phases.split(",")]
-    plan = scenario(args.protocol, phases, args.seed, args.junk)
+    plan = scenario(args.protocol, phases, args.seed, args.junk, args.groups, args.rate)
     dev = PtyDevice(args.link)
     print("ready", flush=True)
     try:

@@ -11,7 +11,10 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import itertools  # noqa: E402
+
 from support.mosquitto import Mosquitto  # noqa: E402
+from support.postgres import LocalPostgres  # noqa: E402
 
 
 @pytest.fixture
@@ -25,3 +28,26 @@ def broker(tmp_path: Path):
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL for the session (initdb in a temp dir, unprivileged user)."""
+    server = LocalPostgres().start()
+    server.databases = itertools.count(1)
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty database on the session's PostgreSQL: its postgresql:// URL."""
+    return postgres_server.create_database(f"walkway_test_{next(postgres_server.databases)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def collector_db(request, tmp_path: Path) -> str:
+    """`--db` for each backend: a SQLite file path, then a postgresql:// URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "cloud.db")
+    return request.getfixturevalue("postgres_url")

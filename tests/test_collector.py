@@ -123,12 +123,15 @@ def test_export_formats(tmp_path: Path) -> None:
     storage.commit()
     storage.close()
     out = run_walkway("collector", "export", "--db", str(tmp_path / "cloud.db")).stdout
-    assert out == ("node,sensor,start,seconds,direction,count\n"
-                   "n1,cam.a,2026-01-01T00:00:00Z,60,in,4\n")
+    assert out == ("site,node,place,sensor,direction,figure,start,start_local,seconds,count\n"
+                   "sapporo,n1,,cam.a,in,people,2026-01-01T00:00:00Z,2026-01-01T09:00:00+09:00,"
+                   "60,4\n")
     as_json = run_walkway("collector", "export", "--db", str(tmp_path / "cloud.db"),
                           "--format", "json").stdout
-    assert json.loads(as_json) == [{"node": "n1", "sensor": "cam.a", "start":
-                                    "2026-01-01T00:00:00Z", "seconds": 60, "direction": "in",
+    assert json.loads(as_json) == [{"site": "sapporo", "node": "n1", "place": "",
+                                    "sensor": "cam.a", "direction": "in", "figure": "people",
+                                    "start": "2026-01-01T00:00:00Z",
+                                    "start_local": "2026-01-01T09:00:00+09:00", "seconds": 60,
                                     "count": 4}]
     missing = run_walkway("collector", "export", "--db", str(tmp_path / "x.db"), check=False)
     assert missing.returncode == 2 and "x.db: no such collector database" in missing.stderr

@@ -22,10 +22,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     "edge": frozenset({"walkway", "sensors", "provisioning"}),
     "cloud_bridge": frozenset({"walkway", "edge", "provisioning"}),
     "signage_player": frozenset({"walkway", "edge"}),
-    "simulator": frozenset({"walkway", "edge", "sensors"}),
+    # The simulator seeds the city dashboard with simulated history and starts it on a run.
+    "simulator": frozenset({"walkway", "edge", "sensors", "cloud_bridge", "city"}),
+    # The city's side: collector storage and the place model in the core.
+    "city": frozenset({"walkway", "cloud_bridge"}),
     # Benchmarks drive whole wings; nothing imports them.
     "bench": frozenset({"walkway", "edge", "sensors", "provisioning", "cloud_bridge",
-                        "signage_player", "simulator"}),
+                        "signage_player", "simulator", "city"}),
 }
 
 

@@ -49,7 +49,7 @@ def test_health_reaches_the_collector_and_shows_a_dead_edge(tmp_path: Path, brok
     node = OpsNode(tmp_path / "node", broker.url, stale_after_s=1.5).start()
     try:
         def replay_seen() -> dict | None:
-            health = latest(collector).get("n1")
+            health = latest(collector).get("s1/n1")
             ok = health and health["sources"][0]["state"] in ("ok", "idle")
             return health if ok else None
 
@@ -61,7 +61,7 @@ def test_health_reaches_the_collector_and_shows_a_dead_edge(tmp_path: Path, brok
         assert health["store"]["outbox_depth"] >= 0
 
         node.edge.kill9()  # the edge dies: its heartbeats stop, health must say so
-        dead = wait_for(lambda: (h := latest(collector)["n1"])["edge"]["state"] == "down"
+        dead = wait_for(lambda: (h := latest(collector)["s1/n1"])["edge"]["state"] == "down"
                         and h, 30, "health reporting the edge down")
         assert dead["sources"][0]["state"] == "stalled"
         assert "edge down?" in dead["sources"][0]["reason"]

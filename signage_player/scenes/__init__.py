@@ -13,6 +13,7 @@ MODULES = {
     "jogging": "jogging",
     "notices": "notices",
     "emergency": "emergency",
+    "image": "image",
 }
 
 

@@ -61,9 +61,10 @@ class WalkwayProcess:
             raise AssertionError(f"{self.args[:2]} did not stop on SIGTERM") from None
 
 
-def run_walkway(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_walkway(*args: str, check: bool = True, timeout: float = 60,
+                input_text: str | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run([sys.executable, "-m", "walkway", *args], capture_output=True,
-                            text=True, cwd=ROOT, timeout=timeout)
+                            text=True, cwd=ROOT, timeout=timeout, input=input_text)
     if check and result.returncode != 0:
         raise AssertionError(f"walkway {' '.join(args)} failed: {result.stderr}")
     return result

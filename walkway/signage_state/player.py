@@ -5,8 +5,9 @@ walkway.files.write_atomic so neither side ever reads half a file.
 
 - `player.json`: the player's heartbeat, rewritten every few seconds while it draws:
   {"at": epoch, "state": "ok"|"degraded"|"no-display", "reason": "...", "frames": N,
-   "scene": "..."}. Health reports the sign as "stalled" when it is older than
-  [health] signage_stale_s, "absent" when it was never written.
+   "scene": "...", "content": {"id", "version", "digest", "since"} or null}. Health
+  reports the sign as "stalled" when it is older than [health] signage_stale_s, "absent"
+  when it was never written.
 - `screenshot.request`: {"id": command id, "at": epoch}, written by the `screenshot`
   command; the player answers with `screenshot-{id}.png` (scaled to at most 640 px wide,
   so the result fits an MQTT message) and removes the request.
@@ -24,9 +25,10 @@ SAFE_ID = r"[A-Za-z0-9_-]{1,64}"
 
 
 def write_heartbeat(state_dir: str | Path, *, state: str, now: float, reason: str = "",
-                    frames: int = 0, scene: str = "") -> None:
+                    frames: int = 0, scene: str = "", content: dict | None = None) -> None:
     """Player side: call every few seconds while drawing (and with the real state)."""
-    body = {"at": now, "state": state, "reason": reason, "frames": frames, "scene": scene}
+    body = {"at": now, "state": state, "reason": reason, "frames": frames, "scene": scene,
+            "content": content}
     # Rewritten every few seconds: atomic, but not fsynced (a lost beat is harmless).
     write_atomic(Path(state_dir) / HEARTBEAT, json.dumps(body), durable=False)
 
