@@ -69,6 +69,10 @@ class MqttLink:
         self.username, self.password = username, password
         self.client: mqtt.Client | None = None
         self.connected = False
+        # Topics the broker has acknowledged (SUBACK) on the current connection: the moment
+        # messages on them can reach us. `connected` alone is earlier than that.
+        self.subscribed: set[str] = set()
+        self._pending_subs: dict[int, str] = {}
         self.connects = 0
         self.refused_publishes = 0
         self.last_error = ""
@@ -103,6 +107,7 @@ class MqttLink:
         if self.connected:
             log.warning("disconnected from %s:%s (%s)", self.host, self.port, reason)
         self.connected = False
+        self.subscribed.clear()
         self.last_error = f"disconnected: {reason}"
 
     def _on_publish(self, client: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
@@ -113,6 +118,17 @@ class MqttLink:
             self.last_error = f"broker refused a publish: {reason}"
             log.error("%s (message %d); check this node's certificate and the broker ACL",
                       self.last_error, mid)
+
+    def _on_subscribe(self, client: mqtt.Client, _u: Any, mid: int, reasons: Any,
+                      _p: Any) -> None:
+        topic = self._pending_subs.pop(mid, None)
+        if topic is None:
+            return
+        if any(r.is_failure for r in reasons):
+            self.last_error = f"broker refused a subscription to {topic}: {reasons[0]}"
+            log.error(self.last_error)
+            return
+        self.subscribed.add(topic)
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         if message.retain and self.on_retained is not None:
@@ -129,6 +145,7 @@ class MqttLink:
         client.on_disconnect = self._guard(self._on_disconnect)
         client.on_message = self._guard(self._on_message)
         client.on_publish = self._guard(self._on_publish)
+        client.on_subscribe = self._guard(self._on_subscribe)
         client.max_inflight_messages_set(self.max_inflight)
         if self.username is not None:
             client.username_pw_set(self.username, self.password)
@@ -146,6 +163,8 @@ class MqttLink:
                 pass
         self.client = None
         self.connected = False
+        self.subscribed.clear()  # clean_start: a new connection has no subscriptions
+        self._pending_subs.clear()
 
     def _schedule_retry(self) -> None:
         self._attempts += 1
@@ -203,7 +222,9 @@ class MqttLink:
 
     def subscribe(self, topic: str, qos: int = 1) -> None:
         if self.client is not None:
-            self.client.subscribe(topic, qos=qos)
+            _rc, mid = self.client.subscribe(topic, qos=qos)
+            if mid is not None:
+                self._pending_subs[mid] = topic
 
     def close(self, final: tuple[str, bytes] | None = None) -> None:
         """Disconnect cleanly, optionally publishing one last retained message first."""

@@ -10,6 +10,7 @@ A package (folder, .zip, .tar, .tar.gz/.tgz) is copied or extracted into staging
 ContentError and leaves `current` untouched: the last good package keeps playing.
 """
 
+import copy
 import logging
 import os
 import shutil
@@ -65,11 +66,13 @@ def _extract(archive: Path, dest: Path) -> None:
                     total = limits.check_tar_member(archive, member, len(members), total)
                 # The stdlib's "data" filter exists from Python 3.11.4; Debian 12 and
                 # Raspberry Pi OS bookworm ship 3.11.2. The member checks above already
-                # refuse everything that filter would, so it is only a second fence.
+                # refuse every path and type that filter would; on 3.11.2 the modes and
+                # owners are made plain the way it does, so both extract the same files.
                 if hasattr(tarfile, "data_filter"):
                     t.extractall(dest, members=members, filter="data")
                 else:
-                    t.extractall(dest, members=members)
+                    t.extractall(dest, members=[_plain(m) for m in members],
+                                 numeric_owner=True)
         else:
             raise ContentError(f"{archive}: expected a folder, .zip, .tar, .tar.gz or .tgz")
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError) as exc:
@@ -81,6 +84,21 @@ def _extract(archive: Path, dest: Path) -> None:
         for child in list(inner.iterdir()):
             child.rename(dest / child.name)
         inner.rmdir()
+
+
+def _plain(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """A checked file or folder as the "data" filter leaves it: no setuid, setgid or sticky
+    bit, no group/other write, owner read+write, owned by whoever extracts it (as root,
+    the archive's owners would otherwise be applied)."""
+    plain = copy.copy(member)
+    mode = member.mode & 0o755
+    if member.isdir():
+        mode = 0o755
+    elif not mode & 0o100:
+        mode &= ~0o111  # not executable by its owner: by nobody
+    plain.mode = mode | (0o600 if member.isfile() else 0)
+    plain.uid, plain.gid, plain.uname, plain.gname = os.getuid(), os.getgid(), "", ""
+    return plain
 
 
 def _safe_member(archive: Path, name: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from support.mqtt_wait import subscriber
 from support.walkway_procs import wait_for as wait_until
 
 from cloud_bridge.wire import counts_message
@@ -112,11 +113,8 @@ def test_no_address_digest_or_key_is_written_anywhere(tmp_path, broker, caplog, 
         # MQTT: publish what the bridge would send (the wire format) and the source
         # statuses, and record everything the broker delivers.
         received: list[bytes] = []
-        sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        sub.on_message = lambda _c, _u, m: received.append(m.topic.encode() + m.payload)
-        sub.connect("127.0.0.1", broker.port)
-        sub.subscribe("#", qos=1)
-        sub.loop_start()
+        sub = subscriber(broker.port, "#",
+                         lambda _c, _u, m: received.append(m.topic.encode() + m.payload))
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         pub.connect("127.0.0.1", broker.port)
         pub.loop_start()
@@ -126,10 +124,9 @@ def test_no_address_digest_or_key_is_written_anywhere(tmp_path, broker, caplog, 
         assert any(b.sensor == "ble-hall" for b in bins)
         _, payload = counts_message("s1", "n1", bins, time.time())
         statuses = {n: s.as_dict() for n, s in holder["daemon"].statuses().items()}
-        wait_until(lambda: sub.is_connected(), what="subscriber")
-        pub.publish("walkway/s1/n1/counts", payload, qos=1).wait_for_publish(5)
+        pub.publish("walkway/s1/n1/counts", payload, qos=1).wait_for_publish(30)
         pub.publish("walkway/s1/n1/health", json.dumps(statuses).encode(), qos=1
-                    ).wait_for_publish(5)
+                    ).wait_for_publish(30)
         wait_until(lambda: len(received) >= 2, what="MQTT messages")
         pub.loop_stop()
         sub.loop_stop()
@@ -139,7 +136,7 @@ def test_no_address_digest_or_key_is_written_anywhere(tmp_path, broker, caplog, 
             holder["daemon"].stop()
         thread.join(10)
         sampling.set()
-        sampler.join(5)
+        sampler.join(30)
         logging.getLogger().removeHandler(file_handler)
         file_handler.close()
     assert not thread.is_alive()

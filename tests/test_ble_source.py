@@ -54,7 +54,7 @@ class Run:
 
     def close(self) -> None:
         self.stop.set()
-        self.thread.join(5)
+        self.thread.join(30)
         assert not self.thread.is_alive()
 
 

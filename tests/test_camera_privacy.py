@@ -9,10 +9,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from support.edge_thread import edge_daemon_thread
+from support.mqtt_wait import subscriber
 from support.walkway_procs import wait_for as wait_until
 
 from sensors.base import SourceState
@@ -113,12 +112,8 @@ def test_counting_writes_no_image_and_stores_only_counts(sandbox, broker, capsys
         assert len(message) < 500 and "array(" not in message, message
 
     got: queue.Queue[tuple[str, bytes]] = queue.Queue()
-    watcher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="privacy-watch",
-                          protocol=mqtt.MQTTv5)
-    watcher.on_message = lambda c, u, m: got.put((m.topic, m.payload))
-    watcher.connect("127.0.0.1", broker.port)
-    watcher.subscribe("#", qos=1)
-    watcher.loop_start()
+    watcher = subscriber(broker.port, "#", lambda c, u, m: got.put((m.topic, m.payload)),
+                         client_id="privacy-watch")
     bridge = _start_bridge(config, sandbox)
     payloads: list[bytes] = []
     try:

@@ -196,7 +196,7 @@ def test_a_lost_camera_is_reported_and_counting_resumes_after_reconnect(monkeypa
     thread = threading.Thread(target=source.run, args=(emit, stop, None))
     thread.start()
     try:
-        wait_until(lambda: len(opened) >= 5, 20, "the camera to come back and go again")
+        wait_until(lambda: len(opened) >= 5, 30, "the camera to come back and go again")
     finally:
         stop.set()
         thread.join(10)
@@ -267,7 +267,7 @@ def test_zero_counts_while_counting_and_gaps_while_the_camera_is_away(monkeypatc
     thread.start()
     try:
         wait_until(lambda: any(s == "disconnected" for s, _ in batches[-3:]) and len(batches) > 6,
-                   20, "the camera to go away")
+                   30, "the camera to go away")
     finally:
         stop.set()
         thread.join(10)

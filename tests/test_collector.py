@@ -9,7 +9,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
+from support.mqtt_wait import subscriber
 from support.walkway_procs import run_walkway, wait_for
 
 from cloud_bridge.collector import Collector
@@ -35,11 +35,8 @@ def running(broker, tmp_path: Path):
     thread = threading.Thread(target=collector.run, daemon=True)
     thread.start()
     acks: queue.Queue = queue.Queue()
-    node = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-node", protocol=mqtt.MQTTv5)
-    node.on_message = lambda c, u, m: acks.put(json.loads(m.payload))
-    node.connect("127.0.0.1", broker.port)
-    node.subscribe("walkway/v1/sapporo/n1/ack", qos=1)
-    node.loop_start()
+    node = subscriber(broker.port, "walkway/v1/sapporo/n1/ack",
+                      lambda c, u, m: acks.put(json.loads(m.payload)), client_id="test-node")
     # Connected is not subscribed: wait until a probe from another node has been stored.
     probe = message("ee000000", 1).replace(b'"node": "n1"', b'"node": "probe"')
 
@@ -47,7 +44,7 @@ def running(broker, tmp_path: Path):
         node.publish("walkway/v1/sapporo/probe/counts", probe, qos=1)
         return _poll(lambda: collector.stored_messages > 0, 0.5)
 
-    wait_for(probe_stored, 20, "the collector's subscription")
+    wait_for(probe_stored, 30, "the collector's subscription")
     yield collector, node, acks, tmp_path / "cloud.db"
     node.loop_stop()
     collector.stop()
@@ -64,7 +61,7 @@ def _poll(predicate, seconds: float) -> bool:
 
 
 def send(node: mqtt.Client, payload: bytes, topic: str = TOPIC) -> None:
-    node.publish(topic, payload, qos=1).wait_for_publish(5)
+    node.publish(topic, payload, qos=1).wait_for_publish(30)
 
 
 def stored(db: Path) -> list[tuple]:
@@ -79,16 +76,16 @@ def stored(db: Path) -> list[tuple]:
 def test_store_then_ack_and_redelivery_is_idempotent(running) -> None:
     collector, node, acks, db = running
     send(node, message("aa000001", 5))
-    ack = acks.get(timeout=10)
+    ack = acks.get(timeout=30)
     assert ack == {"v": 1, "type": "ack", "msg": "aa000001", "status": "stored", "stored": 1}
     assert stored(db) == [("cam.a", "in", 5, 1)]  # committed before the ack was sent
     send(node, message("aa000002", 5))  # the same bin again: a re-send
-    assert acks.get(timeout=10)["status"] == "stored"
+    assert acks.get(timeout=30)["status"] == "stored"
     assert stored(db) == [("cam.a", "in", 5, 1)]
     send(node, message("aa000003", 7, version=2))  # a late observation reopened the bin
-    acks.get(timeout=10)
+    acks.get(timeout=30)
     send(node, message("aa000004", 5, version=1))  # an old version arriving late
-    acks.get(timeout=10)
+    acks.get(timeout=30)
     assert stored(db) == [("cam.a", "in", 7, 2)]
 
 
@@ -109,12 +106,12 @@ def test_bad_payloads_are_counted_not_stored_not_fatal(running, caplog, payload,
                                                        reason) -> None:
     collector, node, acks, db = running
     send(node, payload, topic)
-    wait_for(lambda: any(reason in r.getMessage() for r in caplog.records), 10,
+    wait_for(lambda: any(reason in r.getMessage() for r in caplog.records), 30,
              f"a log line saying {reason!r}")
     assert collector.invalid == 1
     assert stored(db) == []
     send(node, message("cc000001", 3))  # the collector is still alive and storing
-    assert acks.get(timeout=10)["msg"] == "cc000001"
+    assert acks.get(timeout=30)["msg"] == "cc000001"
     assert stored(db) == [("cam.a", "in", 3, 1)]
     check = SqliteCollectorStorage(db)
     assert check.counter("invalid_payloads") == 1

@@ -47,7 +47,7 @@ def config_file(tmp_path: Path) -> Path:
 
 def test_a_batch_emitted_while_stopping_is_committed(tmp_path: Path) -> None:
     with edge_daemon_thread(config_file(tmp_path), [FlushOnStop("ble")]) as daemon:
-        wait_for(lambda: daemon.workers[0].thread is not None, 10, "the source to start")
+        wait_for(lambda: daemon.workers[0].thread is not None, 30, "the source to start")
     store = Store(tmp_path / "edge.db", node="n1")
     assert [b["count"] for b in store.bins()] == [9]
     store.close()
@@ -56,9 +56,9 @@ def test_a_batch_emitted_while_stopping_is_committed(tmp_path: Path) -> None:
 def test_a_failing_source_is_restarted_and_reported(tmp_path: Path) -> None:
     crashy = Crashy("serial")
     with edge_daemon_thread(config_file(tmp_path), [crashy]) as daemon:
-        wait_for(lambda: crashy.runs >= 2, 20, "a restart after the failure")
+        wait_for(lambda: crashy.runs >= 2, 30, "a restart after the failure")
         wait_for(lambda: daemon.workers[0].thread is None
-                 or not daemon.workers[0].thread.is_alive(), 10, "the second failure")
+                 or not daemon.workers[0].thread.is_alive(), 30, "the second failure")
         status = daemon.statuses()["serial"]
     assert status.state == SourceState.DISCONNECTED
     assert status.reason == "OSError: device unplugged"

@@ -90,7 +90,7 @@ def test_exactly_once_through_kills_and_broker_restarts(tmp_path: Path, broker, 
     bridge = WalkwayProcess(["bridge", "run", "--config", str(config)],
                             tmp_path / "bridge.log").start()
     db = tmp_path / "edge.db"
-    wait_for(db.exists, 20, "the edge store")
+    wait_for(db.exists, 30, "the edge store")
 
     faults = ["kill-edge"] * 3 + ["kill-bridge"] * 3 + ["broker"] * 3
     faults += ["kill-collector"] * (collectors > 1)

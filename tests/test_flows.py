@@ -48,7 +48,7 @@ state_dir = "sign"
                             tmp_path / "bridge.log").start()
     target = tmp_path / "sign" / "neighbours.json"
     try:
-        wait_for(target.exists, 20, "the neighbours file")
+        wait_for(target.exists, 30, "the neighbours file")
         body = json.loads(target.read_text())
         # aurora: 80 people over the two minutes its newest bins cover; pole: 7 in one minute.
         assert body["counts"] == {"aurora-n1/cam1.main": 40.0, "pole-n3/cam1.main": 7.0}

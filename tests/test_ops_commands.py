@@ -73,7 +73,7 @@ def test_every_simple_command_and_idempotent_redelivery(node: OpsNode, tmp_path:
 
     # screenshot: the player (here a thread) answers the request file with a PNG.
     def player() -> None:
-        cmd_id = wait_for(lambda: pending_screenshot(state_dir), 10, "a screenshot request")
+        cmd_id = wait_for(lambda: pending_screenshot(state_dir), 30, "a screenshot request")
         answer_screenshot(state_dir, cmd_id, PNG)
 
     threading.Thread(target=player, daemon=True).start()
@@ -144,7 +144,7 @@ def test_set_config_commits_when_healthy_and_rolls_back_when_not(node: OpsNode,
     assert node.config_file.read_text() == changed
     assert (tmp_path / "node.toml.rejected").read_text() == broken
     assert node.restarts == ["walkway-edge"] * 3  # apply, apply, roll back
-    wait_for(lambda: node.edge_state()["config_sha256"] == new_sha, 20,
+    wait_for(lambda: node.edge_state()["config_sha256"] == new_sha, 30,
              "the edge back on the previous config")
 
 

@@ -27,7 +27,9 @@ def collector(broker, tmp_path: Path):
     c = Collector(broker.url, SqliteCollectorStorage(tmp_path / "cloud.db"))
     thread = threading.Thread(target=c.run, daemon=True)
     thread.start()
-    wait_for(lambda: c.link.connected, 10, "collector connected")
+    # Subscribed, not just connected: health published before the SUBACK would be lost.
+    wait_for(lambda: c.link.connected and len(c.link.subscribed) == len(c.handlers), 30,
+             "the collector's subscriptions acknowledged")
     yield tmp_path / "cloud.db"
     c.stop()
     thread.join(10)
@@ -51,7 +53,7 @@ def test_health_reaches_the_collector_and_shows_a_dead_edge(tmp_path: Path, brok
             ok = health and health["sources"][0]["state"] in ("ok", "idle")
             return health if ok else None
 
-        health = wait_for(replay_seen, 15, "health with the replay source up")
+        health = wait_for(replay_seen, 30, "health with the replay source up")
         jsonschema.validate(health, schema("health.v1"))
         assert health["edge"]["state"] == "up" and health["mqtt"]["connected"] is True
         assert health["config_sha256"] == node.bridge.config.sha256
@@ -60,7 +62,7 @@ def test_health_reaches_the_collector_and_shows_a_dead_edge(tmp_path: Path, brok
 
         node.edge.kill9()  # the edge dies: its heartbeats stop, health must say so
         dead = wait_for(lambda: (h := latest(collector)["s1/n1"])["edge"]["state"] == "down"
-                        and h, 15, "health reporting the edge down")
+                        and h, 30, "health reporting the edge down")
         assert dead["sources"][0]["state"] == "stalled"
         assert "edge down?" in dead["sources"][0]["reason"]
         storage = SqliteCollectorStorage(collector)
@@ -68,7 +70,7 @@ def test_health_reaches_the_collector_and_shows_a_dead_edge(tmp_path: Path, brok
         # Command results are collected too.
         ping = node.command("ping")
         assert node.send(ping)[-1]["status"] == "ok"
-        wait_for(lambda: storage.results(ping["id"]), 10, "the result in the collector")
+        wait_for(lambda: storage.results(ping["id"]), 30, "the result in the collector")
         jsonschema.validate(storage.results(ping["id"])[0], schema("cmd-result.v1"))
         storage.close()
     finally:

@@ -168,7 +168,7 @@ url = "{broker.url}"
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: seen.extend(received(sock)) or seen.count("WATCHDOG=1") >= 3, 10,
+        wait_for(lambda: seen.extend(received(sock)) or seen.count("WATCHDOG=1") >= 3, 30,
                  "watchdog pings from the bridge")
         assert seen[0] == "READY=1\nSTATUS=sending the outbox"
     finally:
@@ -198,7 +198,7 @@ def test_walkway_edge_run_under_a_notify_socket(tmp_path: Path, notify_socket) -
                           env={"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "400000"}).start()
     seen: list[str] = []
     try:
-        wait_for(lambda: seen.extend(received(sock)) or seen.count("WATCHDOG=1") >= 2, 20,
+        wait_for(lambda: seen.extend(received(sock)) or seen.count("WATCHDOG=1") >= 2, 30,
                  "READY and watchdog pings from `walkway edge run`")
     finally:
         assert edge.terminate() == 0

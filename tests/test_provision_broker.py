@@ -38,7 +38,7 @@ from provisioning.signing import (
 from walkway.cli import main
 from walkway.timeutil import iso_z
 
-TIMEOUT = 5.0
+TIMEOUT = 30.0  # only reached when something is broken
 LEAVES = ("counts", "status", "health", "cmd/result")
 
 
@@ -408,7 +408,9 @@ def _counts_reaching_collector(fleet: Fleet, group: str, node_filters: tuple[str
     for i in range(10):
         b.publish("walkway/v1/s2/n2/counts", str(i).encode())  # PUBACKed: routed already
     received = []
-    deadline = time.monotonic() + 1.0
+    # PUBACKed means routed; delivery to the collector can still take a moment on a busy
+    # machine. Where fewer than 10 are expected (the xfail), this waits the whole 10 s.
+    deadline = time.monotonic() + 10.0
     while len(received) < 10 and time.monotonic() < deadline:
         try:
             received.append(collector.messages.get(timeout=0.05))

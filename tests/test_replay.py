@@ -30,9 +30,9 @@ def run_source(path: Path, position: str | None, batch_rows: int = 2) -> tuple[l
     stop = threading.Event()
     thread = threading.Thread(target=source.run, args=(batches.append, stop, position))
     thread.start()
-    wait_for(lambda: source.status().state == SourceState.IDLE, 10, "the end of the file")
+    wait_for(lambda: source.status().state == SourceState.IDLE, 30, "the end of the file")
     stop.set()
-    thread.join(5)
+    thread.join(30)
     return batches, source
 
 

@@ -29,7 +29,7 @@ def test_serial_read_prints_decoded_values_and_counters(capsys):
                    "--seconds", "0.6"])
     finally:
         done.set()
-        t.join(5)
+        t.join(30)
         server.close()
     out = capsys.readouterr().out
     assert rc == 0

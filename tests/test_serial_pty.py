@@ -55,7 +55,7 @@ class Writer:
         if self.proc.poll() is None:
             self.proc.stdin.close()
             try:
-                self.proc.wait(5)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -89,7 +89,7 @@ class Running:
 
     def close(self) -> None:
         self.stop.set()
-        self.thread.join(5)
+        self.thread.join(30)
         assert not self.thread.is_alive()
 
 

@@ -28,7 +28,7 @@ def edge_daemon_thread(config: Path, sources: Sequence[Source] | None = None
     thread = threading.Thread(target=serve, name="edge-daemon")
     thread.start()
     try:
-        wait_for(lambda: holder, 10, "the edge daemon to start")
+        wait_for(lambda: holder, 30, "the edge daemon to start")
         yield holder[0]
     finally:
         if holder:

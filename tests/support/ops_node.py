@@ -17,7 +17,7 @@ CSV = "time,sensor,direction,count\n2026-01-12T07:00:00Z,cam.a,in,1\n"
 
 
 def node_toml(broker_url: str, extra: str = "", sources: str | None = None,
-              apply_timeout_s: float = 6, stale_after_s: float = 5) -> str:
+              apply_timeout_s: float = 20, stale_after_s: float = 5) -> str:
     if sources is None:
         sources = '[[sources]]\ntype = "replay"\nname = "replay"\npath = "counts.csv"\n'
     return f"""[node]
@@ -37,7 +37,7 @@ stale_after_s = {stale_after_s}
 [commands]
 apply_timeout_s = {apply_timeout_s}
 healthy_for_s = 1
-screenshot_timeout_s = 1.5
+screenshot_timeout_s = 5
 {extra}
 [signage]
 state_dir = "signage-state"
@@ -47,7 +47,7 @@ state_dir = "signage-state"
 
 class OpsNode:
     def __init__(self, root: Path, broker_url: str, *, edge: bool = True, extra: str = "",
-                 sources: str | None = None, apply_timeout_s: float = 6,
+                 sources: str | None = None, apply_timeout_s: float = 20,
                  stale_after_s: float = 5) -> None:
         self.root = root
         self.broker_url = broker_url
@@ -78,10 +78,16 @@ class OpsNode:
     def start(self) -> "OpsNode":
         if self.edge is not None:
             self.edge.start()
-            wait_for(lambda: self.edge_state() is not None, 20, "the edge heartbeat")
+            wait_for(lambda: self.edge_state() is not None, 30, "the edge heartbeat")
         self._thread.start()
-        self._ready.wait(10)
-        wait_for(lambda: self.bridge.link.connected, 10, "the bridge connected")
+        assert self._ready.wait(30), "the bridge never started"
+        # Not `link.connected`: that is true before the bridge's SUBSCRIBE has even been
+        # written (mqtt_link sets it, then on_connected subscribes; paho sends the packet on a
+        # later poll). A command published before the broker has the subscription is dropped
+        # (QoS 1 without a subscriber), and the test sees no result at all.
+        wait_for(lambda: self.bridge.link.connected
+                 and self.bridge.cmd_topic in self.bridge.link.subscribed, 30,
+                 "the bridge's command subscription acknowledged")
         return self
 
     def stop(self) -> None:

@@ -11,8 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0,
+def wait_for(predicate: Callable[[], object], timeout: float = 30.0,
              what: str = "a condition", interval: float = 0.02) -> object:
+    """Poll until `predicate` is truthy. The timeout only decides how long a broken run takes
+    to report: keep it generous (a loaded 2-core CI machine is many times slower)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
