@@ -1,13 +1,14 @@
 """Camera feed: rendered walkway clips (simulator/camera_scene.py) through the real counter.
 
 The camera source reads a video file as fast as it can, stamping crossings with the edge's
-clock, and re-opens the same path when `loop = true`. The feed uses exactly that: it
+clock, and with `follow = true` waits at a clip's end for the next file at the same path
+(never re-reading the one it counted, however late this feed is). The feed uses exactly that:
+it
 renders one short clip per sampling slot before the run (crowd density from the demand at
 that moment; LEAD_S of empty floor first, as a running camera has learnt its background;
 the person size an installer would calibrate), and at the slot's simulated time puts the
 clip at the source's path. As soon as the edge process has the file open (seen in
-/proc/PID/fd) the path is unlinked, so the source reads the clip once and then finds
-nothing until the next slot. A camera therefore
+/proc/PID/fd) the path is unlinked; the source reads each clip once. A camera therefore
 samples CLIP_S seconds of pedestrians per slot; the truth is the scene generator's exact
 crossings of the same clips. "camera covered" puts an all-black clip there instead (the
 people still walked: the truth keeps them).
@@ -114,7 +115,7 @@ class CameraFeed(Feed):
     def source_toml(self) -> str:
         x1, y1, x2, y2 = LINE
         return (f'[[sources]]\ntype = "camera"\nname = "{self.source_name}"\n'
-                f'device = "{self.device}"\nloop = true\nfps = {FPS:g}\n'
+                f'device = "{self.device}"\nfollow = true\nfps = {FPS:g}\n'
                 # Waits between re-opens are short in wall time whatever the speed.
                 "emit_seconds = 0.3\nreconnect_max_seconds = 0.3\nbad_seconds = 2\n"
                 f"person_size = [{self.person_size[0]:.4f}, {self.person_size[1]:.4f}]\n"

@@ -284,3 +284,40 @@ def cv2_noise(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A frame of a live sensor: the same scene, new noise."""
     noise = rng.integers(-2, 3, image.shape)
     return np.clip(image.astype(int) + noise, 0, 255).astype(np.uint8)
+
+
+def test_follow_counts_each_clip_once_however_late_its_writer_is(tmp_path, scene_video) -> None:
+    """`follow = true` (the simulator's feed): a clip still at the path when it has been
+    counted is never read again; a new file there (even a new link to the same clip) is."""
+    import os
+
+    path, scene = scene_video
+    device = tmp_path / "cam.mp4"
+    os.link(path, device)  # the writer places a clip and then does nothing (starved)
+    (tmp_path / "node.toml").write_text(node_toml(tmp_path, str(device), "follow = true"))
+    from edge.store import Store
+
+    def total() -> int:
+        store = Store(tmp_path / "store.db", node="n1")
+        try:
+            return sum(b["count"] for b in store.bins())
+        finally:
+            store.close()
+
+    with edge_daemon_thread(tmp_path / "node.toml") as daemon:
+
+        def cam():
+            return daemon.statuses()["cam"]
+
+        wait_until(lambda: cam().state == SourceState.IDLE and cam().counters.get("frames"),
+                   60, "the first clip counted")
+        frames, first = cam().counters["frames"], total()
+        assert frames > 0 and first > 0
+        tmp = tmp_path / "cam.tmp"
+        os.link(path, tmp)
+        os.replace(tmp, device)  # the next slot: the same clip placed again
+        wait_until(lambda: cam().counters["frames"] >= 2 * frames
+                   and cam().state == SourceState.IDLE, 60, "the second clip counted")
+        # Read exactly twice: never again while the first copy sat at the path unreplaced.
+        assert cam().counters["frames"] == 2 * frames
+    assert abs(total() - 2 * first) <= 2

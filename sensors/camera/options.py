@@ -72,6 +72,8 @@ SOURCE_KEYS = KeySpec("sources.camera", [
         min=0.1, max=3600),
     Key("loop", "flag", False, "a video-file device starts again at its end (demos, soak "
         "tests)"),
+    Key("follow", "flag", False, "a video-file device that is replaced by new clips (the "
+        "simulator's camera feed): at a clip's end, wait for the next file, never replay it"),
     Key("fps", "number", 0.0, "frame rate to assume (0 = what the device reports, else 25)",
         min=0.0, max=240.0),
 ])
@@ -121,6 +123,7 @@ class CameraOptions:
     emit_s: float = S("emit_seconds")
     reconnect_max_s: float = S("reconnect_max_seconds")
     loop: bool = S("loop")
+    follow: bool = S("follow")
     fps: float = S("fps")
 
 
@@ -238,5 +241,6 @@ def parse_camera(t: ConfigTable) -> CameraOptions:
         emit_s=t.read(k["emit_seconds"]),
         reconnect_max_s=t.read(k["reconnect_max_seconds"]),
         loop=t.read(k["loop"]),
+        follow=t.read(k["follow"]),
         fps=t.read(k["fps"]),
     )

@@ -10,6 +10,7 @@ stored or sent: only counts leave this module.
 """
 
 import logging
+import os
 import threading
 
 from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
@@ -77,6 +78,20 @@ class CameraSource(Source):
             stop.wait(min(left, self.options.emit_s))
             self._flush(emit, counting=False)
 
+    def _wait_for_next_file(
+        self, emit: Emit, stop: threading.Event, device: str, finished: tuple | None
+    ) -> None:
+        """`follow`: the clip just counted may still be at the path (its writer replaces it,
+        but may be slow on a busy machine): reading it twice would count everyone twice, so
+        wait until another file is there, still advancing the watermark."""
+        self._set(SourceState.IDLE, f"{device}: waiting for the next clip")
+        while not stop.is_set():
+            now = _identity(device)
+            if now is not None and now != finished:
+                return
+            stop.wait(min(0.05, self.options.emit_s))
+            self._flush(emit, counting=False)
+
     def _backoff(self, failures: int) -> float:
         # Capped exponent: a camera away for weeks must not overflow the float.
         return min(self.options.reconnect_max_s, 0.5 * 2.0 ** min(failures, 16))
@@ -90,6 +105,7 @@ class CameraSource(Source):
         opened_before = False
         self._last_emit = self.ctx.clock()
         while not stop.is_set():
+            opened = _identity(device) if self.options.follow and is_file(device) else None
             cap = open_capture(device)
             if cap is None:
                 self._set(SourceState.DISCONNECTED, f"{describe(device)}: cannot open")
@@ -108,6 +124,9 @@ class CameraSource(Source):
             if stop.is_set():
                 break
             if is_file(device) and outcome != "none":
+                if self.options.follow:
+                    self._wait_for_next_file(emit, stop, device, opened)
+                    continue
                 if self.options.loop:
                     continue
                 self._flush(emit, counting=False)
@@ -175,3 +194,13 @@ class CameraSource(Source):
         if index:
             self._flush(emit, counting=counting)
         return "frames" if index else "none"
+
+
+def _identity(path: str) -> tuple | None:
+    """Which file is at `path`: a replacement (even a new link to the same clip, which
+    changes the inode's ctime) differs; None when nothing is there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_ctime_ns)
