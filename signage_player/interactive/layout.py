@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from signage_player.canvas import Box
+from signage_player.scenes.common import header_height_for
 from signage_player.style import Metrics
 
 TARGET_MM = 20.0
@@ -48,11 +49,8 @@ class Layout:
 
     @property
     def header(self) -> Box:
-        m = self.metrics
-        h = int(m.role("title")[0] * 1.7)
-        if m.portrait:  # title, then "you are here" on its own line
-            h = int(m.role("title")[0] * 1.6 + m.role("label")[0] * 1.5)
-        return (0, 0, m.width, h)
+        """The scenes' header bar (scenes.common.draw_header paints it)."""
+        return (0, 0, self.metrics.width, header_height_for(self.metrics))
 
     @property
     def nav_rows(self) -> int:

@@ -21,6 +21,7 @@ from signage_player.interactive import courses, handoff, walking
 from signage_player.interactive.catalog import DISTANCES, KINDS, WHEN, Catalog, Item
 from signage_player.interactive.graph import VARIANTS, Route
 from signage_player.interactive.layout import Button, Layout
+from signage_player.scenes.common import draw_header
 from signage_player.style import CUD, HIGH_CONTRAST, LARGE_TEXT, Metrics
 
 
@@ -102,52 +103,9 @@ def _t(env: Env, key: str, **values: Any) -> str:
 
 
 def _header(canvas: Canvas, lay: Layout, env: Env, title: str) -> None:
-    pal, pad = canvas.palette, canvas.metrics.margin
-    x, y, w, h = lay.header
-    canvas.fill((x, y, w, h), pal.header, outline=False)
-    here = env.catalog.here
-    where = env.catalog.text("you_are_here", env.lang, place=_place(env, here))
-    if canvas.metrics.portrait:  # narrow: "you are here" goes under the title
-        th = int(canvas.metrics.role("title")[0] * 1.6)
-        canvas.text(
-            "title",
-            (pad, 0, w - 2 * pad, th),
-            title,
-            "title",
-            pal.text,
-            valign="middle",
-            max_lines=1,
-        )
-        canvas.text(
-            "here",
-            (pad, th, w - 2 * pad, h - th),
-            where,
-            "label",
-            pal.text,
-            valign="top",
-            max_lines=1,
-        )
-        return
-    split = 0.6
-    canvas.text(
-        "title",
-        (pad, 0, int(w * split) - pad, h),
-        title,
-        "title",
-        pal.text,
-        valign="middle",
-        max_lines=1,
-    )
-    canvas.text(
-        "here",
-        (int(w * split), 0, int(w * (1 - split)) - pad, h),
-        where,
-        "label",
-        pal.text,
-        align="right",
-        valign="middle",
-        max_lines=2,
-    )
+    """The scenes' own header bar (scenes.common.draw_header): one look on every screen."""
+    where = env.catalog.text("you_are_here", env.lang, place=_place(env, env.catalog.here))
+    draw_header(canvas, title, where)
 
 
 def _button(

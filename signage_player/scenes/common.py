@@ -7,6 +7,7 @@ from typing import Any
 
 from signage_player.canvas import Box, Canvas
 from signage_player.i18n import LANGUAGE_NAMES, place_name, tr
+from signage_player.style import Metrics
 
 
 @dataclass(frozen=True)
@@ -33,36 +34,28 @@ class SceneContext:
 
 
 def header_height(canvas: Canvas) -> int:
-    """Landscape: title and "you are here" side by side; portrait: stacked."""
-    title = int(canvas.metrics.role("title")[0] * 1.75)
-    if canvas.metrics.portrait:
-        return title + line_h(canvas, "label") + canvas.metrics.margin // 2
+    return header_height_for(canvas.metrics)
+
+
+def header_height_for(m: Metrics) -> int:
+    """Landscape: title and "you are here" side by side; portrait: stacked. (The
+    interactive screens' Layout sizes its header with this too.)"""
+    title = int(m.role("title")[0] * 1.75)
+    if m.portrait:
+        return title + line_h_for(m, "label") + m.margin // 2
     return title
 
 
-def footer_height(canvas: Canvas) -> int:
-    return int(canvas.metrics.role("label")[0] * 2.0)
-
-
-def clock_box(canvas: Canvas) -> Box:
-    """Where the player draws the live clock (kept out of the cached scene image)."""
-    w, h = canvas.size
-    fh = footer_height(canvas)
-    cw = int(canvas.metrics.role("label")[0] * 3.6)
-    return (w - canvas.metrics.margin - cw, h - fh, cw, fh)
-
-
-def frame(canvas: Canvas, ctx: SceneContext, title: str) -> Box:
-    """Background, header (title + "you are here") and footer (languages); returns the body box."""
+def draw_header(canvas: Canvas, title: str, here: str) -> int:
+    """The header bar every scene and interactive screen shares: the title and "you are
+    here"; returns its height."""
     m, pal = canvas.metrics, canvas.palette
-    w, h = canvas.size
+    w = canvas.size[0]
     pad = m.margin
-    hh, fh = header_height(canvas), footer_height(canvas)
-    canvas.fill((0, 0, w, h), pal.bg, outline=False)
+    hh = header_height(canvas)
     canvas.fill((0, 0, w, hh), pal.header, outline=False)
     if pal.border:
         canvas.fill((0, hh - pal.border, w, pal.border), pal.text, outline=False)
-    here = ctx.t("you_are_here", place=ctx.place(ctx.location))
     if m.portrait:
         th = int(m.role("title")[0] * 1.75)
         canvas.text(
@@ -98,6 +91,29 @@ def frame(canvas: Canvas, ctx: SceneContext, title: str) -> Box:
             valign="middle",
             max_lines=2,
         )
+    return hh
+
+
+def footer_height(canvas: Canvas) -> int:
+    return int(canvas.metrics.role("label")[0] * 2.0)
+
+
+def clock_box(canvas: Canvas) -> Box:
+    """Where the player draws the live clock (kept out of the cached scene image)."""
+    w, h = canvas.size
+    fh = footer_height(canvas)
+    cw = int(canvas.metrics.role("label")[0] * 3.6)
+    return (w - canvas.metrics.margin - cw, h - fh, cw, fh)
+
+
+def frame(canvas: Canvas, ctx: SceneContext, title: str) -> Box:
+    """Background, header (title + "you are here") and footer (languages); returns the body box."""
+    m, pal = canvas.metrics, canvas.palette
+    w, h = canvas.size
+    pad = m.margin
+    fh = footer_height(canvas)
+    canvas.fill((0, 0, w, h), pal.bg, outline=False)
+    hh = draw_header(canvas, title, ctx.t("you_are_here", place=ctx.place(ctx.location)))
     # Footer: every language's name in its own script, the current one marked, so a
     # visitor knows their language is coming.
     y = h - fh
@@ -169,6 +185,10 @@ def inset(box: Box, d: int) -> Box:
 
 def line_h(canvas: Canvas, role: str, lines: int = 1) -> int:
     """Height of `lines` lines of `role` at its minimum size (for sizing grids)."""
-    low = canvas.metrics.role(role)[1]
+    return line_h_for(canvas.metrics, role, lines)
+
+
+def line_h_for(m: Metrics, role: str, lines: int = 1) -> int:
+    low = m.role(role)[1]
     # Rounded up: a box must hold the ink (descenders, marks) at small sizes too.
     return math.ceil(low * 1.25 * (lines - 1) + low * 1.15)
