@@ -2,7 +2,11 @@
 health snapshots and proof-of-play bins; served on a free port in a thread."""
 
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 from city.auth import add_user
@@ -68,3 +72,21 @@ def start_city(db: str, places: Path, users: Path) -> CityServer:
     city = CityServer(f"http://127.0.0.1:{server.server_port}", db, places, users)
     city._server, city._storage = server, storage
     return city
+
+
+def client(city: CityServer, user: str | None = None) -> urllib.request.OpenerDirector:
+    """An HTTP client with its own cookie jar, logged in as `user` (one of USERS) if given."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    if user is not None:
+        form = urllib.parse.urlencode({"name": user, "password": USERS[user][1]}).encode()
+        opener.open(f"{city.url}/login", form, timeout=10)
+    return opener
+
+
+def get(opener: urllib.request.OpenerDirector, city: CityServer, path: str) -> tuple[int, str]:
+    """(status, body) of a GET, error statuses included."""
+    try:
+        with opener.open(f"{city.url}{path}", timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()

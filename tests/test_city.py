@@ -8,11 +8,10 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-from city_fixtures import USERS, seed, start_city
+from city_fixtures import client, get, seed, start_city
 from support.walkway_procs import run_walkway
 
 from city.open_data import coarsen
@@ -29,22 +28,6 @@ def city(tmp_path_factory):
     server = start_city(db, tmp / "places.toml", tmp / "users.json")
     yield server
     server.stop()
-
-
-def client(city, user: str | None = None):
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    if user is not None:
-        form = urllib.parse.urlencode({"name": user, "password": USERS[user][1]}).encode()
-        opener.open(f"{city.url}/login", form, timeout=10)
-    return opener
-
-
-def get(opener, city, path: str) -> tuple[int, str]:
-    try:
-        with opener.open(f"{city.url}{path}", timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 def test_pages_need_a_login_and_fleet_needs_an_operator(city) -> None:

@@ -7,11 +7,10 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-from city_fixtures import USERS, CityServer
+from city_fixtures import USERS, CityServer, client, get
 from snow_fixtures import CONFIG, PLACES, PLAN_AT, ROADS, WAY_TAGS, WEATHER, seed_counts
 from support.browser import chromium_paths, start_chromium, stop_chromium
 
@@ -23,21 +22,6 @@ from walkway.places import load_places
 
 AT = urllib.parse.quote(PLAN_AT)
 SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-
-
-def client(city, user: str):
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    form = urllib.parse.urlencode({"name": user, "password": USERS[user][1]}).encode()
-    opener.open(f"{city.url}/login", form, timeout=10)
-    return opener
-
-
-def get(opener, city, path: str) -> tuple[int, str]:
-    try:
-        with opener.open(f"{city.url}{path}", timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 @pytest.fixture(scope="module")
