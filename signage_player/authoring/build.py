@@ -14,7 +14,7 @@ from typing import Any
 
 from signage_player.authoring.problems import Problems, text_line
 from signage_player.authoring.source import Source, read_source
-from signage_player.content import ContentError, Package, load_package
+from signage_player.content import ContentError, Package, sha256_file, load_package
 
 DEFAULT_SIZES = ((1920, 1080), (1080, 1920))
 
@@ -22,11 +22,15 @@ DEFAULT_SIZES = ((1920, 1080), (1080, 1920))
 def write_package(src: Source, dest: Path) -> None:
     """The package files plus manifest.json with every file's sha256."""
     manifest = dict(src.manifest)
-    manifest["files"] = {rel: hashlib.sha256(blob).hexdigest()
-                         for rel, blob in sorted(src.files.items())}
+    files = {rel: hashlib.sha256(blob).hexdigest() for rel, blob in src.files.items()}
     for rel, blob in src.files.items():
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         (dest / rel).write_bytes(blob)
+    for rel, source in src.copies.items():  # videos: copied and hashed in chunks
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest / rel)
+        files[rel] = sha256_file(dest / rel)
+    manifest["files"] = dict(sorted(files.items()))
     (dest / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
 
