@@ -87,20 +87,21 @@ def _find_moov(f: BinaryIO, length: int) -> bytes | None:
     return None
 
 
+def _flatten(moov: bytes, a: int, b: int, found: dict) -> dict[bytes, tuple[int, int]]:
+    """The first box of each type inside a track, through its container boxes."""
+    for k, ps, pe in _boxes(moov, a, b):
+        found.setdefault(k, (ps, pe))
+        if k in CONTAINERS:
+            _flatten(moov, ps, pe, found)
+    return found
+
+
 def _video_track(moov: bytes) -> tuple[str, int, int, float, int] | None:
     """(codec, width, height, seconds, frames) of the first video track."""
     for kind, s, e in _boxes(moov):
         if kind != b"trak":
             continue
-        found: dict[bytes, tuple[int, int]] = {}
-
-        def walk(a: int, b: int) -> None:
-            for k, ps, pe in _boxes(moov, a, b):
-                found.setdefault(k, (ps, pe))
-                if k in CONTAINERS:
-                    walk(ps, pe)
-
-        walk(s, e)
+        found = _flatten(moov, s, e, {})
         if b"hdlr" not in found or moov[found[b"hdlr"][0] + 8:found[b"hdlr"][0] + 12] != b"vide":
             continue
         if not all(k in found for k in (b"mdhd", b"stsd", b"stsz")):

@@ -14,7 +14,7 @@ from typing import Any
 
 from signage_player.authoring.problems import Problems, text_line
 from signage_player.authoring.source import Source, read_source
-from signage_player.content import ContentError, Package, sha256_file, load_package
+from signage_player.content import ContentError, Package, load_package, sha256_file
 
 DEFAULT_SIZES = ((1920, 1080), (1080, 1920))
 
