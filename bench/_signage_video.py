@@ -34,7 +34,8 @@ from signage_player.player import Player
 from signage_player.render import Renderer
 from signage_player.style import metrics
 
-state, clip, (w, h), loops = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
+state, clip = Path(sys.argv[1]), sys.argv[2]
+(w, h), loops = json.loads(sys.argv[3]), int(sys.argv[4])
 
 def decode_only():
     cap = cv2.VideoCapture(clip, cv2.CAP_FFMPEG)
