@@ -30,6 +30,7 @@ LANG_ALIASES = {"ja": "ja", "en": "en", "ko": "ko", "zh-hans": "zh-Hans", "zh": 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 RRULE_KEYS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "WKST"}
 MAX_OCCURRENCES = 5000  # a runaway rule stops here rather than looping for ever
+MAX_LISTED = 100  # upcoming occurrences kept per event for the sign's search (~9 KB)
 
 
 @dataclass
@@ -270,10 +271,19 @@ def _item(path: Path, ev: Event, langs: tuple[str, ...], places: dict[str, Any],
         return None
     first = upcoming[0]
     shown_end = first + length if end else None
+    uid = ev.get("UID")
     return first, {
         "title": {lang: title[lang] for lang in langs},
         "place": place, "distance_m": distance,
         "when": {lang: when_text(first, shown_end, all_day, lang) for lang in langs},
+        # For the interactive search (interactive/catalog.py): the sign picks the next
+        # occurrence that has not ended at the time of the search, and drops the event once
+        # the last one listed is over.
+        "uid": uid.value.strip() if uid is not None else f"line{ev.line}",
+        "all_day": all_day,
+        "timed_end": end is not None,
+        "occurrences": [[s.isoformat(), (s + length).isoformat()]
+                        for s in upcoming[:MAX_LISTED]],
     }
 
 

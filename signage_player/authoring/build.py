@@ -38,7 +38,8 @@ def write_package(src: Source, dest: Path) -> None:
 def check(src_dir: str | Path, *, now: datetime | None = None,
           sizes: tuple[tuple[int, int], ...] = DEFAULT_SIZES) -> tuple[Source, Problems, Path]:
     """Every check; returns (source, problems, staged package folder: caller removes it)."""
-    src = read_source(src_dir, now or datetime.now().astimezone())
+    now = now or datetime.now().astimezone()
+    src = read_source(src_dir, now)
     problems = src.problems
     staged = Path(tempfile.mkdtemp(prefix="walkway-content-"))
     write_package(src, staged)
@@ -50,7 +51,44 @@ def check(src_dir: str | Path, *, now: datetime | None = None,
         return src, problems, staged
     texts = _source_texts(Path(src_dir))
     _check_fit(package, src, texts, sizes, problems)
+    if package.interactive:
+        from signage_player.interactive.catalog import load_catalog
+
+        try:  # what the sign checks when a passer-by first touches it
+            catalog = load_catalog(package)
+        except ContentError as exc:
+            problems.add(src.origin[package.interactive], 0, "",
+                         str(exc).replace(f"{staged}/data/interactive.json: ", ""))
+        else:
+            _check_event_list(package, catalog, src, texts, sizes, now, problems)
     return src, problems, staged
+
+
+def _check_event_list(package: Package, catalog: Any, src: Source,
+                      texts: list[tuple[Path, str]], sizes: tuple[tuple[int, int], ...],
+                      now: datetime | None, problems: Problems) -> None:
+    """Event titles (a calendar feed's too) as the interactive search lists them, every
+    page, language and size: a title cut there is a problem like one cut on a scene."""
+    from signage_player.interactive.screens import State
+    from signage_player.interactive.script import render_screen
+
+    if not catalog.of("events"):
+        return
+    seen: set[str] = set()
+    for lang in package.languages:
+        for size in sizes:
+            for page in range(len(catalog.of("events"))):
+                state = State(screen="list", kind="events", when="all", page=page)
+                screen = render_screen(package, state, lang, size, draw=False, now=now)
+                for record in screen.overflows:
+                    shown_text = " ".join(record.fit.lines).rstrip("…")
+                    if shown_text in seen:
+                        continue
+                    seen.add(shown_text)
+                    where, line = _locate(texts, src.root, shown_text[:8].strip())
+                    problems.add(where, line, f"{record.name} ({lang})",
+                                 f"expected text that fits the search list at"
+                                 f" {size[0]}x{size[1]}; cut to {' / '.join(record.fit.lines)!r}")
 
 
 def _source_texts(root: Path) -> list[tuple[Path, str]]:

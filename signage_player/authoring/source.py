@@ -6,6 +6,7 @@ Layout (docs/content.md):
   i18n/<lang>.toml      key = "text", one file per language
   scenes/<name>.toml    [scene] type, seconds, kinds, schedule (id: the file name)
                         [data]  the scene's data; `items_from = "x.csv"` or "events.ics"
+  interactive.json      optional: the interactive sign's data (docs/signage.md), as is
   assets/...            images, listed and hashed as they are; videos (.mp4), copied
                         as files (never read whole) and listed in the manifest's videos
 Problems are collected, never raised one at a time.
@@ -146,6 +147,17 @@ def read_source(root: str | Path, now: datetime) -> Source:
             src.files[rel] = asset.read_bytes()
             src.manifest["assets"].append(rel)
     _scenes(src, langs, places, str(meta.get("timezone", "Asia/Tokyo")), now)
+    interactive = src.root / "interactive.json"
+    if interactive.is_file():
+        try:
+            json.loads(interactive.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            src.problems.add(interactive, getattr(exc, "lineno", 0), "",
+                             f"expected valid UTF-8 JSON ({exc})")
+        else:
+            src.files["data/interactive.json"] = interactive.read_bytes()
+            src.origin["data/interactive.json"] = interactive
+            src.manifest["interactive"] = "data/interactive.json"
     return src
 
 

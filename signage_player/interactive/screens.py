@@ -377,7 +377,7 @@ def _item_sub(env: Env, state: State, item: Item) -> str:
 def _detail(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, str, Box | None]:
     pal, m = canvas.palette, canvas.metrics
     kind = state.kind or "routes"
-    item = env.catalog.find(kind, state.item)
+    item = env.catalog.find(kind, state.item, env.now)
     if item is None:  # the content changed under the passer-by: say so, never guess
         _header(canvas, lay, env, _t(env, "ui_gone"))
         return [], "", None
