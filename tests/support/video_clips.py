@@ -2,7 +2,8 @@
 
 `index_frame(i)` paints frame i as BITS vertical bands, a band yellow for a 1 bit and blue
 for a 0 (never black, and red tells RGB from BGR), so a test reads back from the screen
-which frame of the clip is showing. The committed clip tests/data/signage/video/index.mp4
+which frame of the clip is showing. The bits are i XOR MASK, so even frame 0 has both
+colours (a golden image of it shows where the bands were scaled and cropped). The committed clip tests/data/signage/video/index.mp4
 was made with `python -m tests.support.video_clips tests/data/signage/video/index.mp4`
 (Debian 12's ffmpeg 5.1, libx264; see that folder's README.md); the sign itself decodes it
 with OpenCV's bundled FFmpeg, which has no H.264 encoder.
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 BITS = 8
+MASK = 0b10100101
 ONE = (230, 200, 40)  # RGB
 ZERO = (30, 60, 200)
 SIZE = (320, 180)
@@ -28,7 +30,8 @@ def index_frame(i: int, size: tuple[int, int] = SIZE) -> Any:
     frame = np.zeros((h, w, 3), np.uint8)
     band = w // BITS
     for bit in range(BITS):
-        frame[:, bit * band:(bit + 1) * band] = ONE if (i >> (BITS - 1 - bit)) & 1 else ZERO
+        on = ((i ^ MASK) >> (BITS - 1 - bit)) & 1
+        frame[:, bit * band:(bit + 1) * band] = ONE if on else ZERO
     return frame
 
 
@@ -45,7 +48,7 @@ def read_index(rgb: Any, box: tuple[int, int, int, int]) -> int | None:
             value = value * 2
         else:
             return None
-    return value
+    return value ^ MASK
 
 
 def encode(path: Path, frames: int = FRAMES, size: tuple[int, int] = SIZE, fps: int = FPS) -> None:
