@@ -233,3 +233,30 @@ def test_video_slide_first_frame_golden(tmp_path, size, fit):
         top = (size[1] - size[0] * 9 // 16) // 2
         assert read_index(rgb, (0, top, size[0], size[0] * 9 // 16)) == 0
     assert_matches_golden(frame, GOLDEN / f"video-clip-{fit}-{size[0]}x{size[1]}.png")
+
+
+def test_header_probe_never_crashes_on_cut_or_flipped_files(tmp_path):
+    import random
+
+    from signage_player.mp4 import BadVideo, VideoInfo, probe
+
+    blob = CLIP.read_bytes()
+    rng = random.Random(14)
+    cases = [blob[:cut] for cut in range(0, len(blob), 5)]
+    for _ in range(300):
+        flipped = bytearray(blob)
+        for _ in range(rng.randint(1, 8)):
+            flipped[rng.randrange(min(len(blob), 1200))] = rng.randrange(256)  # the moov box
+        cases.append(bytes(flipped))
+    path, outcomes = tmp_path / "x.mp4", set()
+    for case in cases:
+        path.write_bytes(case)
+        try:
+            info = probe(path, "x.mp4", "m.json")
+        except BadVideo as exc:
+            assert "\n" not in str(exc) and str(exc).startswith("m.json: videos: x.mp4: ")
+            outcomes.add("refused")
+        else:
+            assert isinstance(info, VideoInfo) and info.codec in ("avc1", "avc3")
+            outcomes.add("read")
+    assert outcomes == {"refused", "read"}
