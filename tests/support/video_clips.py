@@ -3,10 +3,12 @@
 `index_frame(i)` paints frame i as BITS vertical bands, a band yellow for a 1 bit and blue
 for a 0 (never black, and red tells RGB from BGR), so a test reads back from the screen
 which frame of the clip is showing. The bits are i XOR MASK, so even frame 0 has both
-colours (a golden image of it shows where the bands were scaled and cropped). The committed clip tests/data/signage/video/index.mp4
-was made with `python -m tests.support.video_clips tests/data/signage/video/index.mp4`
-(Debian 12's ffmpeg 5.1, libx264; see that folder's README.md); the sign itself decodes it
-with OpenCV's bundled FFmpeg, which has no H.264 encoder.
+colours (a golden image of it shows where the bands were scaled and cropped).
+
+The committed clip tests/data/signage/video/index.mp4 was made with
+`python -m tests.support.video_clips tests/data/signage/video/index.mp4` (Debian 12's ffmpeg
+5.1, libx264; see that folder's README.md); the sign itself decodes it with OpenCV's bundled
+FFmpeg, which has no H.264 encoder.
 """
 
 import subprocess
