@@ -110,6 +110,7 @@ class VideoSlide:
         self.started = False
         self.finished = False  # play = to_end: the clip is over (its last frame stays)
         self.loops = 0
+        self.filled = False  # the background behind a letterboxed clip: painted once
 
     @property
     def seconds(self) -> float:
@@ -139,8 +140,9 @@ class VideoSlide:
         frame = clip.frame
         h, w = frame.shape[:2]
         image = pygame.image.frombuffer(frame.data, (w, h), "BGR")
-        if clip.place != (0, 0) or (w, h) != self.screen:
-            self.surface.fill(self.background)
+        if not self.filled and (clip.place != (0, 0) or (w, h) != self.screen):
+            self.surface.fill(self.background)  # every frame covers the same rectangle
+            self.filled = True
         self.surface.blit(image, clip.place)
 
     def update(self, t: float) -> None:
@@ -180,6 +182,8 @@ class VideoSlide:
             return
         self.loops += 1
         self.loop_start += frames / clip.fps
+        if (t - self.loop_start) * clip.fps >= frames:
+            self.loop_start = t  # the player stalled for a whole loop: go on from now
         self.clip, self.next_clip = self.next_clip, None
         self._draw(self.clip)  # its frame 0, due now
         self.update(t)  # a very late frame catches up within the new loop

@@ -260,3 +260,24 @@ def test_header_probe_never_crashes_on_cut_or_flipped_files(tmp_path):
             assert isinstance(info, VideoInfo) and info.codec in ("avc1", "avc3")
             outcomes.add("read")
     assert outcomes == {"refused", "read"}
+
+
+def test_a_late_player_shows_the_frame_due_and_never_replays(tmp_path):
+    import pygame
+
+    player, screen, clock = _player(tmp_path, "loop", seconds=30)
+    _play(player, screen, clock, POSTER_S)  # the poster's second; the video slot is next
+    player.frame(screen)
+    start = player.slot.started
+    assert player.slot.spec.type == "video"
+
+    def index_at(t: float) -> int | None:
+        clock[0] = t
+        player.frame(screen)
+        return read_index(pygame.surfarray.pixels3d(screen), (0, 0, *SCREEN))
+
+    assert index_at(start + 0.75) == 9  # 12 frames/s: 9 due; 1-8 decoded, not converted
+    assert index_at(start + 1.0) == 12
+    assert index_at(start + 2.5) == 6  # into the second loop
+    assert index_at(start + 20.0) == 0  # stalled for loops on end: goes on from now
+    assert index_at(start + 20.0 + 1 / FPS) == 1
