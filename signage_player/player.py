@@ -332,14 +332,20 @@ class Player:
             alpha = min(255, int(255 * (t - self.fade_start) / self.cfg.transition_s))
             if alpha >= 255:
                 self.previous = None
-        self.renderer.compose(
-            screen,
-            shown,
-            now,
-            previous=self.previous,
-            alpha=alpha,
-            clock=slot.spec.type != "emergency",
-        )
+        if self.video is not None and self.previous is None:
+            self.video.blit_to(screen)  # steady video: the frame straight to the screen
+            self.renderer.compose_clock(screen, now)
+        else:
+            if self.video is not None:
+                self.video.sync()  # fading into a video: its surface takes the latest frame
+            self.renderer.compose(
+                screen,
+                shown,
+                now,
+                previous=self.previous,
+                alpha=alpha,
+                clock=slot.spec.type != "emergency",
+            )
         if self.previous is None and slot.dwell - (t - slot.started) < PREFETCH_S:
             self._prefetch(t)
 

@@ -111,6 +111,9 @@ class VideoSlide:
         self.finished = False  # play = to_end: the clip is over (its last frame stays)
         self.loops = 0
         self.filled = False  # the background behind a letterboxed clip: painted once
+        self.image: Any = None  # the latest frame as a pygame surface over its BGR pixels
+        self.place: tuple[int, int] = (0, 0)
+        self.stale = False  # self.surface does not have the latest frame yet
 
     @property
     def seconds(self) -> float:
@@ -131,6 +134,7 @@ class VideoSlide:
             self.clip = self._open()
             self.surface = pygame.Surface(self.screen)
             self._draw(self.clip)
+            self.sync()
             self.shown = Shown(self.surface, ())
         return self
 
@@ -139,11 +143,31 @@ class VideoSlide:
 
         frame = clip.frame
         h, w = frame.shape[:2]
-        image = pygame.image.frombuffer(frame.data, (w, h), "BGR")
-        if not self.filled and (clip.place != (0, 0) or (w, h) != self.screen):
-            self.surface.fill(self.background)  # every frame covers the same rectangle
-            self.filled = True
-        self.surface.blit(image, clip.place)
+        # Shares the frame's memory (the surface keeps the array alive): no copy here.
+        self.image = pygame.image.frombuffer(frame.data, (w, h), "BGR")
+        self.place, self.stale = clip.place, True
+
+    @property
+    def letterboxed(self) -> bool:
+        return self.place != (0, 0) or self.image.get_size() != self.screen
+
+    def sync(self) -> Any:
+        """Bring the slide's own surface up to the latest frame (for a crossfade, or to
+        keep the last frame once the decoders are gone); returns it."""
+        if self.stale:
+            if not self.filled and self.letterboxed:
+                self.surface.fill(self.background)  # every frame covers the same rectangle
+                self.filled = True
+            self.surface.blit(self.image, self.place)
+            self.stale = False
+        return self.surface
+
+    def blit_to(self, screen: Any) -> None:
+        """The latest frame straight onto the screen: one conversion per frame instead of
+        two copies (into the slide's surface, then onto the screen)."""
+        if self.letterboxed:
+            screen.fill(self.background)
+        screen.blit(self.image, self.place)
 
     def update(self, t: float) -> None:
         """Show the frame due at time t (decoding, and skipping any it is late for)."""
@@ -190,6 +214,8 @@ class VideoSlide:
 
     def close(self) -> None:
         """Release the decoders; the surface keeps the last frame for a crossfade."""
+        if self.surface is not None:
+            self.sync()
         for clip in (self.clip, self.next_clip):
             if clip is not None:
                 clip.close()
