@@ -9,6 +9,7 @@ Accepted (docs/content.md#events-from-a-calendar):
   places.csv (any language); the walking distance: `X-WALKWAY-DISTANCE-M:520`, else the
   scene's `[data.distance_m]` table by place id;
 - times with TZID (IANA), in UTC (`Z`), floating (the package's time zone) or all-day dates;
+- CATEGORIES: its first value (lower case) is the event's category in the interactive search;
 - RRULE with FREQ=DAILY or WEEKLY, INTERVAL, COUNT, UNTIL and BYDAY (plain days, no
   ordinals). Anything else (MONTHLY, YEARLY, BYMONTH, BYSETPOS, RDATE, ...) is reported as a
   problem naming the line, never silently skipped.
@@ -284,7 +285,15 @@ def _item(path: Path, ev: Event, langs: tuple[str, ...], places: dict[str, Any],
         "timed_end": end is not None,
         "occurrences": [[s.isoformat(), (s + length).isoformat()]
                         for s in upcoming[:MAX_LISTED]],
+        **_category(ev),
     }
+
+
+def _category(ev: Event) -> dict[str, str]:
+    """The first CATEGORIES value, lower case: the interactive search's category id."""
+    prop = ev.get("CATEGORIES")
+    first = prop.value.split(",")[0].strip().lower() if prop is not None else ""
+    return {"category": first} if first else {}
 
 
 def _place(path: Path, ev: Event, places: dict[str, Any], by_name: dict[str, str],

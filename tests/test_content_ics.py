@@ -157,7 +157,9 @@ def test_ics_events_are_found_by_the_interactive_search(two_language_src, tmp_pa
     assert len(lines) == 1 and "events.ics:22: btn.item:event" in lines[0], lines
     assert "expected text that fits the search list at 1920x1080" in lines[0]
     ics = src / "events.ics"
-    ics.write_text(ics.read_text("utf-8").replace(": local vegetables and dairy", ""), "utf-8")
+    ics.write_text(ics.read_text("utf-8").replace(": local vegetables and dairy", "").replace(
+        "X-WALKWAY-DISTANCE-M:520", "X-WALKWAY-DISTANCE-M:520\r\nCATEGORIES:Festival,Lights"),
+        "utf-8")
     assert [str(p) for p in lint(src, now=NOW, sizes=((1920, 1080),)).items] == []
     package = build(src, tmp_path / "pkg", now=NOW, sizes=((1920, 1080),))
     catalog = load_catalog(package)
@@ -167,6 +169,9 @@ def test_ics_events_are_found_by_the_interactive_search(two_language_src, tmp_pa
     en = _list_text(package, "en", NOW, when="today", category="market")
     assert "北海道マルシェ" in ja and "11/29(日)" in ja
     assert "HokkaidoMarché" in en and "Sun29Nov" in en
+    # The daily illumination's category comes from the feed's CATEGORIES.
+    assert "WhiteIllumination" in _list_text(package, "en", NOW, category="festival")
+    assert "WhiteIllumination" not in _list_text(package, "en", NOW, category="market")
     # The finished Autumn Fest is found in no language, whatever the filter.
     every = [_list_text(package, lang, NOW) for lang in ("ja", "en")]
     assert all("オータムフェスト" not in t and "AutumnFest" not in t for t in every)

@@ -213,7 +213,7 @@ def _events(package: Package, extra: Any, categories: Mapping, where: str) -> li
             raise ContentError(f"{at}: start/end: expected ISO dates with offset: {exc}") from exc
         if (start and start.tzinfo is None) or (end and end.tzinfo is None):
             raise ContentError(f"{at}: start/end: expected a UTC offset, e.g. +09:00")
-        category = facts.get("category", "")
+        category = facts.get("category", ev.get("category", ""))  # a feed's CATEGORIES
         if category and category not in categories:
             raise ContentError(f"{at}.category: expected one of {', '.join(categories)}")
         place = ev.get("place", package.location)  # where the event is, not the sign
