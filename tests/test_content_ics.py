@@ -161,6 +161,13 @@ def test_ics_events_are_found_by_the_interactive_search(two_language_src, tmp_pa
         "X-WALKWAY-DISTANCE-M:520", "X-WALKWAY-DISTANCE-M:520\r\nCATEGORIES:Festival,Lights"),
         "utf-8")
     assert [str(p) for p in lint(src, now=NOW, sizes=((1920, 1080),)).items] == []
+    good = ics.read_text("utf-8")
+    ics.write_text(good.replace("X-WALKWAY-PLACE:sapporo-station",
+                                "X-WALKWAY-PLACE:sapporo-station\nCATEGORIES:Sumo"), "utf-8")
+    lines = [str(p) for p in lint(src, now=NOW, sizes=((1920, 1080),)).items]
+    assert len(lines) == 1 and "interactive.json: events.wellness-walk-2026@" in lines[0]
+    assert ".category: expected one of food, shopping" in lines[0], lines
+    ics.write_text(good, "utf-8")
     package = build(src, tmp_path / "pkg", now=NOW, sizes=((1920, 1080),))
     catalog = load_catalog(package)
     # Sunday 29 Nov, 10:00: the weekly (Sat/Sun) market is on today, found in both languages
