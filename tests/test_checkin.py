@@ -62,8 +62,12 @@ def city(tmp_path):
     storage.close()
 
 
-def redeem(url: str, token: str, node: str, account: str = ACCOUNT) -> tuple[int, dict]:
-    form = urllib.parse.urlencode({"token": token, "node": node, "account": account}).encode()
+def redeem(url: str, token: str, node: str, account: str = ACCOUNT, route: str = ""
+           ) -> tuple[int, dict]:
+    fields = {"token": token, "node": node, "account": account}
+    if route:
+        fields["route"] = route
+    form = urllib.parse.urlencode(fields).encode()
     try:
         with urllib.request.urlopen(f"{url}/api/checkin", form, timeout=10) as r:
             return r.status, json.loads(r.read())
