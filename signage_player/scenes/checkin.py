@@ -21,7 +21,7 @@ def qr_box(canvas: Canvas) -> Box:
     top = header_height(canvas) + pad
     body_h = h - top - footer_height(canvas) - pad
     if m.portrait:
-        side = min(w - 2 * pad, body_h * 3 // 5)
+        side = min(w - 2 * pad, body_h // 2)
         return ((w - side) // 2, top + body_h - side, side, side)
     side = min(body_h, (w - 2 * pad) // 2)
     return (w - pad - side, top, side, side)
