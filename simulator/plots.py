@@ -155,7 +155,7 @@ def snow_plan_png(net: Any, plan: dict, path: Path, title: str, label_first: int
     from city.snow_svg import CREW_COLOURS, RAMP, score_colour
 
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 7.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(10.5, 7.5), dpi=110)
     rows = sorted(plan["segments"], key=lambda r: (r["planned"], r["score"], r["segment"]))
     for r in rows:
         xs, ys = zip(*net.segments[r["segment"]].coords, strict=True)
@@ -174,7 +174,7 @@ def snow_plan_png(net: Any, plan: dict, path: Path, title: str, label_first: int
     handles += [plt.Line2D([], [], marker="o", ls="", ms=9, label=f"crew {c['crew']} jobs",
                            color=CREW_COLOURS[(c["crew"] - 1) % len(CREW_COLOURS)])
                 for c in plan["crews"]]
-    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     lat = sum(y for _, y in net.nodes.values()) / max(len(net.nodes), 1)
     ax.set_aspect(1 / np.cos(np.radians(lat)))
     ax.set_xticks([])

@@ -94,7 +94,7 @@ class Runner:
             self._say(f"preparing {plan.id}: " + ", ".join(s.type for s in plan.sensors))
             self.nodes[plan.id] = build_node(self.scenario, demand, plan, self.out, self.notes)
         self.timings["prepare_s"] = time.monotonic() - t0
-        if any(n.plan.checkin for n in self.scenario.nodes):
+        if any(n.checkin for n in self.scenario.nodes):
             from simulator.phones import prepare_keys
 
             prepare_keys(self)
