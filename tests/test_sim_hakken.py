@@ -29,8 +29,11 @@ def test_hakken_snowy_day_plan_and_checkins(tmp_path: Path) -> None:
     # The plan, from the run's own database: walkers per place = what the collector holds.
     snow = report["snow_plan"]
     window_h = snow["count_window_s"] / 3600
+    end = snow["plan_at"]
     with sqlite3.connect(out / "cloud.db") as db:
-        held = dict(db.execute("SELECT node, sum(count) FROM bins GROUP BY node").fetchall())
+        held = dict(db.execute(
+            "SELECT node, sum(count) FROM counts WHERE sensor = 'gate' AND start >= ?"
+            " AND start < ? GROUP BY node", (end - snow["count_window_s"], end)).fetchall())
     places = {"hakken-shotengai": "hakken-shops", "hakken-school": "hakken-suburb",
               "shinkawa-corner": "shinkawa-corner"}
     for place, node in places.items():
