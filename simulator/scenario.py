@@ -79,6 +79,7 @@ class SnowPlanSpec:
     config: Path | None = None
     crews: int = 3
     jobs_per_crew: int = 5  # rows per crew in the report
+    previous_round: float | None = None  # every segment marked cleared then (epoch), as crews do
 
 
 @dataclass(frozen=True)
@@ -206,9 +207,24 @@ def _snow_plan(t: ConfigTable, base: Path) -> SnowPlanSpec:
         config=_data_file(t, "config", base, required=False),
         crews=t.integer("crews", 3, min=1, max=50),
         jobs_per_crew=t.integer("jobs_per_crew", 5, min=1, max=100),
+        previous_round=_time(t, "previous_round"),
     )
     t.finish()
     return spec
+
+
+def _time(t: ConfigTable, key: str) -> float | None:
+    text = t.text(key, None, what="an ISO 8601 time with offset")
+    if not isinstance(text, str):
+        return None
+    try:
+        if not OFFSET.search(text):
+            raise ValueError(text)
+        return parse_iso(text)
+    except ValueError:
+        t.problem(key, "an ISO 8601 time with its offset, such as 2026-01-24T10:00:00+09:00",
+                  text)
+        return None
 
 
 def _checkins(t: ConfigTable) -> CheckinSpec:

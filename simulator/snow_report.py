@@ -4,7 +4,9 @@ Made by the city's own code (city/snow_build.py) from what the run delivered: th
 from the places' counts in OUT/cloud.db (the collector's database, filled by edge -> bridge
 -> MQTT -> collector), the snow from the nodes' gauge readings there, else the ward station.
 The count window is the run itself (a run has no day of history before it): walkers per hour
-= the run's count per place / the run's length. Writes OUT/snow-plan.json (the whole plan),
+= the run's count per place / the run's length. With `previous_round`, every segment is first
+marked cleared at that time, as the crews would have recorded it (`walkway city
+snow-cleared`). Writes OUT/snow-plan.json (the whole plan),
 OUT/snow-plan.svg (the city app's map), OUT/plots/snow-plan.png and OUT/snow-plan.md (the
 tables docs/city-snow.md shows).
 """
@@ -33,6 +35,11 @@ def make_snow_plan(runner: Any) -> dict[str, Any]:
     model = load_places(out / "places.toml")
     storage = open_storage(str(out / "cloud.db"), must_exist=True)
     try:
+        if spec.previous_round is not None:  # the crews' record of the last round
+            from city.snow_store import mark_cleared
+
+            for seg in sorted(net.segments):
+                mark_cleared(storage, seg, spec.previous_round, "previous round")
         plan = build_plan(storage, model, net, weather, cfg, spec.crews, sc.end,
                           count_window_s=sc.end - sc.start)
     finally:
@@ -42,7 +49,7 @@ def make_snow_plan(runner: Any) -> dict[str, Any]:
     (out / "plots").mkdir(exist_ok=True)
     title = f"Snow plan from the run: {sc.title.split(':')[0]}, {_local(sc.end, sc.timezone)}"
     snow_plan_png(net, plan, out / "plots" / "snow-plan.png", title)
-    summary = summarise(plan, spec.jobs_per_crew)
+    summary = summarise(plan, spec.jobs_per_crew, spec.previous_round)
     (out / "snow-plan.md").write_text(plan_markdown(summary, plan, sc.timezone), "utf-8")
     return summary
 
@@ -60,7 +67,8 @@ def _job(r: dict[str, Any]) -> dict[str, Any]:
             "width_fallback": r["width_fallback"], "designated": r["designated"]}
 
 
-def summarise(plan: dict[str, Any], jobs_per_crew: int) -> dict[str, Any]:
+def summarise(plan: dict[str, Any], jobs_per_crew: int, previous_round: float | None = None
+              ) -> dict[str, Any]:
     rows = {r["segment"]: r for r in plan["segments"]}
     sources: dict[str, int] = {}
     for r in plan["segments"]:
@@ -68,7 +76,8 @@ def summarise(plan: dict[str, Any], jobs_per_crew: int) -> dict[str, Any]:
         sources[kind] = sources.get(kind, 0) + 1
     unknown = sorted(r["segment"] for r in plan["segments"] if not r["walkers_known"])
     return {
-        "plan_at": plan["plan_at"], "segments_total": plan["segments_total"],
+        "plan_at": plan["plan_at"], "previous_round": previous_round,
+        "segments_total": plan["segments_total"],
         "planned": plan["planned"], "not_in_shift": plan["not_in_shift"],
         "width_fallback_segments": plan["width_fallback_segments"],
         "width_note": f"{plan['width_fallback_segments']} of {plan['segments_total']} segments"
@@ -103,7 +112,10 @@ def job_rows(jobs: list[dict[str, Any]]) -> list[str]:
 
 def plan_markdown(summary: dict[str, Any], plan: dict[str, Any], zone: str) -> str:
     s = summary
-    lines = [f"Plan at {_local(s['plan_at'], zone)}: {s['planned']} of {s['segments_total']}"
+    since = (f" (every segment cleared in the previous round, {_local(s['previous_round'], zone)})"
+             if s.get("previous_round") else "")
+    lines = [f"Plan at {_local(s['plan_at'], zone)}{since}: {s['planned']} of"
+             f" {s['segments_total']}"
              f" segments need clearing, {s['not_in_shift']} not reached in the shift;"
              f" {s['width_note']}; walkers unknown on {s['walkers_unknown_segments']} segments"
              " (no counted place reaches them; planned as a middling street).",
