@@ -62,6 +62,13 @@ def test_hakken_snowy_day_plan_and_checkins(tmp_path: Path) -> None:
         columns = [c[1] for c in db.execute("PRAGMA table_info(checkins)")]
     assert len(rows) == ck["awarded"] and columns == ["account", "node", "day", "points"]
     assert {r[2] for r in rows} == {"2026-01-25"}
+    # the pseudonyms stay with the city: nothing a node keeps or its sign shows has them
+    accounts = {r[0].encode() for r in rows}
+    for f in (out / "nodes").rglob("*"):
+        if f.is_file():
+            data = f.read_bytes()
+            assert not any(a in data for a in accounts), f
+    assert not any(a.decode() in json.dumps(report) for a in accounts)
     html = (out / "report.html").read_text()
     assert "Snow plan (from this run)" in html and "check-ins awarded" in html
     assert "snow plan:" in result.stdout and "check-ins:" in result.stdout
