@@ -163,7 +163,12 @@ class Phones:
             with urllib.request.urlopen(f"{self.url}/api/checkin", form.encode(), timeout=10) as r:
                 body = json.loads(r.read())
         except urllib.error.HTTPError as exc:
-            body = json.loads(exc.read())
+            try:
+                body = json.loads(exc.read())
+            except ValueError:
+                body = {"reason": f"http-{exc.code}"}
+        except (urllib.error.URLError, OSError, ValueError) as exc:  # the API did not answer
+            body = {"reason": f"no-answer: {exc}"}
         phone.results.append({"phone": phone.index, "sign": phone.node, "what": what,
                               "awarded": body.get("points", 0) if "reason" not in body else 0,
                               "refused": body.get("reason", "")})
@@ -202,4 +207,6 @@ def _decode(png: bytes) -> str:
     if img is None:
         return ""
     text, _, _ = cv2.QRCodeDetector().detectAndDecode(img)
+    if not text and hasattr(cv2, "QRCodeDetectorAruco"):  # the classic one misses ~3 %
+        text, _, _ = cv2.QRCodeDetectorAruco().detectAndDecode(img)
     return text or ""

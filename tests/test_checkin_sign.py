@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.qr import decode_qr
 from test_checkin import Clock, keypair, redeem
 
 from city.pages_checkin import configure_checkin
@@ -41,7 +42,7 @@ def city(tmp_path):
     keys = {}
     (tmp_path / "keys").mkdir()
     for node in (ORIGIN, GOAL):
-        keys[node], pem = keypair()
+        keys[node], pem = keypair(node)
         (tmp_path / "keys" / f"{node}.pub.pem").write_bytes(pem)
     (tmp_path / "keys" / "signs.toml").write_text(
         f'[signs]\n{ORIGIN} = "chikaho"\n{GOAL} = "susukino"\n')
@@ -81,8 +82,7 @@ def decode(surface) -> str:
     import pygame
 
     pixels = np.ascontiguousarray(pygame.surfarray.array3d(surface).transpose(1, 0, 2))
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY))
-    return text
+    return decode_qr(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY))
 
 
 def until_checkin_scene(p, screen, clock, limit=200) -> list[str]:
