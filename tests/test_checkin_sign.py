@@ -200,3 +200,48 @@ def test_route_refusals_and_the_cap(city, screen) -> None:
     status, body = redeem(url, decode_next(dest, screen), GOAL, "far-walker-account-1234",
                           route=far)
     assert body["route"]["points"] == POINTS_CAP == 30 and body["points"] == 40
+
+
+def test_checkin_key_command_bad_keys_and_signs_file(tmp_path, capsys) -> None:
+    from signage_player.checkin_qr import load_signer
+    from signage_player.config import SignageConfig
+    from walkway.cli import main
+    from walkway.errors import ConfigError
+
+    key, pub = tmp_path / "k.pem", tmp_path / "pub"
+    assert main(["signage", "checkin-key", "--node", GOAL, "--key", str(key),
+                 "--public-dir", str(pub)]) == 0
+    assert key.stat().st_mode & 0o777 == 0o600 and (pub / f"{GOAL}.pub.pem").is_file()
+    before = key.read_bytes()
+    assert main(["signage", "checkin-key", "--node", GOAL, "--key", str(key),
+                 "--public-dir", str(pub)]) == 2
+    assert "already exists" in capsys.readouterr().err and key.read_bytes() == before
+    signer, problem = load_signer(SignageConfig(content=None, state_dir=tmp_path,
+                                                checkin_key=key), GOAL)
+    assert signer is not None and problem == ""
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key")
+    signer, problem = load_signer(SignageConfig(content=None, state_dir=tmp_path,
+                                                checkin_key=bad), GOAL)
+    assert signer is None and problem.startswith("check-ins off: checkin_key: ") and \
+        str(bad) in problem
+    (pub / "signs.toml").write_text('[signs]\nsusukino-sign = "Not A Place"\n')
+    storage = open_storage(str(tmp_path / "c.db"))
+    try:
+        app = build_app(storage, PlaceModel(), tmp_path / "users.json")
+        with pytest.raises(ConfigError) as info:
+            configure_checkin(app, argparse.Namespace(checkin_keys=pub))
+        assert "signs.toml: signs.susukino-sign: expected a place id" in str(info.value)
+    finally:
+        storage.close()
+
+
+def test_tokens_with_non_ascii_digits_are_malformed_not_a_crash() -> None:
+    from walkway.checkin import CheckinRefused, parse_route_token, parse_token
+
+    # str.isdigit() says yes to "²" and int() then raises ValueError: the old check crashed
+    sig = "A" * 86
+    for bad in (f"²5.{GOAL}.{sig}", f"R.²5.a.b.c.1.{sig}", f"R.5.a.b.c.².{sig}"):
+        with pytest.raises(CheckinRefused) as info:
+            (parse_route_token if bad.startswith("R.") else parse_token)(bad)
+        assert info.value.reason in ("malformed", "route-malformed")
