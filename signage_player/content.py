@@ -38,6 +38,7 @@ SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "jogging": ("courses", "sample"),
     "notices": ("items",),
     "emergency": ("sample",),
+    "checkin": ("title", "lead", "how"),  # the check-in QR (scenes/checkin.py)
     "image": ("image",),  # a full-screen PNG/JPEG from assets (scenes/image.py)
     "video": ("video",),  # an H.264 MP4 from the manifest's videos (scenes/video.py)
 }

@@ -15,6 +15,7 @@ MODULES = {
     "emergency": "emergency",
     "image": "image",
     "video": "video",
+    "checkin": "checkin",
 }
 
 
