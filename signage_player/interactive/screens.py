@@ -238,7 +238,8 @@ def _chips(env: Env, state: State) -> list[tuple[str, str]]:
     if state.kind == "events":
         out += [(f"when:{w}", _t(env, f"ui_when_{w}")) for w in WHEN]
     if state.kind in ("events", "places"):
-        used = {i.category for i in cat.of(state.kind) if i.category}
+        # Categories of what can still be found: a calendar event that is over offers none.
+        used = {i.category for i in cat.of(state.kind) if i.category and i.at(env.now)}
         out += [("category:", _t(env, "ui_all"))]
         out += [
             (f"category:{c}", pick(cat.categories[c], env.lang))
