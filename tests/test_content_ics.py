@@ -194,3 +194,12 @@ def test_ics_events_are_found_by_the_interactive_search(two_language_src, tmp_pa
     assert "Sapporo White Illumination" in titles  # daily until 25 Dec
     item_id = next(i.id for i in catalog.of("events") if i.title["en"].startswith("Hokkaido"))
     assert catalog.find("events", item_id, gone) is None
+    from signage_player.interactive.screens import State
+    from signage_player.interactive.script import render_screen
+
+    def chips(now: datetime) -> set[str]:
+        screen = render_screen(package, State(screen="list", kind="events"), "en", (1920, 1080),
+                               now=now, draw=False)
+        return {b.id for b in screen.buttons if b.id.startswith("category:")}
+
+    assert "category:market" in chips(NOW) and "category:market" not in chips(gone)
