@@ -291,7 +291,8 @@ class LazyFS(Operations):
                 trig["skip"] -= 1
                 return
             trig["matched"], trig["role"] = True, role
-        elif role != trig["role"] or not name.startswith(trig["db"]):
+        elif role != trig["role"] or op not in ("write", "fsync", "truncate") \
+                or not name.startswith(trig["db"]):
             return
         if trig["extra"] > 0:
             trig["extra"] -= 1

@@ -47,6 +47,7 @@ class LazyMount:
             d.mkdir(parents=True, exist_ok=True)
         self.proc: subprocess.Popen | None = None
         self.events: queue.Queue[dict] = queue.Queue()
+        self.pending: list[dict] = []
         self.log = root / "lazyfs.log"
 
     def mount(self, timeout: float = 30) -> "LazyMount":
@@ -74,15 +75,18 @@ class LazyMount:
         self.send({"arm": trigger})
 
     def next_event(self, kind: str, timeout: float) -> dict | None:
+        """The first event of `kind` lazyfs reported (others are kept for later calls)."""
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
+        while True:
+            for event in self.pending:
+                if event["event"] == kind:
+                    self.pending.remove(event)
+                    return event
             try:
-                event = self.events.get(timeout=left)
+                self.pending.append(self.events.get(timeout=max(deadline - time.monotonic(),
+                                                                0.001)))
             except queue.Empty:
                 return None
-            if event["event"] == kind:
-                return event
-        return None
 
     def cut_now(self, why: str) -> dict:
         self.send({"cut": why})
@@ -108,13 +112,12 @@ class LazyMount:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.events = queue.Queue()
 
     def _umount(self) -> None:
         # /proc/mounts, not os.path.ismount: a mount whose daemon died answers ENOTCONN.
         if self.mounted():
             subprocess.run(["umount", "-l", str(self.mnt)], check=True, capture_output=True)
-        self.events = queue.Queue()
+        self.events, self.pending = queue.Queue(), []
 
     def mounted(self) -> bool:
         target = str(self.mnt.resolve())
