@@ -209,8 +209,9 @@ class LazyFS(Operations):
     # -- the cut --------------------------------------------------------------------
     def arm(self, trigger: dict) -> None:
         """trigger: phase, skip (matching operations let through), extra (operations of the
-        same process after the match), pids {role: pid}, db (file name), pages {table: root
-        page}."""
+        same process on the store's files after the match; with at_sync, its fsyncs only:
+        all of a commit written, none of it synced), pids {role: pid}, db (file name), pages
+        {table: root page}."""
         with self.mutex:
             self.trigger = {**trigger, "matched": False}
 
@@ -292,7 +293,7 @@ class LazyFS(Operations):
                 return
             trig["matched"], trig["role"] = True, role
         elif role != trig["role"] or op not in ("write", "fsync", "truncate") \
-                or not name.startswith(trig["db"]):
+                or not name.startswith(trig["db"]) or (trig.get("at_sync") and op != "fsync"):
             return
         if trig["extra"] > 0:
             trig["extra"] -= 1

@@ -125,6 +125,27 @@ def durable_state(mount: LazyMount, scratch: Path) -> tuple[int | None, str]:
     return (int(row[0]) if row and row[0] is not None else None), check
 
 
+def forgotten(cloud: Path, survived: Path) -> list[tuple]:
+    """Bins the collector holds at a higher version or count than the node's surviving store:
+    the node sent something a cut then took back (a commit visible before it was durable).
+    Bins pruned from the node (start <= pruned_until_start) are left out."""
+    if not cloud.exists() or not (survived / DB).exists():
+        return []
+    with sqlite3.connect(f"file:{cloud}?mode=ro", uri=True, timeout=10) as conn:
+        sent = conn.execute("SELECT sensor, direction, start, count, version FROM counts"
+                            ).fetchall()
+    with sqlite3.connect(survived / DB) as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='bins'").fetchone():
+            return sent
+        kept = {(s, d, t): (c, v) for s, d, t, c, v in conn.execute(
+            "SELECT sensor, direction, start, count, version FROM bins WHERE kind='count'")}
+        row = conn.execute("SELECT value FROM counters WHERE name='pruned_until_start'"
+                           ).fetchone()
+    pruned_until = row[0] if row else -1
+    return [b for b in sent if b[2] > pruned_until
+            and not (kept.get(b[:3], (-1, -1))[0] >= b[3] and kept[b[:3]][1] >= b[4])]
+
+
 def outbox_settled(db: Path) -> bool:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
@@ -194,7 +215,11 @@ def run(work: Path, broker_url: str, *, cuts: int, rows: int, seed: int, speed: 
         assert first is not None, "the edge never wrote a first batch"
         figures.first_start_s = first["t"] - started
         for i, phase in enumerate(phases):
-            mount.arm(phase=phase, skip=rng.randint(0, SKIP[phase]), extra=rng.randint(0, EXTRA),
+            # A third of the cuts at the process's next fsync(s): a commit fully written, none
+            # of it synced; the others at any of its next few writes, fsyncs and truncates.
+            at_sync = rng.random() < 1 / 3
+            mount.arm(phase=phase, skip=rng.randint(0, SKIP[phase]),
+                      extra=rng.randint(0, 1 if at_sync else EXTRA), at_sync=at_sync,
                       pids=pids, db=DB, pages=pages)
             cut = mount.next_event("cut", TRIGGER_TIMEOUT_S) or mount.cut_now("timeout")
             first = mount.next_event("first_ingest", 0)
@@ -206,6 +231,9 @@ def run(work: Path, broker_url: str, *, cuts: int, rows: int, seed: int, speed: 
             figures.ops[f"{cut['phase']}:{cut['op']}"] += 1
             position, check = durable_state(mount, work / "survived")
             assert check == "ok", f"cut {i + 1} ({phase}): integrity_check says {check}"
+            taken_back = forgotten(cloud, work / "survived")
+            assert not taken_back, f"cut {i + 1} ({phase}): the collector has bins the" \
+                f" node's disk lost: {taken_back[:3]} ({len(taken_back)})"
             if position is not None:
                 assert lines[position - 1:position] == b"\n", f"cut {i + 1}: position {position}"
                 assert position >= max(figures.positions, default=0), \
