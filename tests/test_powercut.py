@@ -11,7 +11,7 @@ import pytest
 from support import powercut
 from support.lazyfs_mount import LazyMount, fuse_unavailable
 
-from edge.store import RESERVE_BYTES
+from edge.store import RESERVE_BYTES, Store
 from walkway.files import write_atomic
 
 
@@ -106,6 +106,24 @@ def test_sqlite_commit_survives_only_when_synced(lazy: LazyMount, synchronous: s
     with sqlite3.connect(lazy.snapshot(lazy.root / "copy") / "t.db") as check:
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert check.execute("SELECT count(*) FROM t").fetchone()[0] == (1 if survives else 0)
+
+
+def test_command_records_survive_a_cut_on_the_bridges_connection(lazy: LazyMount) -> None:
+    # The bridge opens the store with durable=False (synchronous=NORMAL): its delivery
+    # marks may be lost (a re-send), its record of a command may not.
+    store = Store(lazy.mnt / "edge.db", node="n1", durable=False)
+    store.record_command("c-1", "set-config", 100.0, 4000.0, {"status": "accepted"})
+    store.update_command("c-1", {"status": "accepted", "data": {"sha256": "ab"}})
+    store.set_state("bridge", {"beat": 1})  # an ordinary NORMAL write: lost at the cut
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # still NORMAL
+    lazy.pull_plug()
+    lazy.mount()
+    copy = lazy.snapshot(lazy.root / "copy") / "edge.db"
+    with sqlite3.connect(copy) as conn:
+        row = conn.execute("SELECT status, result FROM commands WHERE id='c-1'").fetchone()
+        beats = conn.execute("SELECT count(*) FROM node_state").fetchone()[0]
+    assert row is not None and row[0] == "accepted" and '"sha256": "ab"' in row[1]
+    assert beats == 0  # the filesystem did drop the unsynced write
 
 
 CUTS = 12  # 3 per phase; ./run bench powercut does 100
