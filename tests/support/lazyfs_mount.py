@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from support.lazyfs import recover
+from support.lazyfs_state import recover
 from support.walkway_procs import wait_for
 
 TESTS = Path(__file__).resolve().parents[1]
