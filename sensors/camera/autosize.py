@@ -133,7 +133,7 @@ def fit_sizes(samples: list[tuple[float, float, float, int]]) -> SizeFit | None:
                    (float(lo), float(hi)), row_slope(rows, heights))
 
 
-SLOPE_SAMPLES = 300
+SLOPE_SAMPLES = 120
 SLOPE_MIN_DY = 0.05
 
 
