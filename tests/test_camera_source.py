@@ -83,7 +83,7 @@ def test_a_valid_camera_config_is_parsed_into_typed_options() -> None:
         ({"lines": [{"name": "a", "points": [0, 0, 1, 1], "in": "x", "out": "x"}]},
          "different from `in`"),
         ({"detector": "dnn"}, "model: expected a model file path"),
-        ({"detector": "yolo"}, "detector: expected one of motion, hog, dnn"),
+        ({"detector": "yolo"}, "detector: expected one of auto, motion, hog, dnn"),
         ({"device": True}, "device: expected a device index"),
         ({"person_size": [2, 0.1]}, "person_size: expected [a, b]"),
         ({"roi": [[0, 0], [1, 1]]}, "roi: expected at least three"),
