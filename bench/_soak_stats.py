@@ -11,14 +11,18 @@ life per pid.
 - Several lives: each life starts afresh, so growth within one is bounded by its length;
   what could still grow is what a life inherits (a store, a retained backlog). Growth =
   the peak RSS of the last life a fault ended over that of the first one after warm-up.
-Open files: the same ratios on the count of /proc/PID/fd entries.
+The same ratios for anonymous RSS (RssAnon: what a leak grows; VmRSS also counts mapped
+files such as SQLite's WAL index) and for open files (entries in /proc/PID/fd).
 """
 
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-Sample = tuple[float, int, float, int]  # (simulated hour, pid, RSS MB, open files)
+# (simulated hour, pid, RSS MB, open files, anonymous RSS MB: the process's own heap, as
+# opposed to the shared libraries and mapped files that VmRSS also counts)
+Sample = tuple[float, int, float, int, float]
+RSS, FDS, ANON = 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -28,11 +32,14 @@ class Growth:
     rss_end_mb: float
     rss_growth: float
     rss_peak: float
+    anon_start_mb: float
+    anon_end_mb: float
+    anon_growth: float
     fds_start: float
     fds_end: float
     fds_growth: float
     fds_max: int
-    basis: str  # "24 h" or "lives 2 -> 23" (what was compared)
+    basis: str  # "h 1-2 -> h 23-24" or "lives 3 -> 24" (what was compared)
 
 
 def lives_of(series: list[Sample]) -> list[list[Sample]]:
@@ -51,31 +58,26 @@ def _ratio(a: float, b: float) -> float:
 def growth(series: list[Sample], run_h: float, warmup_h: float = 1.0) -> Growth | None:
     """None: too few samples to say anything (a run shorter than warm-up + 2 hours)."""
     lives = lives_of(series)
-    after = [s for s in series if s[0] >= warmup_h]
+    after = [s for s in series if s[0] >= warmup_h] or series
     if len(lives) == 1:
         base = [s for s in series if warmup_h <= s[0] < warmup_h + 1]
         end = [s for s in series if run_h - 1 <= s[0] < run_h]
         if len(base) < 3 or len(end) < 3 or run_h - 1 < warmup_h + 1:
             return None
         basis = f"h {warmup_h:g}-{warmup_h + 1:g} -> h {run_h - 1:g}-{run_h:g}"
+        level = statistics.median
     else:
         ended = [life for life in lives[:-1] if life[0][0] >= warmup_h] or lives[:-1]
         if len(ended) < 2:
             ended = lives[:2]
         base, end = ended[0], ended[-1]
         basis = f"lives {lives.index(base) + 1} -> {lives.index(end) + 1}"
-        base_rss, end_rss = max(s[2] for s in base), max(s[2] for s in end)
-        return Growth(len(lives), base_rss, end_rss, _ratio(end_rss, base_rss),
-                      _ratio(max(s[2] for s in after or series), base_rss),
-                      max(s[3] for s in base), max(s[3] for s in end),
-                      _ratio(max(s[3] for s in end), max(s[3] for s in base)),
-                      max(s[3] for s in series), basis)
-    rss0 = statistics.median(s[2] for s in base)
-    rss1 = statistics.median(s[2] for s in end)
-    fd0 = statistics.median(s[3] for s in base)
-    fd1 = statistics.median(s[3] for s in end)
-    return Growth(1, rss0, rss1, _ratio(rss1, rss0), _ratio(max(s[2] for s in after), rss0),
-                  fd0, fd1, _ratio(fd1, fd0), max(s[3] for s in series), basis)
+        level = max
+    (rss0, rss1), (anon0, anon1), (fd0, fd1) = (
+        (level(s[i] for s in base), level(s[i] for s in end)) for i in (RSS, ANON, FDS))
+    return Growth(len(lives), rss0, rss1, _ratio(rss1, rss0),
+                  _ratio(max(s[RSS] for s in after), rss0), anon0, anon1, _ratio(anon1, anon0),
+                  fd0, fd1, _ratio(fd1, fd0), max(s[FDS] for s in series), basis)
 
 
 PANELS = (("edges", lambda n: n.endswith("/edge")),
@@ -100,7 +102,7 @@ def draw(samples: dict[str, list[Sample]], path: Path, title: str,
         names = [n for n in sorted(samples) if belongs(n)]
         for i, name in enumerate(names):
             for k, life in enumerate(lives_of(samples[name])):
-                ax.plot([s[0] for s in life], [s[2] for s in life], linewidth=1,
+                ax.plot([s[0] for s in life], [s[RSS] for s in life], linewidth=1,
                         color=colours[i % len(colours)], label=name if k == 0 else None)
         ax.set_ylabel(f"RSS (MB), {label}")
         ax.set_ylim(bottom=0)

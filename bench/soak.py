@@ -5,6 +5,8 @@ the RSS and open files of every process (the simulator itself, the broker, the c
 every edge and bridge, and any other child) every SOAK_SAMPLE_S wall seconds from /proc.
 
 How growth is measured: bench/_soak_stats.py (warm-up SOAK_WARMUP_H, 1 simulated hour).
+SOAK_TRACE=1 also traces the simulator's own Python allocations (tracemalloc) and prints
+the lines that grew between the warm-up and the end.
 The RSS curve is drawn to docs/screenshots/soak-rss.png (SOAK_PICTURE overrides).
 """
 
@@ -13,6 +15,7 @@ import os
 import tempfile
 import threading
 import time
+import tracemalloc
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -23,17 +26,19 @@ PICTURE = ROOT / "docs" / "screenshots" / "soak-rss.png"
 LIMIT = 1.05
 
 
-def proc_stats(pid: int) -> tuple[float, int] | None:
-    """(RSS MB, open files) of a live process, None if it is gone."""
+def proc_stats(pid: int) -> tuple[float, int, float] | None:
+    """(RSS MB, open files, anonymous RSS MB) of a live process, None if it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
         fds = len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return None
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024, fds
-    return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    try:
+        rss, anon = (int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "RssAnon"))
+    except (KeyError, ValueError, IndexError):
+        return None  # a zombie has no memory lines
+    return rss, fds, anon
 
 
 def descendants(pid: int) -> list[int]:
@@ -95,6 +100,47 @@ def repeat_faults(scenario, every_min: float):
     return replace(scenario, faults=faults)
 
 
+def _print_trace(before, after, top: int = 12) -> None:
+    """SOAK_TRACE=1: where the simulator's own Python allocations grew after the warm-up."""
+    print("simulator: Python allocations after the warm-up, by line (SOAK_TRACE=1):",
+          len(before.traces), len(after.traces))
+    for stat in after.compare_to(before, "lineno")[:top]:
+        frame = stat.traceback[0]
+        print(f"  {stat.size_diff / 1e3:+9.1f} KB {stat.count_diff:+7d} blocks"
+              f"  {frame.filename}:{frame.lineno}")
+
+
+def _probe_children(folder: Path, start: float, warmup: float, hours: float) -> None:
+    """SOAK_PROBE=1: every child started from now on runs bench/_soak_probe (read-only)."""
+    folder.mkdir()
+    here = str(Path(__file__).parent / "_soak_probe")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (here, os.environ.get("PYTHONPATH")) if p)
+    os.environ["SOAK_PROBE_DIR"] = str(folder)
+    os.environ["SOAK_PROBE_AT"] = ",".join(
+        str(start + h * 3600) for h in (warmup + 0.5, hours - 0.5))
+
+
+def _print_probes(folder: Path, samples: dict[str, list[Sample]]) -> dict:
+    if not folder.is_dir():
+        return {}
+    names = {s[1]: name for name, series in samples.items() for s in series}
+    out = {}
+    print("malloc in use / free in the arenas / SQLite, middle of the baseline hour -> of the"
+          " last hour (SOAK_PROBE=1):")
+    for path in sorted(folder.glob("*.json")):
+        got = json.loads(path.read_text())["at"]
+        name = names.get(int(path.stem), path.stem)
+        if len(got) < 2:
+            continue
+        a, b = got[0], got[-1]
+        out[name] = {"baseline": a, "end": b}
+        print(f"  {name:24s}" + ", ".join(
+            f"{k} {a.get(k, 0) / 1e6:.2f} -> {b.get(k, 0) / 1e6:.2f} MB"
+            for k in ("malloc_in_use", "malloc_free", "sqlite")), flush=True)
+    return out
+
+
 def main() -> dict:
     from simulator.live import PlainView
     from simulator.overrides import apply_overrides
@@ -115,6 +161,8 @@ def main() -> dict:
     runner = Runner(scenario, out, view=PlainView())
     samples: dict[str, list[Sample]] = {}
     stop = threading.Event()
+    trace = os.environ.get("SOAK_TRACE") == "1"
+    snaps: list = []
 
     def sample() -> None:
         while not stop.wait(every):
@@ -122,10 +170,13 @@ def main() -> dict:
             sim_h = 0.0 if clock is None else (clock() - scenario.start) / 3600
             if clock is None or sim_h < 0:
                 continue  # preparing, or processes still starting
+            if trace and not snaps and sim_h >= warmup:
+                snaps.append(tracemalloc.take_snapshot())
             for name, pid in processes(runner).items():
                 got = proc_stats(pid)
                 if got is not None:
-                    samples.setdefault(name, []).append((sim_h, pid, *got))
+                    rss, fds, anon = got
+                    samples.setdefault(name, []).append((sim_h, pid, rss, fds, anon))
 
     t0 = time.monotonic()
     sampler = threading.Thread(target=sample, daemon=True)
@@ -133,9 +184,16 @@ def main() -> dict:
     try:
         runner.setup()
         prepared = time.monotonic() - t0
+        if trace:
+            tracemalloc.start()  # after the preparation: only what the run allocates
+        if os.environ.get("SOAK_PROBE") == "1":
+            _probe_children(out / "probe", scenario.start, warmup, hours)
         runner.start()
         runner.loop()
         ran = time.monotonic() - t0 - prepared
+        if trace and snaps:
+            _print_trace(snaps[0], tracemalloc.take_snapshot())
+            tracemalloc.stop()
         runner.drain()
     finally:
         stop.set()
@@ -154,7 +212,8 @@ def main() -> dict:
                                                  for k, v in asdict(g).items()}}
         print(f"{name:24s} {len(series):5d} samples, {g.lives:2d} lives ({g.basis}):"
               f" RSS {g.rss_start_mb:6.1f} -> {g.rss_end_mb:6.1f} MB x{g.rss_growth:.3f}"
-              f" (peak x{g.rss_peak:.3f}), open files {g.fds_start:g} -> {g.fds_end:g}"
+              f" (peak x{g.rss_peak:.3f}), anon {g.anon_start_mb:.1f} -> {g.anon_end_mb:.1f}"
+              f" x{g.anon_growth:.3f}, open files {g.fds_start:g} -> {g.fds_end:g}"
               f" x{g.fds_growth:.3f} (max {g.fds_max})", flush=True)
     start = scenario.start
     outages = [((r.start_sim - start) / 3600, (r.end_sim - start) / 3600)
@@ -168,6 +227,7 @@ def main() -> dict:
         draw(samples, picture, f"walkway soak: RSS of every process, {hours:g} simulated hours"
              f" of the default scenario at {speed:g}x, its faults every {fault_every:g} min",
              outages)
+    probes = _print_probes(out / "probe", samples)
     faults = {}
     if runner.faults is not None:
         for r in runner.faults.runs:
@@ -178,4 +238,4 @@ def main() -> dict:
     return {"simulated_hours": hours, "speed": speed, "wall_s": round(wall),
             "prepare_s": round(prepared), "run_s": round(ran), "out": str(out),
             "faults": faults, "worst_rss_growth": round(worst, 3),
-            "under_5_percent": worst < LIMIT, "processes": rows}
+            "under_5_percent": worst < LIMIT, "processes": rows, "probes": probes}
