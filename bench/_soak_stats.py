@@ -23,6 +23,7 @@ from pathlib import Path
 # opposed to the shared libraries and mapped files that VmRSS also counts)
 Sample = tuple[float, int, float, int, float]
 RSS, FDS, ANON = 2, 3, 4
+MIN_SAMPLES = 8
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ def draw(samples: dict[str, list[Sample]], path: Path, title: str,
     for ax, (label, belongs) in zip(axes, PANELS, strict=True):
         for a, b in outages:
             ax.axvspan(a, b, color="0.88", linewidth=0)
-        names = [n for n in sorted(samples) if belongs(n)]
+        # A process seen once or twice (a broker being restarted) is no curve.
+        names = [n for n in sorted(samples) if belongs(n) and len(samples[n]) >= MIN_SAMPLES]
         for i, name in enumerate(names):
             for k, life in enumerate(lives_of(samples[name])):
                 ax.plot([s[0] for s in life], [s[RSS] for s in life], linewidth=1,

@@ -4,8 +4,9 @@ On the children's PYTHONPATH only while a soak runs with SOAK_PROBE=1: at the si
 times in SOAK_PROBE_AT (the middle of the baseline hour and of the last hour) each walkway
 process writes glibc's malloc figures (mallinfo2: bytes in use, free bytes kept in the
 arenas) and SQLite's own allocations (sqlite3_memory_used: mostly page caches, at most
-`cache_size`, 2 MB, per connection) to SOAK_PROBE_DIR/PID.json. Read-only; it changes
-nothing in the process it looks at.
+`cache_size`, 2 MB, per connection) to SOAK_PROBE_DIR/PID.json; with SOAK_PROBE_TRACE=1
+also the size of its Python objects (tracemalloc, which slows the process down).
+Read-only otherwise: it changes nothing in the process it looks at.
 """
 
 import os
@@ -13,6 +14,11 @@ import os
 
 def _start() -> None:
     import threading
+
+    if os.environ.get("SOAK_PROBE_TRACE") == "1":
+        import tracemalloc
+
+        tracemalloc.start()
 
     threading.Thread(target=_watch, name="soak-probe", daemon=True).start()
 
@@ -29,6 +35,10 @@ def _figures() -> dict:
     libc.mallinfo2.restype = MallInfo2
     m = libc.mallinfo2()
     out = {"malloc_in_use": m.uordblks, "malloc_free": m.fordblks, "malloc_mmap": m.hblkhd}
+    import tracemalloc
+
+    if tracemalloc.is_tracing():
+        out["python"] = tracemalloc.get_traced_memory()[0]
     try:
         lite = ctypes.CDLL("libsqlite3.so.0")
         lite.sqlite3_memory_used.restype = ctypes.c_int64
