@@ -3,8 +3,9 @@
 The node config names it (`backend = "simulator.ble_backend:factory"`); the BLE source calls
 `factory(ctx)` inside the edge process. Adverts come from `ble-adverts.jsonl` in the node's
 world folder ($WALKWAY_SIM_WORLD/NODE, set by the simulator; the node's own folder never
-holds an address) and are delivered when the edge's clock (WALKWAY_CLOCK, simulated time)
-reaches their time, so a restarted edge simply continues at "now". While the file
+holds an address), read one line at a time (a day of adverts is hundreds of MB), and are
+delivered when the edge's clock (WALKWAY_CLOCK, simulated time) reaches their time, so a
+restarted edge simply continues at "now". While the file
 `ble-unplugged` exists in that folder the adapter is silent (the "sensor unplugged" fault).
 """
 
@@ -12,9 +13,12 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sensors.base import SourceContext
+
+if TYPE_CHECKING:
+    from simulator.ble_crowd import Advert
 
 ADVERTS = "ble-adverts.jsonl"
 UNPLUGGED = "ble-unplugged"
@@ -23,15 +27,68 @@ TICK_S = 0.05
 MIN_SLEEP_S = 0.001
 
 
-def read_adverts(path: Path) -> list[tuple[float, str, int, str, dict, list, dict]]:
-    out = []
-    with path.open() as f:
-        for line in f:
-            t, address, rssi, atype, mdata, uuids, sdata = json.loads(line)
-            out.append((t, address, rssi, atype,
-                        {int(k): bytes.fromhex(v) for k, v in mdata.items()},
-                        uuids, {k: bytes.fromhex(v) for k, v in sdata.items()}))
-    return out
+Parsed = tuple[float, str, int, str, dict, list, dict]
+
+
+def encode_advert(a: "Advert") -> str:
+    """One line of ADVERTS: [time, address, rssi, address type, manufacturer data as hex,
+    service uuids, service data as hex]."""
+    return json.dumps([round(a.time, 3), a.address, a.rssi, a.address_type,
+                       {str(k): v.hex() for k, v in a.manufacturer_data.items()},
+                       list(a.service_uuids), {k: v.hex() for k, v in a.service_data.items()}])
+
+
+def decode_advert(line: bytes) -> Parsed:
+    t, address, rssi, atype, mdata, uuids, sdata = json.loads(line)
+    return (t, address, rssi, atype, {int(k): bytes.fromhex(v) for k, v in mdata.items()},
+            uuids, {k: bytes.fromhex(v) for k, v in sdata.items()})
+
+
+def _line_time(line: bytes) -> float:
+    return float(line[1:line.index(b",")])
+
+
+class AdvertReader:
+    """ADVERTS (sorted by time) read one line at a time: memory is one advert whatever the
+    length of the run. `skip_to(t)` finds the first advert at or after t by bisecting the
+    file's byte offsets (a restarted edge at hour 23 does not parse the 22 hours before)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        self._size = os.fstat(self._file.fileno()).st_size
+        self._next: bytes = self._file.readline()
+
+    def peek_time(self) -> float | None:
+        """Time of the next advert, None at the end."""
+        return _line_time(self._next) if self._next else None
+
+    def pop(self) -> Parsed:
+        line, self._next = self._next, self._file.readline()
+        return decode_advert(line)
+
+    def skip_to(self, t: float) -> None:
+        """Move on to the first advert at or after `t` (never back)."""
+        if not self._next or _line_time(self._next) >= t:
+            return
+        f = self._file
+        lo = f.tell() - len(self._next)  # the start of the current (too early) line
+        hi = self._size
+        # Smallest offset whose following line start holds an advert at or after t.
+        while lo < hi:
+            mid = (lo + hi) // 2
+            f.seek(mid)
+            f.readline()  # to the next line start after mid
+            line = f.readline()
+            if not line or _line_time(line) >= t:
+                hi = mid
+            else:
+                lo = mid + 1
+        f.seek(lo)
+        f.readline()
+        self._next = f.readline()
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def factory(ctx: SourceContext) -> type:
@@ -40,9 +97,8 @@ def factory(ctx: SourceContext) -> type:
 
     folder = Path(os.environ.get(WORLD_ENV, Path(ctx.config_dir).parent.parent / "world"))
     folder = folder / ctx.node_id
-    adverts = read_adverts(folder / ADVERTS)
+    adverts = AdvertReader(folder / ADVERTS)  # shared: a restarted scanner continues
     clock = ctx.clock
-    cursor = {"i": 0}
 
     class SimScanner(BaseBleakScanner):
         def __init__(self, detection_callback: Any, service_uuids: Any,
@@ -52,11 +108,7 @@ def factory(ctx: SourceContext) -> type:
 
         async def start(self) -> None:
             # Adverts from before "now" went by while nobody listened.
-            now = clock()
-            i = cursor["i"]
-            while i < len(adverts) and adverts[i][0] < now:
-                i += 1
-            cursor["i"] = i
+            adverts.skip_to(clock())
             self._task = asyncio.get_running_loop().create_task(self._play())
 
         async def stop(self) -> None:
@@ -67,15 +119,14 @@ def factory(ctx: SourceContext) -> type:
         async def _play(self) -> None:
             unplugged = folder / UNPLUGGED
             speed = getattr(clock, "speed", 1.0)
-            while cursor["i"] < len(adverts):
+            while (due_at := adverts.peek_time()) is not None:
                 # Sleep until the next advert is due, so each one is stamped near its time.
-                due = (adverts[cursor["i"]][0] - clock()) / speed
+                due = (due_at - clock()) / speed
                 await asyncio.sleep(min(max(due, MIN_SLEEP_S), TICK_S))
                 now = clock()
                 silent = unplugged.exists()
-                while cursor["i"] < len(adverts) and adverts[cursor["i"]][0] <= now:
-                    t, address, rssi, atype, mdata, uuids, sdata = adverts[cursor["i"]]
-                    cursor["i"] += 1
+                while (due_at := adverts.peek_time()) is not None and due_at <= now:
+                    t, address, rssi, atype, mdata, uuids, sdata = adverts.pop()
                     if silent:
                         continue
                     data = AdvertisementData(

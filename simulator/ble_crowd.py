@@ -122,10 +122,14 @@ def phone_adverts(rng: random.Random, spec: CrowdSpec,
     return adverts, heard
 
 
-def infrastructure_adverts(rng: random.Random, spec: CrowdSpec, end: float) -> list[Advert]:
-    """Adverts of the spec's beacons, public-address and fixed devices, start to `end`."""
-    out: list[Advert] = []
-    devices: list[tuple[str, str, dict, tuple, dict, float, bool]] = []
+# One fixed device: address, address type, manufacturer data, service uuids, service data,
+# RSSI level, steady (a fixed rotating device: small RSSI steps instead of Gaussian noise).
+Device = tuple[str, str, dict, tuple, dict, float, bool]
+
+
+def infrastructure_devices(rng: random.Random, spec: CrowdSpec) -> list[Device]:
+    """The spec's beacons, public-address and fixed devices."""
+    devices: list[Device] = []
     for i in range(spec.beacons):
         if i % 3 == 2:
             devices.append((random_address(rng, "nrpa"), "random", {}, (EDDYSTONE,),
@@ -140,12 +144,25 @@ def infrastructure_adverts(rng: random.Random, spec: CrowdSpec, end: float) -> l
     for _ in range(spec.fixed_rotating):
         devices.append((random_address(rng, "rpa"), "random", {}, (), {},
                         rng.uniform(-80, -65), True))
-    for address, atype, mdata, uuids, sdata, level, steady in devices:
-        t = spec.start + rng.uniform(0, 1)
-        while t < end:
-            noise = rng.choice((0, 0, 0, 1)) if steady else rng.gauss(0, 3)
-            out.append(Advert(t, address, round(level + noise), atype, mdata, uuids, sdata))
-            t += 1.0
+    return devices
+
+
+def device_adverts(rng: random.Random, device: Device, start: float,
+                   end: float) -> Iterator[Advert]:
+    """One device's adverts, one a second from `start` to `end`, generated as they are read."""
+    address, atype, mdata, uuids, sdata, level, steady = device
+    t = start + rng.uniform(0, 1)
+    while t < end:
+        noise = rng.choice((0, 0, 0, 1)) if steady else rng.gauss(0, 3)
+        yield Advert(t, address, round(level + noise), atype, mdata, uuids, sdata)
+        t += 1.0
+
+
+def infrastructure_adverts(rng: random.Random, spec: CrowdSpec, end: float) -> list[Advert]:
+    """Adverts of the spec's beacons, public-address and fixed devices, start to `end`."""
+    out: list[Advert] = []
+    for device in infrastructure_devices(rng, spec):
+        out.extend(device_adverts(rng, device, spec.start, end))
     return out
 
 
@@ -190,11 +207,6 @@ def read_pact_csv(path: str | Path) -> list[Advert]:
                 out.append(Advert(float(row[5]), row[2].upper(), int(row[3])))
     out.sort(key=lambda a: a.time)
     return out
-
-
-# Earlier private names, used by simulator/feed_ble.py.
-_phone = phone_adverts
-_infrastructure = infrastructure_adverts
 
 
 class ManualClock:

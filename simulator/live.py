@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 from zoneinfo import ZoneInfo
 
+from simulator.readonly import read_only
+
 
 @dataclass(frozen=True)
 class NodeRow:
@@ -42,7 +44,7 @@ def _node_counts(db: Path, feeds: list, start: float, end: float) -> tuple[float
         return 0.0, 0, 0
     counted, depth, delivered = 0.0, 0, 0
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2) as conn:
+        with read_only(db, 2) as conn:
             for feed in feeds:
                 if feed.measures:
                     continue

@@ -7,7 +7,6 @@ bin's `sealed_at` in the edge store (simulated time, converted back to wall time
 """
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from simulator.feed_base import Feed
+from simulator.readonly import read_only
 
 UNITS = MappingProxyType({"c": "°C", "mm": "mm", "pct": "%", "hpa": "hPa", "ms": "m/s"})
 
@@ -23,7 +23,7 @@ UNITS = MappingProxyType({"c": "°C", "mm": "mm", "pct": "%", "hpa": "hPa", "ms"
 def rows(db: Path, sql: str) -> list[dict[str, Any]]:
     if not db.exists():
         return []
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+    with read_only(db, 10) as conn:
         cur = conn.execute(sql)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

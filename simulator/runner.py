@@ -21,6 +21,7 @@ from simulator.live import View, snapshot
 from simulator.nodes import Node, build_node
 from simulator.procs import Proc, child_env
 from simulator.proxy import ProxyHub
+from simulator.readonly import read_only
 from simulator.scenario import Scenario
 from walkway.clock import SimClock
 from walkway.errors import UsageError, WalkwayError
@@ -229,7 +230,7 @@ def _query(db: Path, sql: str, args: tuple = ()) -> list:
     if not db.exists():
         return []
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        with read_only(db, 5) as conn:
             return conn.execute(sql, args).fetchall()
     except sqlite3.Error:
         return []
