@@ -40,14 +40,15 @@ def shot(browser, name: str, tmp: Path) -> None:
 
 
 def click_and_wait(browser, element_id: str) -> None:
-    """Click something that loads a page, and wait (polling, 10 s) until the new one is in."""
+    """Click something that loads a page, and wait (polling) until the new one is in: 60 s,
+    which only a broken page needs (a loaded machine took over 10 s)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, element_id).click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(old))
 
 
 def log_in(browser, city, user: str) -> None:

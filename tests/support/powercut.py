@@ -132,6 +132,10 @@ def forgotten(cloud: Path, survived: Path) -> list[tuple]:
     if not cloud.exists() or not (survived / DB).exists():
         return []
     with sqlite3.connect(f"file:{cloud}?mode=ro", uri=True, timeout=10) as conn:
+        # A collector slow to start (a busy machine) has opened cloud.db but not yet made its
+        # tables: then it holds nothing, so nothing can have been taken back.
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='counts'").fetchone():
+            return []
         sent = conn.execute("SELECT sensor, direction, start, count, version FROM counts"
                             ).fetchall()
     with sqlite3.connect(survived / DB) as conn:
