@@ -122,6 +122,7 @@ class ContentFetcher:
         self.pending: dict[str, Any] | None = None  # a pointer that came during an install
         self.unsent: bytes | None = None
         self.last_progress = float("-inf")
+        self.asked = self.paced = 0  # chunk requests made, and held back by the bucket
 
     # -- persistence ---------------------------------------------------------------------
     def _load_record(self) -> dict[str, Any]:
@@ -377,10 +378,13 @@ class ContentFetcher:
                 self._report("fetching", f"chunk {job.next} of {job.ptr['chunks']} not "
                              f"delivered within {self.settings.chunk_timeout_s:g} s; asking again")
             return
-        if self.bucket.take(job.size_of(job.next)):
-            job.topic = chunk_topic(self.site, job.ptr["sha256"], job.next)
-            job.asked_at = self.monotonic()
-            self.link.subscribe(job.topic, qos=1)
+        if not self.bucket.take(job.size_of(job.next)):
+            self.paced += 1
+            return
+        job.topic = chunk_topic(self.site, job.ptr["sha256"], job.next)
+        job.asked_at = self.monotonic()
+        self.asked += 1
+        self.link.subscribe(job.topic, qos=1)
 
     # -- reports -------------------------------------------------------------------------
     def _final(self, state: str, reason: str, ptr: dict[str, Any] | None,

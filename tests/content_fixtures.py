@@ -8,6 +8,7 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cloud_bridge.bridge import Bridge
@@ -45,7 +46,8 @@ def walkway(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
 
 class Sign:
     def __init__(self, root: Path, broker_url: str, node: str, public_key: Path, *,
-                 probation_s: float = 60, stale_s: float = 15, fps: int = 30) -> None:
+                 probation_s: float = 60, stale_s: float = 15, fps: int = 30,
+                 max_kib_s: float = 512) -> None:
         self.root, self.node = root / node, node
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "counts.csv").write_text("time,sensor,direction,count\n")
@@ -75,7 +77,7 @@ check_every_s = 0.5
 proof_of_play = false
 
 [content_fetch]
-max_kib_s = 512
+max_kib_s = {max_kib_s}
 chunk_timeout_s = 10
 probation_s = {probation_s}
 
@@ -88,11 +90,12 @@ path = "counts.csv"
         self.bridge: Bridge | None = None
         self.thread: threading.Thread | None = None
 
-    def start(self) -> "Sign":
+    def start(self, **bridge_kw: Any) -> "Sign":
         ready = threading.Event()
 
         def run() -> None:  # the store's SQLite connection belongs to the bridge's thread
-            self.bridge = Bridge(load_config(self.config), notifier=Notifier(None))
+            self.bridge = Bridge(load_config(self.config), notifier=Notifier(None),
+                                 **bridge_kw)
             ready.set()
             self.bridge.run()
 
