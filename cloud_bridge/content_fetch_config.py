@@ -11,7 +11,7 @@ CONTENT_FETCH_KEYS = KeySpec("content_fetch", [
     Key("enabled", "flag", True, "follow this sign's content pointer on the broker (needs "
         "`[signage] content_public_key`)"),
     Key("max_kib_s", "number", 64.0, "bandwidth cap for chunks, KiB/s (token bucket, one "
-        "chunk of burst)", min=1, max=1_000_000),
+        "chunk of burst)", min=1, max=100_000),
     Key("chunk_timeout_s", "number", 60.0, "a chunk not delivered within this is asked for "
         "again (and reported)", min=1, max=86400),
     Key("install_timeout_s", "number", 300.0, "`walkway signage install` must finish within "
