@@ -53,6 +53,7 @@ RECORD = "fetch.json"
 INSTALLED = re.compile(r"^installed (\S+) (\S+) \(([0-9a-f]+)\)$")
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
 PROGRESS_EVERY_S = 5.0
+POLL_S = 0.25
 WORKING = object()  # _report's default: the pointer being worked on
 
 
@@ -123,6 +124,7 @@ class ContentFetcher:
         self.unsent: bytes | None = None
         self.last_progress = float("-inf")
         self.asked = self.paced = 0  # chunk requests made, and held back by the bucket
+        self.last_poll = float("-inf")
 
     # -- persistence ---------------------------------------------------------------------
     def _load_record(self) -> dict[str, Any]:
@@ -145,10 +147,24 @@ class ContentFetcher:
         return topic == self.pointer_topic or (self.job is not None and topic == self.job.topic)
 
     def on_message(self, topic: str, payload: bytes) -> None:
-        if topic == self.pointer_topic:
-            self._on_pointer(payload)
-        elif self.job is not None and topic == self.job.topic:
-            self._on_chunk(payload)
+        try:
+            if topic == self.pointer_topic:
+                self._on_pointer(payload)
+            elif self.job is not None and topic == self.job.topic:
+                self._on_chunk(payload)
+        except OSError as exc:
+            self._disk_problem(exc)
+
+    def _disk_problem(self, exc: OSError) -> None:
+        """A full or read-only disk must not take the bridge (and the counts) down: the
+        download is dropped, reported, and tried again on the next pointer or restart."""
+        ptr = self.job.ptr if self.job is not None else None
+        try:
+            self._drop_job()
+        except OSError:
+            self.job = None
+        self._report("fetching", f"{self.inbox}: cannot write the package ({exc.strerror or exc});"
+                     " free space on the data partition, then restart walkway-bridge", ptr)
 
     def _on_pointer(self, payload: bytes) -> None:
         if not payload:
@@ -169,6 +185,10 @@ class ContentFetcher:
         if self.install is not None:
             self.pending = ptr  # never kill an install half-way; this one comes next
             return
+        for work in (self.job, self.probation):
+            if work is not None and work.ptr["sha256"] == ptr["sha256"]:
+                work.ptr = self.record["working"] = ptr  # the same package re-published:
+                return  # carry on (and report on the new pointer)
         self._start(ptr)
 
     def _start(self, ptr: dict[str, Any]) -> None:
@@ -180,7 +200,8 @@ class ContentFetcher:
         if installed.get("sha256") == ptr["sha256"]:
             # Already what this sign has (a rollback to it, or a re-publish): nothing to do
             # but confirm that the player shows it.
-            self._probation(ptr, installed["digest"], player_alive=self._player_alive())
+            self._probation(ptr, str(installed.get("digest", "")),
+                            player_alive=self._player_alive())
             return
         if archive.is_file():
             self._install(ptr, archive)
@@ -361,13 +382,22 @@ class ContentFetcher:
 
     # -- the loop ------------------------------------------------------------------------
     def tick(self) -> None:
+        try:
+            self._tick()
+        except OSError as exc:
+            self._disk_problem(exc)
+
+    def _tick(self) -> None:
         if self.unsent is not None and self.link.publish(self.state_topic, self.unsent,
                                                          qos=1, retain=True):
             self.unsent = None
-        if self.install is not None:
-            self._poll_install()
-        if self.probation is not None:
-            self._poll_probation()
+        now = self.monotonic()
+        if now - self.last_poll >= POLL_S:  # the install and player.json, not every step
+            self.last_poll = now
+            if self.install is not None:
+                self._poll_install()
+            if self.probation is not None:
+                self._poll_probation()
         job = self.job
         if job is None or not self.link.connected:
             return

@@ -173,6 +173,12 @@ def test_canary_then_all_offline_catches_up_refusals_and_rollbacks(broker, tmp_p
         table = walkway("fleet", "content-status", "--broker", broker.url).stdout
         n1_line = next(line for line in table.splitlines() if line.startswith("s1/n1"))
         assert f"sapporo-centre {V2} (unconfirmed)" in n1_line and "refused" in n1_line
+
+        # A replay of an old, genuinely signed pointer (v3's) is refused as one.
+        _raw_publish(broker, pointer_topic("s1", "n1"), json.dumps(bad))
+        wait_for(lambda: "a replay; refused" in json.dumps(signs["n1"].record()), TIMEOUT,
+                 "n1 refuses the replay")
+        assert signs["n1"].version() == V2
     finally:
         for s in signs.values():
             s.stop()
