@@ -7,6 +7,7 @@ are small (the Sapporo one is ~12 KB as .tar.gz).
 
 Topics (QoS 1, retained):
   walkway/v1/{site}/content/{sha}/{i}     chunk i of the package archive (.tar.gz), per site
+  walkway/v1/{site}/content/{sha}/meta    {"id","version","sha256","size","chunk","chunks"}
   walkway/v1/{site}/{node}/content        the signed pointer for one sign (see `pointer`)
   walkway/v1/{site}/{node}/content/state  what the sign's bridge did with it
                                           (cloud_bridge/content_fetch.py)
@@ -21,6 +22,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import tarfile
 import threading
 from pathlib import Path
@@ -43,6 +45,11 @@ class ContentDistError(WalkwayError):
 
 def chunk_topic(site: str, sha: str, i: int) -> str:
     return f"{PREFIX}/{site}/content/{sha}/{i}"
+
+
+def meta_topic(site: str, sha: str) -> str:
+    """The package's chunk count, so clearing it needs no listing of its chunks."""
+    return f"{PREFIX}/{site}/content/{sha}/meta"
 
 
 def pointer_topic(site: str, node: str) -> str:
@@ -150,8 +157,9 @@ def verify_pointer(message: Any, public_key: Any, site: str, node: str) -> dict[
     sha = body.get("sha256")
     if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
         raise ContentDistError("content pointer: sha256: expected 64 lowercase hex digits")
-    if not isinstance(body.get("issued_at"), str):
-        raise ContentDistError("content pointer: issued_at: expected an ISO 8601 time")
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", str(body.get("issued_at"))):
+        # Compared as text with the last one handled (replays): one fixed UTC format only.
+        raise ContentDistError("content pointer: issued_at: expected YYYY-MM-DDTHH:MM:SSZ")
     return body
 
 
@@ -246,6 +254,8 @@ def publish_chunks(pub: Publisher, sites: set[str], ref: dict[str, Any], archive
     chunk = ref["chunk"]
     infos = [pub.publish(chunk_topic(site, ref["sha256"], i), archive[i * chunk:(i + 1) * chunk])
              for site in sorted(sites) for i in range(ref["chunks"])]
+    meta = json.dumps({k: ref[k] for k in PACKAGE_FIELDS})
+    infos += [pub.publish(meta_topic(site, ref["sha256"]), meta) for site in sorted(sites)]
     pub.wait(infos)
 
 
@@ -276,26 +286,28 @@ def current_pointers(pub: Publisher) -> dict[tuple[str, str], dict[str, Any]]:
 def clear_unreferenced(pub: Publisher, sites: set[str]) -> list[str]:
     """Empty the retained chunks of every package in `sites` that no pointer names (neither
     as its package nor as its `previous`). Returns "site:sha12" per package cleared.
-    Only the first chunk of each package is read to find them, then only the garbage."""
+    Packages are found by their small `meta` message (chunk count), so no chunk is read."""
     keep: set[tuple[str, str]] = set()
     for (site, _node), p in current_pointers(pub).items():
         keep.add((site, str(p.get("sha256"))))
         if isinstance(p.get("previous"), dict):
             keep.add((site, str(p["previous"].get("sha256"))))
-    stored: set[tuple[str, str]] = set()
+    stored: dict[tuple[str, str], int] = {}
 
-    def first(topic: str, payload: bytes) -> None:
-        parts = topic.split("/")
-        if len(parts) == 6 and payload:
-            stored.add((parts[2], parts[4]))
+    def meta(topic: str, payload: bytes) -> None:
+        parts, body = topic.split("/"), _json(payload)
+        chunks = body.get("chunks") if isinstance(body, dict) else None
+        if len(parts) == 6 and isinstance(chunks, int) and 0 < chunks <= MAX_PACKAGE:
+            stored[(parts[2], parts[4])] = chunks
 
-    pub.retained([f"{PREFIX}/{site}/content/+/0" for site in sorted(sites)], first)
+    pub.retained([f"{PREFIX}/{site}/content/+/meta" for site in sorted(sites)], meta)
     cleared = []
-    for site, sha in sorted(stored - keep):
-        topics: list[str] = []
-        pub.retained([f"{PREFIX}/{site}/content/{sha}/+"],
-                     lambda t, p, topics=topics: topics.append(t) if p else None)
-        pub.wait([pub.publish(t, b"") for t in topics])
+    for (site, sha), chunks in sorted(stored.items()):
+        if (site, sha) in keep:
+            continue
+        # Chunks first, the meta last: an interrupted run is finished by the next one.
+        pub.wait([pub.publish(chunk_topic(site, sha, i), b"") for i in range(chunks)])
+        pub.wait([pub.publish(meta_topic(site, sha), b"")])
         cleared.append(f"{site}:{sha[:12]}")
     return cleared
 

@@ -328,6 +328,7 @@ class ContentFetcher:
                 self.record["installed"] = {"sha256": inst.ptr["sha256"], "id": done[1],
                                             "version": done[2], "digest": done[3],
                                             "at": iso_z(self.clock())}
+                self._save_record()  # a bridge restarted during the probation knows it
                 self._prune(keep={inst.ptr["sha256"], *self._previous_sha(inst.ptr)})
                 self._probation(inst.ptr, done[3], inst.player_alive)
         if self.pending is not None:

@@ -63,7 +63,8 @@ def _retained_chunks(broker) -> set[str]:
     pub = Publisher(broker.url, "test-chunks")
     found: set[str] = set()
     try:
-        pub.retained(["walkway/v1/+/content/+/+"], lambda t, p: found.add(t.split("/")[4]))
+        pub.retained(["walkway/v1/+/content/+/+"],
+                     lambda t, p: found.add(t.split("/")[4]) if p else None)
     finally:
         pub.close()
     return found
