@@ -72,7 +72,7 @@ class Rollout:
         self.say(f"published {what} ({ref['size']} bytes, {ref['chunks']} chunks) to "
                  f"{len(first)} sign(s): {', '.join(map(_name, first))}"
                  + (f"; {len(rest)} left for after the canary" if rest else ""))
-        if rest:
+        if canary is not None:  # (even when the canary is the whole group)
             outcome = self.wait(sent, wait_s)
             self._report("canary", outcome)
             if outcome.failed:
@@ -83,6 +83,8 @@ class Rollout:
                          f"within {wait_s:g} s; the other {len(rest)} sign(s) were not "
                          "published (run the command again)")
                 return self._finish(targets, 3)
+            if not rest:
+                return self._finish(targets, 0)
             sent = self._point(rest, ref, previous, rollback)
             self.say(f"published {what} to the other {len(rest)} sign(s): "
                      f"{', '.join(map(_name, rest))}")
