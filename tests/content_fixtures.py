@@ -1,11 +1,12 @@
 """Signs for the content distribution tests: a CA registry with tagged nodes, and per sign
 its node config and the real bridge (with its content fetcher) in a thread."""
 
+import io
 import json
 import shutil
 import subprocess
-import sys
 import threading
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,18 @@ def manifest(pkg: Path) -> dict:
     return json.loads((pkg / "manifest.json").read_text())
 
 
-def walkway(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "walkway", *argv], capture_output=True,
-                          text=True, timeout=timeout)
+def walkway(*argv: str) -> subprocess.CompletedProcess:
+    """`walkway ARGV` in this process (a second Python start per command costs seconds on a
+    busy machine); its exit status and output as from a subprocess."""
+    from walkway.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse
+            code = int(exc.code or 0)
+    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
 class Sign:
