@@ -7,12 +7,15 @@ package it played, leaves the rest alone, and says so."""
 import signal
 import subprocess
 import sys
+import time
 
 from content_fixtures import SMALL, Sign, package, walkway
 from support.walkway_procs import WalkwayProcess, wait_for
 from test_content_distribution import TIMEOUT, V1, V2, V3, _publish
 from test_content_distribution import fleet as fleet  # noqa: F401 - the fixture
 
+from edge.config import load_config
+from edge.health import signage
 from provisioning.content_key import create_content_key
 from walkway.signage_state.player import read_heartbeat
 
@@ -69,6 +72,9 @@ def test_canary_frame_watchdog_trip_rolls_the_canary_back(broker, tmp_path, flee
         player.proc.send_signal(signal.SIGCONT)
         wait_for(lambda: n1.version() == V2, TIMEOUT, "n1 rolled back to v2")
         wait_for(lambda: _shows(n1) == V2, TIMEOUT, "the player shows v2 again")
+        # Health telemetry names the package on screen (from the player's heartbeat).
+        health = signage(load_config(n1.config), time.time(), stale_s=15)
+        assert (health["content"]["id"], health["content"]["version"]) == ("sapporo-centre", V2)
         status = walkway("fleet", "content-status", "--broker", broker.url).stdout
         n1_line = next(line for line in status.splitlines() if line.startswith("s1/n1"))
         assert "failed: frame watchdog" in n1_line and "(rollback)" in n1_line
