@@ -188,8 +188,19 @@ class Publisher:
         self._subacks: dict[int, threading.Event] = {}
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
-        self.client.connect(host, port, keepalive=30)
+        connack: list[Any] = []
+        connected = threading.Event()
+        self.client.on_connect = lambda _c, _u, _f, reason, _p: (connack.append(reason),
+                                                                 connected.set())
+        try:
+            self.client.connect(host, port, keepalive=30)
+        except (OSError, ValueError) as exc:  # refused, unreachable, TLS handshake (ssl.SSLError)
+            raise ContentDistError(f"--broker {broker_url}: cannot connect: {exc}") from exc
         self.client.loop_start()
+        if not connected.wait(timeout) or connack[0].is_failure:
+            self.close()
+            why = connack[0] if connack else f"no answer within {timeout:g} s"
+            raise ContentDistError(f"--broker {broker_url}: connection refused: {why}")
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         with self._lock:

@@ -72,3 +72,11 @@ def test_unknown_tags_and_bad_names_are_one_line(ca, capsys, tmp_path):
     code, out = run(capsys, "provision", "tag", "--ca-dir", str(ca))
     assert code == 2 and out.strip().endswith("tags.json: nodes: expected an object of node "
                                               "id -> list of tags")
+
+
+def test_no_broker_is_one_line(capsys):
+    from support.mosquitto import free_port
+
+    url = f"mqtt://127.0.0.1:{free_port()}"
+    code, out = run(capsys, "fleet", "content-status", "--broker", url)
+    assert code == 2 and out == f"--broker {url}: cannot connect: [Errno 111] Connection refused\n"
