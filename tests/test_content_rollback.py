@@ -28,9 +28,9 @@ def _shows(sign: Sign) -> str | None:
 def test_canary_frame_watchdog_trip_rolls_the_canary_back(broker, tmp_path, fleet):
     city = create_content_key(tmp_path / "key")
     v1, v2, v3 = (package(tmp_path, city.private, v) for v in (V1, V2, V3))
-    # Probation 6 s, a heartbeat older than 3 s is a tripped watchdog; the player at 5 fps
-    # writes one every 0.5 s.
-    n1, n2 = (Sign(tmp_path, broker.url, n, city.public, probation_s=6, stale_s=3, fps=5)
+    # Probation 8 s, a heartbeat older than 3 s is a tripped watchdog; the player at 5 fps
+    # writes one every 0.5 s (the test has 5 s to freeze it after the install).
+    n1, n2 = (Sign(tmp_path, broker.url, n, city.public, probation_s=8, stale_s=3, fps=5)
               for n in ("n1", "n2"))
     player = WalkwayProcess(["signage", "run", "--config", str(n1.config)],
                             tmp_path / "player.log")
