@@ -11,7 +11,11 @@ Refusals (each with its reason): malformed, unknown-node, wrong-node (the token 
 sign than the one the app says it scanned), forged (the signature is not that sign's key's),
 expired (older than the window before the current one), early (a window in the future),
 replayed (the token was used already), already-today (this account checked in at this sign
-today).
+today, and no route earns points either).
+
+With a `route` (the token of a route handed off by another sign's QR), the walked route's
+points are added (city/route_points.py); a refused route does not refuse the check-in: the
+answer says why under "route".
 """
 
 import hashlib
@@ -35,14 +39,17 @@ SCHEMA = (
 class CheckinBook:
     """The city's side; `keys`: node id -> Ed25519PublicKey; storage: the collector's."""
 
-    def __init__(self, storage: Any, keys: dict[str, Any], timezone: str = "Asia/Tokyo"
-                 ) -> None:
+    def __init__(self, storage: Any, keys: dict[str, Any], timezone: str = "Asia/Tokyo",
+                 sign_places: dict[str, str] | None = None) -> None:
+        from city.route_points import SCHEMA as ROUTE_SCHEMA
+
         self.storage, self.keys, self.zone = storage, keys, ZoneInfo(timezone)
-        for statement in SCHEMA:
+        self.sign_places = dict(sign_places or {})  # node -> the place id it stands at
+        for statement in SCHEMA + ROUTE_SCHEMA:
             storage._execute(statement)
 
-    def redeem(self, token: object, node: object, account: object, now: float
-               ) -> dict[str, Any]:
+    def redeem(self, token: object, node: object, account: object, now: float,
+               route: object = None) -> dict[str, Any]:
         """Points awarded, or CheckinRefused(reason)."""
         from cryptography.exceptions import InvalidSignature
 
@@ -71,15 +78,34 @@ class CheckinBook:
         st._execute("INSERT INTO checkin_tokens (digest, until_window) VALUES (%s, %s)",
                     (digest, window + 1))
         day = datetime.fromtimestamp(now, self.zone).date().isoformat()
-        if st._rows("SELECT 1 FROM checkins WHERE account = %s AND node = %s AND day = %s",
-                    (account, token_node, day)):
+        already = bool(st._rows("SELECT 1 FROM checkins WHERE account = %s AND node = %s"
+                                " AND day = %s", (account, token_node, day)))
+        walked: dict[str, Any] | None = None
+        if route not in (None, ""):
+            from city.route_points import award_route
+
+            try:
+                walked = award_route(st, self.keys, self.sign_places, route, token_node,
+                                     account, day, now)
+            except CheckinRefused as exc:
+                if already:
+                    raise
+                walked = {"refused": exc.reason, "error": str(exc), "points": 0}
+        if already and walked is None:
             raise CheckinRefused("already-today", "one check-in per sign per day")
-        st._execute("INSERT INTO checkins (account, node, day, points) VALUES (%s, %s, %s, %s)",
-                    (account, token_node, day, POINTS_PER_CHECKIN))
-        return {"node": token_node, "day": day, "points": POINTS_PER_CHECKIN,
-                "total": self.total(account)}
+        basic = 0 if already else POINTS_PER_CHECKIN
+        if not already:
+            st._execute("INSERT INTO checkins (account, node, day, points)"
+                        " VALUES (%s, %s, %s, %s)", (account, token_node, day, basic))
+        answer = {"node": token_node, "day": day, "checkin_points": basic,
+                  "points": basic + (walked or {}).get("points", 0), "total": self.total(account)}
+        if walked is not None:
+            answer["route"] = walked
+        return answer
 
     def total(self, account: str) -> int:
-        rows = self.storage._rows("SELECT sum(points) FROM checkins WHERE account = %s",
-                                  (account,))
+        rows = self.storage._rows(
+            "SELECT (SELECT coalesce(sum(points), 0) FROM checkins WHERE account = %s)"
+            " + (SELECT coalesce(sum(points), 0) FROM route_points WHERE account = %s)",
+            (account, account))
         return int(rows[0][0] or 0)

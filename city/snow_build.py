@@ -13,19 +13,21 @@ from walkway.places import PlaceModel
 COUNT_WINDOW_S = 86400  # walkers: mean people per hour over the day before the plan time
 
 
-def place_counts(storage: Any, model: PlaceModel, plan_at: float) -> list[PlaceCount]:
-    """Mean people per hour per place over the day before `plan_at`; a place without any
-    count in that day is left out (it is not a sensor for this plan), never zero."""
-    totals, _ = place_totals(storage, model, plan_at - COUNT_WINDOW_S, plan_at)
+def place_counts(storage: Any, model: PlaceModel, plan_at: float,
+                 window_s: float = COUNT_WINDOW_S) -> list[PlaceCount]:
+    """Mean people per hour per place over the `window_s` (a day) before `plan_at`; a place
+    without any count in that window is left out (not a sensor for this plan), never zero."""
+    totals, _ = place_totals(storage, model, plan_at - window_s, plan_at)
     return [PlaceCount(pid, model.places[pid].lon, model.places[pid].lat,
-                       n * 3600 / COUNT_WINDOW_S)
+                       n * 3600 / window_s)
             for pid, n in sorted(totals.items()) if pid in model.places]
 
 
 def build_plan(storage: Any, model: PlaceModel, net: RoadNetwork, weather: Weather,
                cfg: PlanConfig, crews: int, plan_at: float,
-               length_m: float = DEFAULT_LENGTH_M) -> dict[str, Any]:
-    counts = place_counts(storage, model, plan_at)
+               length_m: float = DEFAULT_LENGTH_M,
+               count_window_s: float = COUNT_WINDOW_S) -> dict[str, Any]:
+    counts = place_counts(storage, model, plan_at, count_window_s)
     flows, ignored = spread_flows(net, counts, length_m)
     snow = segment_snow(net, weather, plan_at, gauges(storage, model), clearings(storage))
     rows = score_segments(net, flows, snow, cfg)
@@ -37,6 +39,8 @@ def build_plan(storage: Any, model: PlaceModel, net: RoadNetwork, weather: Weath
         "width_fallback_segments": net.fallback_count,
         "walkers_unknown_segments": sum(not r["walkers_known"] for r in rows),
         "places_used": [p.id for p in counts if p.id not in ignored],
+        "walkers_per_hour_at_places": {p.id: round(p.people_per_hour, 1) for p in counts},
+        "count_window_s": count_window_s,
         "places_ignored_off_network": ignored,
         "decay_length_m": length_m, "weights": cfg.weights(), "min_snow_cm": cfg.min_snow_cm,
         "routing": WHY_PYTHON, "crews": routes, "segments": rows,

@@ -96,7 +96,8 @@ def register_snow(sub: argparse._SubParsersAction,
     serve.add_argument("--snow-crews", type=int, default=DEFAULT_PAGE_CREWS,
                        help=f"crews on the snow page (default {DEFAULT_PAGE_CREWS})")
     serve.add_argument("--checkin-keys", type=Path,
-                       help="directory of NODE.pub.pem keys of signs offering check-ins")
+                       help="directory of NODE.pub.pem keys of signs offering check-ins"
+                            " (and signs.toml: where each sign stands, for route points)")
 
     plan = sub.add_parser("snow-plan", help="snow-clearing priority and a route per crew")
     common(plan)

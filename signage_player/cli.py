@@ -184,6 +184,25 @@ def _script(args: argparse.Namespace) -> int:
     return 1 if cut else 0
 
 
+def _checkin_key(args: argparse.Namespace) -> int:
+    from walkway.checkin import NODE_ID, new_keypair
+    from walkway.files import write_atomic, write_private
+
+    if not NODE_ID.fullmatch(args.node):
+        raise UsageError(f"--node: expected a node id ({NODE_ID.pattern}), got {args.node!r}")
+    key, public_dir = Path(args.key), Path(args.public_dir)
+    if key.exists():
+        raise UsageError(f"{key}: already exists; a sign's check-in key is made once (remove it"
+                         " first to replace it, and give the city the new public key)")
+    private, public = new_keypair()
+    public_dir.mkdir(parents=True, exist_ok=True)
+    write_private(key, private)
+    write_atomic(public_dir / f"{args.node}.pub.pem", public)
+    print(f"{key}: check-in key of {args.node} (set [signage] checkin_key); public key for the"
+          f" city's --checkin-keys: {public_dir / (args.node + '.pub.pem')}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     signage = subparsers.add_parser("signage", help="the signage player")
     sub = signage.add_subparsers(dest="signage_command", metavar="COMMAND")
@@ -227,6 +246,13 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
         "--location", default="", help="the sign's place id (default: the package's)"
     )
     script.set_defaults(handler=_script)
+
+    ck = sub.add_parser("checkin-key", help="make this sign's Ed25519 check-in key pair")
+    ck.add_argument("--node", required=True, help="the node id the codes will carry")
+    ck.add_argument("--key", required=True, help="private key file to write (mode 0600)")
+    ck.add_argument("--public-dir", required=True,
+                    help="folder for NODE.pub.pem (the city's --checkin-keys folder)")
+    ck.set_defaults(handler=_checkin_key)
 
     emer = sub.add_parser("emergency", help="show (or --clear) an emergency notice on this sign")
     emer.add_argument("--config", required=True, help="the node's TOML config with [signage]")

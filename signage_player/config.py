@@ -58,6 +58,9 @@ SIGNAGE_KEYS = KeySpec("signage", [
         "playlist", min=5, max=3600),
     Key("reach_from", "number", 0.4, "controls only below this share of the screen height "
         "(reachable from a wheelchair)", min=0.0, max=0.8),
+    Key("checkin_key", "path", None, "this sign's Ed25519 check-in key (PEM, from `walkway "
+        "signage checkin-key`): the sign plays its `checkin` scenes with a rotating QR and "
+        "signs its route hand-offs; none: no check-ins", must_exist=True),
     Key("route_url", "text", DEFAULT_ROUTE_URL, "URL template of the QR hand-off (see "
         "Interactive mode)", what="a URL template"),
 ])
@@ -90,6 +93,7 @@ class SignageConfig:
     idle_timeout_s: float = D("idle_timeout_s")
     reach_from: float = D("reach_from")
     route_url: str = D("route_url")
+    checkin_key: Path | None = D("checkin_key")
 
     @property
     def neighbours_path(self) -> Path:

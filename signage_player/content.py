@@ -37,6 +37,7 @@ SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "jogging": ("courses", "sample"),
     "notices": ("items",),
     "emergency": ("sample",),
+    "checkin": ("title", "lead", "how"),  # the check-in QR (scenes/checkin.py)
     "image": ("image",),  # a full-screen PNG/JPEG from assets (scenes/image.py)
 }
 KINDS = ("underground", "suburban")

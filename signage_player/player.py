@@ -45,8 +45,11 @@ class Slot:
     dwell: float
 
 
-def playlist(package: Package, cfg: SignageConfig, now: datetime) -> list[tuple[SceneSpec, str]]:
-    """Scenes playable now for this sign kind, each in every language (Japanese first).
+def playlist(
+    package: Package, cfg: SignageConfig, now: datetime, checkin: bool = False
+) -> list[tuple[SceneSpec, str]]:
+    """Scenes playable now for this sign kind, each in every language (Japanese first);
+    `checkin` scenes only on a sign that offers check-ins (it has a check-in key).
 
     When the schedule leaves nothing (e.g. 03:00), unscheduled scenes play; failing that,
     the first scene, so the screen is never blank."""
@@ -54,7 +57,9 @@ def playlist(package: Package, cfg: SignageConfig, now: datetime) -> list[tuple[
     scenes = [
         s
         for s in package.scenes
-        if s.type != "emergency" and (cfg.sign_kind == "any" or cfg.sign_kind in s.kinds)
+        if s.type != "emergency"
+        and (checkin or s.type != "checkin")
+        and (cfg.sign_kind == "any" or cfg.sign_kind in s.kinds)
     ]
     active = [s for s in scenes if is_active(s.windows, now)]
     active = active or [s for s in scenes if not s.windows] or scenes[:1]
@@ -71,8 +76,10 @@ class Player:
         store: Any = None,
         node: str = "",
         clock: Callable[[], float] = time.time,
+        checkin: Any = None,
     ) -> None:
         self.cfg = cfg
+        self.checkin = checkin  # checkin_qr.CheckinSigner: this sign offers check-ins
         self.renderer = renderer
         self.package = package
         self.target = current_target(cfg.state_dir)
@@ -143,7 +150,7 @@ class Player:
             if spec is not None:
                 self.slot = Slot(spec, self.package.languages[0], t, spec.seconds)
                 return
-        items = playlist(self.package, self.cfg, self.local(t))
+        items = playlist(self.package, self.cfg, self.local(t), self.checkin is not None)
         spec, lang = items[self.order % len(items)]
         self.order += 1
         dwell = spec.seconds * (1.5 if self.cfg.accessible else 1.0)  # more time to read
@@ -216,8 +223,22 @@ class Player:
             route_url=self.cfg.route_url,
             reach_from=self.cfg.reach_from,
             large=self.cfg.accessible,
+            route_token=self._route_token if self.checkin is not None else None,
         )
         return Visit(env, t, t)
+
+    def _route_token(self, route: Any) -> str | None:
+        return self.checkin.route_token(self.clock(), route) if self.checkin else None
+
+    def _checkin_overlay(self, screen: Any, t: float) -> None:
+        """The current window's check-in QR into the box the `checkin` scene left white."""
+        from signage_player.canvas import Canvas
+        from signage_player.scenes.checkin import qr_box
+
+        r = self.renderer
+        x, y, w, h = qr_box(Canvas(r.fonts, r.metrics, r.palette, "en"))
+        img = self.checkin.surface(t, min(w, h))
+        screen.blit(img, (x + (w - img.get_width()) // 2, y + (h - img.get_height()) // 2))
 
     def end_visit(self, t: float) -> None:
         from signage_player.interactive.session import record_visit
@@ -280,6 +301,8 @@ class Player:
             alpha=alpha,
             clock=slot.spec.type != "emergency",
         )
+        if slot.spec.type == "checkin" and self.checkin is not None:
+            self._checkin_overlay(screen, t)
         if self.previous is None and slot.dwell - (t - slot.started) < PREFETCH_S:
             self._prefetch(t)
 
@@ -289,7 +312,7 @@ class Player:
         if self.prefetched == self.order or self.emergency is not None:
             return
         self.prefetched = self.order
-        items = playlist(self.package, self.cfg, self.local(t))
+        items = playlist(self.package, self.cfg, self.local(t), self.checkin is not None)
         spec, lang = items[self.order % len(items)]
         self.renderer.scene(self.package, spec, lang, self.live, self.local(t))
 
@@ -353,7 +376,13 @@ def run_player(
     # a simulated play sealed on the wall clock showed a latency of minus days in the report.
     store = _open_store(node_config, clock) if cfg.proof_of_play else None
     node = node_config.node.id if node_config is not None else ""
-    player = Player(cfg, renderer, package, store=store, node=node, clock=clock)
+    from signage_player.checkin_qr import load_signer
+
+    signer, problem = load_signer(cfg, node)
+    player = Player(cfg, renderer, package, store=store, node=node, clock=clock, checkin=signer)
+    if problem:
+        log.error("signage: %s", problem)
+        player.problem = problem
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     log.info("signage: %dx%d, unit %d px, playing %s %s", w, h, m.unit, package.id, package.version)

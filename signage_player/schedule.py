@@ -60,10 +60,11 @@ def _minutes(text: object, key: str) -> int:
 
 def _month_day(text: object, key: str) -> tuple[int, int]:
     try:
-        assert isinstance(text, str)
+        if not isinstance(text, str):
+            raise TypeError(text)
         month, day = (int(x) for x in text.split("-"))
         datetime(2024, month, day)  # a leap year: 02-29 is allowed
-    except (AssertionError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # Overflow: "99999999999999999999-1"
         raise ValueError(f"{key}: expected MM-DD, got {text!r}") from exc
     return month, day
 

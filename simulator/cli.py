@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_SCENARIO = "sapporo"
@@ -34,6 +35,7 @@ def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
     view = make_view(title) if live is None else (make_view(title) if live else PlainView())
     runner = Runner(scenario, out, broker_url=broker, view=view)
     signage = Snapshots(runner)
+    phones = None
     # The children run in their own sessions (a Ctrl-C must not kill them out of order), so
     # SIGTERM (a CI timeout, systemd) has to reach them through our cleanup below.
     main = threading.current_thread() is threading.main_thread()
@@ -46,22 +48,42 @@ def simulate(scenario_name: str = DEFAULT_SCENARIO, *, out: Path = DEFAULT_OUT,
         runner.start()
         view.say(f"{len(runner.nodes)} nodes running; {scenario.minutes:g} simulated minutes at"
                  f" {scenario.speed:g}x (about {scenario.minutes * 60 / scenario.speed:.0f} s)")
-        runner.loop(signage.poll)
+        if scenario.checkins is not None:
+            from simulator.phones import Phones
+
+            phones = Phones(runner)
+            phones.start()
+        runner.loop(signage.poll if phones is None else _both(signage.poll, phones.poll))
         runner.drain()
     finally:
         if main:
             signal.signal(signal.SIGTERM, previous)
         signage.close_window()
+        if phones is not None:
+            phones.close()
+            runner.checkins = phones.summary()
         runner.stop()
         view.close()
     signage.finish()
     from simulator import city_app
 
     runner.city = city_app.prepare(scenario, out, city_port, history_days)
+    if scenario.snow_plan is not None:
+        from simulator.snow_report import make_snow_plan
+
+        runner.snow_plan = make_snow_plan(runner)
     if history_days:
         city_app.add_history(scenario, runner.city, history_days)
     report = page.build(runner, time.monotonic() - t0)
     return report
+
+
+def _both(first: "Callable[[], None]", second: "Callable[[], None]") -> "Callable[[], None]":
+    def poll() -> None:
+        first()
+        second()
+
+    return poll
 
 
 def _interrupted(signum: int, _frame: object) -> None:
@@ -94,6 +116,20 @@ def _summary(report: dict, out: Path) -> str:
         lines.append(f"  fault {f['kind']} on {f['target'] or '-'}: {f['state']}"
                      f" {f['start_local'][11:16]}-{f['end_local'][11:16]} {zone}"
                      f" {f['note']}".rstrip())
+    snow = report.get("snow_plan")
+    if snow:
+        crews = "; ".join(f"crew {c['crew']} {c['segments']} segments {c['cleared_m']} m"
+                          f" {c['minutes']} min" for c in snow["crews"])
+        lines.append(f"  snow plan: {snow['planned']}/{snow['segments_total']} segments need"
+                     f" clearing, {snow['not_in_shift']} not in the shift; {crews};"
+                     f" {snow['width_note']}; walkers unknown on"
+                     f" {snow['walkers_unknown_segments']} segments")
+    ck = report.get("checkins")
+    if ck:
+        refused = ", ".join(f"{k} {v}" for k, v in ck["refused"].items()) or "none"
+        lines.append(f"  check-ins: {ck['phones']} phones, {ck['awarded']} awarded"
+                     f" ({ck['points']} points), refused: {refused}; {ck['no_checkin']} found"
+                     " no code")
     if report.get("city"):
         lines.append(f"city dashboard: {report['city']['command']}")
     lines.append(f"report: {out / 'report.html'}")

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from simulator import plots
+from simulator import page_city, plots
 from simulator.demand import Demand, weekly_shape
 from simulator.report import (
     by_type,
@@ -96,6 +96,8 @@ def build(runner: Any, wall_s: float) -> dict[str, Any]:
         "notes": notes,
         "attribution": ATTRIBUTION,
         "city": getattr(runner, "city", None),
+        "snow_plan": runner.snow_plan,
+        "checkins": runner.checkins,
     }
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     (out / "report.html").write_text(render_html(report, out), "utf-8")
@@ -312,6 +314,8 @@ def render_html(r: dict[str, Any], out: Path) -> str:
     for title, name in (("True vs counted per bin", "counts"), ("Delivery latency", "latency"),
                         ("Outbox depth", "outbox"), ("Demand", "demand")):
         parts.append(f"<h2>{title}</h2>{_img(out / 'plots' / f'{name}.png')}")
+    parts.append(page_city.snow_html(r.get("snow_plan"), page_city.snow_img(out, _img)))
+    parts.append(page_city.checkins_html(r.get("checkins")))
     if r["signage"]:
         imgs = "".join(f"<figure>{_img(out / 'signage' / n)}<figcaption>"
                        f"{_e(_caption(n, r))}</figcaption></figure>" for n in r["signage"])

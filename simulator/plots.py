@@ -147,3 +147,42 @@ def demand_shape(shape: np.ndarray, start: float, end: float, zone: ZoneInfo,
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def snow_plan_png(net: Any, plan: dict, path: Path, title: str, label_first: int = 8) -> None:
+    """The snow plan map (the city app's colours, city/snow_svg.py): segments by priority,
+    grey not needed, dashed walkers unknown, thin fallback width; crews' first jobs numbered."""
+    from city.snow_svg import CREW_COLOURS, RAMP, score_colour
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10.5, 7.5), dpi=110)
+    rows = sorted(plan["segments"], key=lambda r: (r["planned"], r["score"], r["segment"]))
+    for r in rows:
+        xs, ys = zip(*net.segments[r["segment"]].coords, strict=True)
+        ax.plot(xs, ys, color=score_colour(r["score"], r["planned"]),
+                lw=1.4 if r["width_fallback"] else 2.6,
+                ls="-" if r["walkers_known"] else (0, (3, 2)), solid_capstyle="round")
+    for crew in plan["crews"]:
+        colour = CREW_COLOURS[(crew["crew"] - 1) % len(CREW_COLOURS)]
+        for job in crew["route"][:label_first]:
+            x, y = net.segments[job["segment"]].midpoint
+            ax.plot([x], [y], "o", ms=11, color=colour)
+            ax.text(x, y, str(job["order"]), color="white", fontsize=6.5, ha="center",
+                    va="center")
+    handles = [plt.Line2D([], [], color=c, lw=3, label=f"score >= {e}") for e, c in RAMP]
+    handles.append(plt.Line2D([], [], color="#c9ced4", lw=3, label="not needed"))
+    handles += [plt.Line2D([], [], marker="o", ls="", ms=9, label=f"crew {c['crew']} jobs",
+                           color=CREW_COLOURS[(c["crew"] - 1) % len(CREW_COLOURS)])
+                for c in plan["crews"]]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
+    lat = sum(y for _, y in net.nodes.values()) / max(len(net.nodes), 1)
+    ax.set_aspect(1 / np.cos(np.radians(lat)))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    ax.text(0.0, -0.03, "dashed: walkers unknown; thin: fallback width; circles: first jobs per"
+            " crew in plan order. Roads (c) OpenStreetMap contributors (ODbL).",
+            transform=ax.transAxes, fontsize=7, va="top")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -53,13 +53,17 @@ class Runner:
         self.timings: dict[str, float] = {}
         self.history: list[tuple[float, dict[str, int]]] = []  # (sim time, outbox per node)
         self.snapshots: list[Path] = []  # signage PNGs
+        self.checkins: dict | None = None  # simulator/phones.py summary ([checkins])
+        self.snow_plan: dict | None = None  # simulator/snow_report.py summary ([snow_plan])
 
     # -- setup --------------------------------------------------------------------------
     def _clean_out(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        for name in ("nodes", "world", "broker", "logs", "plots", "signage"):
+        for name in ("nodes", "world", "broker", "logs", "plots", "signage", "checkin-keys"):
             shutil.rmtree(self.out / name, ignore_errors=True)
-        for name in ("cloud.db", "cloud.db-wal", "cloud.db-shm", "report.html", "report.json"):
+        for name in ("cloud.db", "cloud.db-wal", "cloud.db-shm", "report.html", "report.json",
+                     "checkins.db", "checkins.db-wal", "checkins.db-shm", "snow-plan.json",
+                     "snow-plan.svg", "snow-plan.md"):
             (self.out / name).unlink(missing_ok=True)
         (self.out / "logs").mkdir()
 
@@ -90,6 +94,10 @@ class Runner:
             self._say(f"preparing {plan.id}: " + ", ".join(s.type for s in plan.sensors))
             self.nodes[plan.id] = build_node(self.scenario, demand, plan, self.out, self.notes)
         self.timings["prepare_s"] = time.monotonic() - t0
+        if any(n.checkin for n in self.scenario.nodes):
+            from simulator.phones import prepare_keys
+
+            prepare_keys(self)
         host, port = self._start_broker()
         self.hub = ProxyHub(host, port)
         self.hub.start()

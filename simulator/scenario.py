@@ -47,6 +47,7 @@ class NodePlan:
     site: str = "sapporo"
     signage: bool = False
     sign_location: str = ""  # the sign's place id in its content package ("you are here")
+    checkin: bool = False  # the sign offers health-point check-ins (a check-in key is made)
     sensors: tuple[SensorPlan, ...] = ()
 
 
@@ -68,6 +69,28 @@ class FaultPlan:
 
 
 @dataclass(frozen=True)
+class SnowPlanSpec:
+    """`[snow_plan]`: the city's snow plan made from the run's database (files are relative
+    to the scenario file)."""
+
+    roads: Path
+    weather: Path
+    way_tags: Path | None = None
+    config: Path | None = None
+    crews: int = 3
+    jobs_per_crew: int = 5  # rows per crew in the report
+    previous_round: float | None = None  # every segment marked cleared then (epoch), as crews do
+
+
+@dataclass(frozen=True)
+class CheckinSpec:
+    """`[checkins]`: simulated app users checking in at the signs that offer it."""
+
+    phones: int = 4
+    replays: int = 1  # phones that also send a code already used (the city must refuse it)
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     title: str
@@ -82,6 +105,8 @@ class Scenario:
     nodes: tuple[NodePlan, ...] = ()
     events: tuple[EventPlan, ...] = ()
     faults: tuple[FaultPlan, ...] = ()
+    snow_plan: SnowPlanSpec | None = None
+    checkins: CheckinSpec | None = None
     file: Path | None = None
 
     @property
@@ -134,8 +159,12 @@ def _node(t: ConfigTable) -> NodePlan:
         site=t.text("site", "sapporo", pattern=NODE_ID, what="a site id"),
         signage=t.flag("signage", False),
         sign_location=t.text("sign_location", ""),
+        checkin=t.flag("checkin", False),
         sensors=tuple(_sensor(s) for s in t.tables("sensors")),
     )
+    if node.checkin and not node.signage:
+        t.problem("checkin", "checkin = true only with signage = true (a sign shows the code)",
+                  True)
     if node.sign_location:
         places = sign_places()
         if node.sign_location not in places:
@@ -158,6 +187,51 @@ def sign_places() -> list[str]:
         return list(json.loads((CONTENT / "data" / "places.json").read_text("utf-8")))
     except (OSError, ValueError):
         return []
+
+
+def _data_file(t: ConfigTable, key: str, base: Path, required: bool = True) -> Path | None:
+    rel = t.text(key, what="a file path") if required else t.text(key, None, what="a file path")
+    if not isinstance(rel, str):
+        return None
+    path = (base / rel).resolve()
+    if not path.is_file():
+        t.problem(key, "a file relative to the scenario", rel)
+    return path
+
+
+def _snow_plan(t: ConfigTable, base: Path) -> SnowPlanSpec:
+    spec = SnowPlanSpec(
+        roads=_data_file(t, "roads", base) or base,
+        weather=_data_file(t, "weather", base) or base,
+        way_tags=_data_file(t, "way_tags", base, required=False),
+        config=_data_file(t, "config", base, required=False),
+        crews=t.integer("crews", 3, min=1, max=50),
+        jobs_per_crew=t.integer("jobs_per_crew", 5, min=1, max=100),
+        previous_round=_time(t, "previous_round"),
+    )
+    t.finish()
+    return spec
+
+
+def _time(t: ConfigTable, key: str) -> float | None:
+    text = t.text(key, None, what="an ISO 8601 time with offset")
+    if not isinstance(text, str):
+        return None
+    try:
+        if not OFFSET.search(text):
+            raise ValueError(text)
+        return parse_iso(text)
+    except ValueError:
+        t.problem(key, "an ISO 8601 time with its offset, such as 2026-01-24T10:00:00+09:00",
+                  text)
+        return None
+
+
+def _checkins(t: ConfigTable) -> CheckinSpec:
+    spec = CheckinSpec(phones=t.integer("phones", 4, min=0, max=200),
+                       replays=t.integer("replays", 1, min=0, max=200))
+    t.finish()
+    return spec
 
 
 def _event(t: ConfigTable) -> EventPlan:
@@ -215,6 +289,9 @@ def parse_scenario(file: Path, data: dict[str, Any]) -> Scenario:
     _check_timezone(s, scenario.timezone)
     _check_shape(s, scenario.shape)
     s.finish()
+    base = file.parent
+    snow_plan = _snow_plan(root.table("snow_plan"), base) if "snow_plan" in data else None
+    checkins = _checkins(root.table("checkins")) if "checkins" in data else None
     nodes = tuple(_node(t) for t in root.tables("nodes"))
     event_tables = root.tables("events")
     events = tuple(_event(t) for t in event_tables)
@@ -233,9 +310,12 @@ def parse_scenario(file: Path, data: dict[str, Any]) -> Scenario:
     for t, f in zip(fault_tables, faults, strict=True):
         if f.node is not None and f.node not in ids:
             t.problem("node", f"a node id from {', '.join(ids)}", f.node)
+    if checkins is not None and checkins.phones and not any(n.checkin for n in nodes):
+        problems.append(f"{file}: checkins: expected a node with checkin = true for the phones")
     if problems:
         raise ConfigError(problems)
-    return replace(scenario, nodes=nodes, events=events, faults=faults)
+    return replace(scenario, nodes=nodes, events=events, faults=faults, snow_plan=snow_plan,
+                   checkins=checkins)
 
 
 def _check_timezone(s: ConfigTable, name: object) -> None:

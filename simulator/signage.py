@@ -37,6 +37,8 @@ def section(node: Any) -> str:
     kind = "underground" if node.plan.area == "underground" else "suburban"
     # Each sign says where it stands; without it every sign is at the package's default.
     where = f'location = "{node.plan.sign_location}"\n' if node.plan.sign_location else ""
+    if node.plan.checkin:  # simulator/phones.py made the key before the config is written
+        where += f'checkin_key = "{node.dir / "checkin-key.pem"}"\n'
     return (f'\n[signage]\ncontent = "{CONTENT}"\nstate_dir = "signage-state"\n'
             f"width = {SIZE[0]}\nheight = {SIZE[1]}\nfullscreen = false\n"
             f'sign_kind = "{kind}"\nfps = 15\n{where}')

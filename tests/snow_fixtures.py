@@ -7,9 +7,10 @@ from cloud_bridge.collector_store import open_storage
 from walkway.timeutil import iso_z, parse_iso
 
 DATA = Path(__file__).parent / "data" / "city"
-ROADS = DATA / "sapporo_hakken_roads.geojson"
-WAY_TAGS = DATA / "sapporo_hakken_way_tags.csv"
-WEATHER = DATA / "sapporo_weather_daily.csv"
+REAL = Path(__file__).resolve().parents[1] / "simulator" / "scenarios" / "hakken"  # README there
+ROADS = REAL / "sapporo_hakken_roads.geojson"
+WAY_TAGS = REAL / "sapporo_hakken_way_tags.csv"
+WEATHER = REAL / "sapporo_weather_daily.csv"
 PLACES = DATA / "hakken_places.toml"
 CONFIG = DATA / "hakken_snow.toml"
 PLAN_AT = "2026-01-25T09:00:00+09:00"   # the season's heaviest day at 西区(西野): 30 cm

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support.qr import decode_qr
 
 from city.checkin import CheckinBook
 from city.pages_checkin import configure_checkin
@@ -25,11 +26,15 @@ T0 = 1_769_300_000.0  # 2026-01-25 09:13:20 JST
 ACCOUNT = "app-4f9c2a7e1b3d5c6a"
 
 
-def keypair():
+def keypair(name: str = "sign"):
+    """A key fixed by `name`: Ed25519 signatures are deterministic, so every run's codes and
+    QR images are the same (a random key gave another picture each run)."""
+    import hashlib
+
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    key = Ed25519PrivateKey.generate()
+    key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(name.encode()).digest())
     pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
     return key, pem
@@ -48,7 +53,7 @@ def city(tmp_path):
     keys = {}
     (tmp_path / "keys").mkdir()
     for node in ("hakken-suburb", "chikaho-north"):
-        keys[node], pem = keypair()
+        keys[node], pem = keypair(node)
         (tmp_path / "keys" / f"{node}.pub.pem").write_bytes(pem)
     storage = open_storage(str(tmp_path / "cloud.db"))
     app = build_app(storage, PlaceModel(), tmp_path / "users.json")
@@ -62,8 +67,12 @@ def city(tmp_path):
     storage.close()
 
 
-def redeem(url: str, token: str, node: str, account: str = ACCOUNT) -> tuple[int, dict]:
-    form = urllib.parse.urlencode({"token": token, "node": node, "account": account}).encode()
+def redeem(url: str, token: str, node: str, account: str = ACCOUNT, route: str = ""
+           ) -> tuple[int, dict]:
+    fields = {"token": token, "node": node, "account": account}
+    if route:
+        fields["route"] = route
+    form = urllib.parse.urlencode(fields).encode()
     try:
         with urllib.request.urlopen(f"{url}/api/checkin", form, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -88,8 +97,7 @@ def sign_frame_qr(token: str) -> str:
     # as a phone frames it: the QR with some of the sign around it
     m = w // 4
     view = pixels[max(y - m, 0):y + h + m, max(x - m, 0):x + w + m]
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.cvtColor(view, cv2.COLOR_RGB2GRAY))
-    return text
+    return decode_qr(cv2.cvtColor(view, cv2.COLOR_RGB2GRAY))
 
 
 def test_qr_on_the_sign_is_redeemed_once_and_every_bad_case_refused(city) -> None:

@@ -93,11 +93,14 @@ def test_watch_redraws_in_place_in_tmux(tmp_path: Path) -> None:
             return subprocess.run([*tmux, "capture-pane", "-p", "-S", "-", "-t", "w"],
                                   capture_output=True, text=True, timeout=10).stdout
 
-        text = wait_for(lambda: "WATCH-DONE" in (s := screen()) and s, 30,
+        # 120 s: only a broken watch needs it; a loaded machine can take 30 s to import.
+        text = wait_for(lambda: "WATCH-DONE" in (s := screen()) and s, 120,
                         "sensors watch to finish in tmux")
         # 12 refreshes, one table on screen and in the scrollback: redrawn, not stacked.
         assert text.count("live counts") == 1, text
-        assert re.search(r"gate\s+│\s+in\s+│\s+3", text), text
+        # The 3 is in the current bin, or the previous one if a minute turned before the
+        # watch started (a busy machine): either way the row shows it, never a bare 0 0.
+        assert re.search(r"gate\s+│\s+in\s+│\s+(3\s+│|0\s+│\s+3\s+│)", text), text
     finally:
         subprocess.run([*tmux, "kill-server"], check=False, timeout=10)
 

@@ -8,7 +8,11 @@ The URL comes from a template (`[signage] route_url`) with these placeholders:
   {from_lat} {from_lon} {to_lat} {to_lon}   coordinates from places.json, when given
 The default is OpenStreetMap's walking directions between the two places, with the sign's
 route in the fragment (a fragment never leaves the phone), so it works with no city app.
-Nothing else goes in: no time, no session, no sign-side identifier of the person.
+Nothing else goes in: no session, no sign-side identifier of the person. A sign with a
+check-in key (`[signage] checkin_key`) appends `;route:` and its signed route token
+(walkway/checkin.py: the issuing sign, from, to, the route's length and the 30 s window it was
+issued in) to the fragment: a check-in at the destination sign then earns points for the
+walked length (docs/city-checkin.md).
 
 QR codes are drawn with segno (maintained, pure Python) at error correction M, with the
 standard 4-module quiet zone, and at least 50 mm wide: phones read a code from about ten
@@ -22,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from signage_player.interactive.graph import Route
+from walkway.checkin import ROUTE_FRAGMENT
 
 DEFAULT_ROUTE_URL = (
     "https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
@@ -48,7 +53,8 @@ def check_template(template: str) -> str | None:
     return None
 
 
-def route_url(template: str, places: Mapping[str, Any], route: Route, lang: str) -> str:
+def route_url(template: str, places: Mapping[str, Any], route: Route, lang: str,
+              token: str | None = None) -> str:
     start, goal = route.nodes[0], route.nodes[-1]
     values = {
         "from": quote(start),
@@ -66,7 +72,10 @@ def route_url(template: str, places: Mapping[str, Any], route: Route, lang: str)
     needs = {f for _, f, _, _ in Formatter().parse(template) if f}
     if needs & {"from_lat", "from_lon", "to_lat", "to_lon"} - set(coords):
         template = FALLBACK_URL  # no coordinates for one end: still hand off the route
-    return template.format(**values, **coords)
+    url = template.format(**values, **coords)
+    if token:
+        url += ("" if "#" in url else "#") + ROUTE_FRAGMENT + token
+    return url
 
 
 @functools.lru_cache(maxsize=32)  # encoding (mask search) is ~50 ms on a Pi; payloads repeat

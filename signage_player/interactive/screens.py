@@ -68,6 +68,7 @@ class Env:
     reach_from: float
     large: bool = False
     draw: bool = True
+    route_token: Any = None  # Route -> the sign's signed route token or None (check-in key)
 
     @property
     def metrics(self) -> Metrics:
@@ -451,7 +452,8 @@ def _detail(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, 
     if route is None and item.place != here and state.variant != "step_free":
         route = Route(state.variant, (here, item.place), ())  # off the map: directions only
     if route is not None:
-        qr = handoff.route_url(env.route_url, env.catalog.package.places, route, env.lang)
+        qr = handoff.route_url(env.route_url, env.catalog.package.places, route, env.lang,
+                               env.route_token(route) if env.route_token else None)
         basis_here = env.large and m.portrait  # else beside the code, where there is room
         qr_box = _qr(canvas, env, qr_area, qr, "" if basis_here else _t(env, "ui_basis"))
     return buttons, qr, qr_box
