@@ -22,6 +22,7 @@ from edge.migrations import migrate
 from edge.store_errors import disk_full_text, open_problem
 from edge.store_reads import CommandLog, CountReader
 from walkway.errors import StoreError
+from walkway.files import write_atomic
 from walkway.keys import REQUIRED, Key, KeySpec
 from walkway.records import COUNT, MEASURE, Batch
 from walkway.timeutil import bin_start
@@ -557,15 +558,28 @@ class Store(CommandLog, CountReader):
         return deleted
 
     def _keep_reserve(self) -> None:
-        """(Re)create the reserve file when the disk has room for it twice over."""
-        if self.reserve is None or self.reserve.exists():
+        """(Re)create the reserve file when it is missing or short and the disk has room for
+        it twice over. Written atomically and synced: a reserve written but never synced is
+        an empty file after a power cut (its blocks never reached the disk), which the old
+        `exists()` test then kept for ever, so the full-disk path had nothing to give back
+        (found by the power-cut test, issue 18)."""
+        if self.reserve is None:
+            return
+        try:
+            have = self.reserve.stat().st_size
+        except FileNotFoundError:
+            have = 0
+        except OSError as exc:
+            log.debug("no reserve file next to %s: %s", self.path, exc)
+            return
+        if have >= RESERVE_BYTES:
             return
         try:
             usage = shutil.disk_usage(self.reserve.parent)
             size = min(RESERVE_BYTES, usage.total // 8)
-            if usage.free >= 2 * size:
-                with self.reserve.open("wb") as f:
-                    f.write(bytes(size))  # written, not sparse: the blocks must be taken
+            if have < size and usage.free >= 2 * size:
+                # written, not sparse: the blocks must be taken
+                write_atomic(self.reserve, bytes(size))
         except OSError as exc:
             self.reserve.unlink(missing_ok=True)
             log.debug("no reserve file next to %s: %s", self.path, exc)

@@ -14,15 +14,31 @@ class CommandLog:
 
     def record_command(self, cmd_id: str, command: str, received_at: float,
                        expires_at: float, result: dict) -> None:
-        self._conn.execute(
+        self._write_durably(
             "INSERT INTO commands(id, command, received_at, expires_at, status, result)"
             " VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET status=excluded.status,"
             " result=excluded.result",
             (cmd_id, command, received_at, expires_at, result["status"], json.dumps(result)))
 
     def update_command(self, cmd_id: str, result: dict) -> None:
-        self._conn.execute("UPDATE commands SET status=?, result=? WHERE id=?",
-                           (result["status"], json.dumps(result), cmd_id))
+        self._write_durably("UPDATE commands SET status=?, result=? WHERE id=?",
+                            (result["status"], json.dumps(result), cmd_id))
+
+    def _write_durably(self, sql: str, args: tuple) -> None:
+        """One statement committed with synchronous=FULL. The bridge's connection runs at
+        NORMAL (a delivery mark lost in a power cut only means a re-send), but a command's
+        record must survive one: without it a re-delivered command runs again, and a
+        set-config still `accepted` loses the watch that rolls a bad config back (found with
+        the power-cut filesystem, issue 18)."""
+        level = self._conn.execute("PRAGMA synchronous").fetchone()[0]
+        if level >= 2:  # FULL or EXTRA already
+            self._conn.execute(sql, args)
+            return
+        self._conn.execute("PRAGMA synchronous=FULL")
+        try:
+            self._conn.execute(sql, args)
+        finally:
+            self._conn.execute(f"PRAGMA synchronous={int(level)}")
 
     def command_result(self, cmd_id: str) -> dict | None:
         row = self._conn.execute("SELECT result FROM commands WHERE id=?", (cmd_id,)).fetchone()
