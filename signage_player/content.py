@@ -7,12 +7,13 @@ Every problem is a ContentError with one line naming the file and the field.
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from signage_player.config import LANGUAGES
+from signage_player.mp4 import probe
 from signage_player.package_limits import (
     MAX_JSON_BYTES,
     ContentError,
@@ -39,6 +40,7 @@ SCENE_TYPES: dict[str, tuple[str, ...]] = {
     "emergency": ("sample",),
     "checkin": ("title", "lead", "how"),  # the check-in QR (scenes/checkin.py)
     "image": ("image",),  # a full-screen PNG/JPEG from assets (scenes/image.py)
+    "video": ("video",),  # an H.264 MP4 from the manifest's videos (scenes/video.py)
 }
 KINDS = ("underground", "suburban")
 HASH_FIX = "run `walkway signage hash PACKAGE_DIR` to rewrite the manifest's files"
@@ -71,6 +73,8 @@ class Package:
     data: MappingProxyType  # data path -> parsed JSON
     assets: MappingProxyType  # asset path -> bytes
     interactive: str = ""  # data path of the interactive mode's data (see docs/signage.md)
+    # video path -> mp4.VideoInfo; the file stays on disk (streamed at play, never loaded)
+    videos: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
     def scene(self, scene_id: str) -> SceneSpec:
         for s in self.scenes:
@@ -123,7 +127,18 @@ def _parse_json(raw: bytes, where: Path) -> Any:
         raise ContentError(f"{where}: expected valid UTF-8 JSON: {exc}") from exc
 
 
-def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, bytes]:
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verify_files(root: Path, files: dict[str, Any], where: str,
+                  streamed: frozenset[str] = frozenset()) -> dict[str, bytes]:
+    """Every listed file's sha256; the bytes of all but `streamed` (videos: hashed in 1 MiB
+    chunks and left on disk, so memory stays bounded whatever their size)."""
     blobs: dict[str, bytes] = {}
     for rel, want in sorted(files.items()):
         p = Path(rel)
@@ -139,14 +154,15 @@ def _verify_files(root: Path, files: dict[str, Any], where: str) -> dict[str, by
             raise ContentError(
                 f"{target}: missing file listed in manifest files; restore it, or {HASH_FIX}"
             )
-        blob = target.read_bytes()
-        got = hashlib.sha256(blob).hexdigest()
+        blob = b"" if rel in streamed else target.read_bytes()
+        got = sha256_file(target) if rel in streamed else hashlib.sha256(blob).hexdigest()
         if got != want.lower():
             raise ContentError(
                 f"{target}: sha256 mismatch: manifest says {want[:12]}…, file is {got[:12]}…;"
                 f" if the edit is intended, {HASH_FIX}"
             )
-        blobs[rel] = blob
+        if rel not in streamed:
+            blobs[rel] = blob
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
         if p.is_file() and rel not in UNHASHED and rel not in files:
@@ -179,7 +195,11 @@ def load_package(root: str | Path) -> Package:
             f" got {list(langs)}"
         )
     files = _need(m, "files", dict, where, "an object of path -> sha256")
-    blobs = _verify_files(root, files, where)
+    video_list = m.get("videos", [])
+    if not isinstance(video_list, list) or not all(isinstance(v, str) for v in video_list):
+        raise ContentError(f"{where}: videos: expected a list of video paths, got"
+                           f" {video_list!r}"[:300])
+    blobs = _verify_files(root, files, where, frozenset(video_list))
 
     def listed(key: str, value: str) -> str:
         if not isinstance(value, str) or value not in files:
@@ -200,6 +220,10 @@ def load_package(root: str | Path) -> Package:
         rel = listed(f"assets[{i}]", a)
         check_image(blobs[rel], rel, where)  # from its header, before anything decodes it
         assets[rel] = blobs[rel]
+    videos = {}
+    for i, v in enumerate(video_list):
+        rel = listed(f"videos[{i}]", v)
+        videos[rel] = probe(root / rel, rel, where)  # header only; decoded at install
     scenes, data, seen = [], {}, set()
     for i, s in enumerate(_need(m, "scenes", list, where, "a list of scenes")):
         at = f"{where}: scenes[{i}]"
@@ -237,8 +261,10 @@ def load_package(root: str | Path) -> Package:
         except ValueError as exc:
             raise ContentError(f"{at}: schedule: {exc}") from exc
         scenes.append(SceneSpec(sid, stype, rel, float(seconds), kinds, windows))
-    if not any(s.type != "emergency" for s in scenes):
-        raise ContentError(f"{where}: scenes: expected at least one scene to play")
+    if not any(s.type not in ("emergency", "video") for s in scenes):
+        # A video that fails at play time is skipped: something else must be left to show.
+        raise ContentError(f"{where}: scenes: expected at least one scene to play that is"
+                           " not a video")
     if not any(s.type == "emergency" for s in scenes):
         # Without it an emergency notice could not be shown: never accept such a package.
         raise ContentError(f"{where}: scenes: expected an emergency scene")
@@ -264,6 +290,7 @@ def load_package(root: str | Path) -> Package:
         data=MappingProxyType(data),
         assets=MappingProxyType(assets),
         interactive=interactive,
+        videos=MappingProxyType(videos),
     )
 
 
@@ -272,7 +299,7 @@ def write_manifest_hashes(root: str | Path) -> dict[str, str]:
     root = Path(root)
     m = json.loads((root / MANIFEST).read_text("utf-8"))
     files = {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        p.relative_to(root).as_posix(): sha256_file(p)
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.relative_to(root).as_posix() not in UNHASHED
     }

@@ -9,6 +9,7 @@ Accepted (docs/content.md#events-from-a-calendar):
   places.csv (any language); the walking distance: `X-WALKWAY-DISTANCE-M:520`, else the
   scene's `[data.distance_m]` table by place id;
 - times with TZID (IANA), in UTC (`Z`), floating (the package's time zone) or all-day dates;
+- CATEGORIES: its first value (lower case) is the event's category in the interactive search;
 - RRULE with FREQ=DAILY or WEEKLY, INTERVAL, COUNT, UNTIL and BYDAY (plain days, no
   ordinals). Anything else (MONTHLY, YEARLY, BYMONTH, BYSETPOS, RDATE, ...) is reported as a
   problem naming the line, never silently skipped.
@@ -30,6 +31,7 @@ LANG_ALIASES = {"ja": "ja", "en": "en", "ko": "ko", "zh-hans": "zh-Hans", "zh": 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 RRULE_KEYS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "WKST"}
 MAX_OCCURRENCES = 5000  # a runaway rule stops here rather than looping for ever
+MAX_LISTED = 100  # upcoming occurrences kept per event for the sign's search (~9 KB)
 
 
 @dataclass
@@ -270,11 +272,28 @@ def _item(path: Path, ev: Event, langs: tuple[str, ...], places: dict[str, Any],
         return None
     first = upcoming[0]
     shown_end = first + length if end else None
+    uid = ev.get("UID")
     return first, {
         "title": {lang: title[lang] for lang in langs},
         "place": place, "distance_m": distance,
         "when": {lang: when_text(first, shown_end, all_day, lang) for lang in langs},
+        # For the interactive search (interactive/catalog.py): the sign picks the next
+        # occurrence that has not ended at the time of the search, and drops the event once
+        # the last one listed is over.
+        "uid": uid.value.strip() if uid is not None else f"line{ev.line}",
+        "all_day": all_day,
+        "timed_end": end is not None,
+        "occurrences": [[s.isoformat(), (s + length).isoformat()]
+                        for s in upcoming[:MAX_LISTED]],
+        **_category(ev),
     }
+
+
+def _category(ev: Event) -> dict[str, str]:
+    """The first CATEGORIES value, lower case: the interactive search's category id."""
+    prop = ev.get("CATEGORIES")
+    first = prop.value.split(",")[0].strip().lower() if prop is not None else ""
+    return {"category": first} if first else {}
 
 
 def _place(path: Path, ev: Event, places: dict[str, Any], by_name: dict[str, str],

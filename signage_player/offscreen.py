@@ -149,6 +149,14 @@ def check_renders(
         # install, so the player never meets it (issue 18).
         if assets.surface(package, rel) is None:
             raise ContentError(f"{Path(source) / rel}: expected a PNG that decodes")
+    for rel, info in package.videos.items():
+        from signage_player.video import VideoError, check_decodes
+
+        try:
+            check_decodes(info)
+        except VideoError as exc:
+            raise ContentError(f"{Path(source) / rel}: video: expected an H.264 MP4 that"
+                               f" decodes ({exc})") from exc
     for spec in package.scenes:
         for lang in package.languages:
             for layout in layouts or CHECK_LAYOUTS:

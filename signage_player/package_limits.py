@@ -20,6 +20,11 @@ MAX_MEMBERS = 2000  # files and folders in an archive
 MAX_PACKAGE_BYTES = 200 * 1024 * 1024  # sum of the files' sizes, declared or extracted
 MAX_JSON_BYTES = 8 * 1024 * 1024  # one manifest, strings, places or data file
 MAX_PIXELS = 4096 * 4096  # one image; a 12k x 12k PNG would take ~590 MB once decoded
+# One video slide (signage_player/mp4.py): streamed from disk, never held in memory, but a
+# Pi decodes H.264 in software (docs/signage.md, "Video slides"): 1080p is its ceiling.
+MAX_VIDEO_BYTES = 100 * 1024 * 1024
+MAX_VIDEO_PIXELS = 1920 * 1080
+MAX_VIDEO_SECONDS = 600
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

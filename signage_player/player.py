@@ -63,7 +63,8 @@ def playlist(
     ]
     active = [s for s in scenes if is_active(s.windows, now)]
     active = active or [s for s in scenes if not s.windows] or scenes[:1]
-    return [(s, lang) for s in active for lang in langs]
+    # A video has no text: it plays once per round, not once per language.
+    return [(s, lang) for s in active for lang in (langs[:1] if s.type == "video" else langs)]
 
 
 class Player:
@@ -101,6 +102,8 @@ class Player:
         self.screen: Any = None
         self.visit: Any = None  # interactive.session.Visit while a passer-by uses the sign
         self._catalog: tuple[str, Any] | None = None
+        self.video: Any = None  # video.VideoSlide of the current slot, if it is a video
+        self.next_video: tuple[int, Any] | None = None  # (order, VideoSlide) prepared ahead
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, self.zone)
@@ -141,6 +144,7 @@ class Player:
     def _advance(self, t: float) -> None:
         if self.slot is not None:
             self._proof(t)
+        self._close_video()
         if self.emergency is not None:
             spec = (
                 next(s for s in self.package.scenes if s.type == "emergency")
@@ -151,10 +155,60 @@ class Player:
                 self.slot = Slot(spec, self.package.languages[0], t, spec.seconds)
                 return
         items = playlist(self.package, self.cfg, self.local(t), self.checkin is not None)
-        spec, lang = items[self.order % len(items)]
-        self.order += 1
+        for _ in range(len(items)):  # a video that cannot play is skipped (logged)
+            spec, lang = items[self.order % len(items)]
+            self.order += 1
+            if spec.type != "video" or self._start_video(spec, self.order - 1):
+                break
+        else:  # only videos are scheduled now and none plays: a scene that is not one
+            spec = next(s for s in self.package.scenes
+                        if s.type not in ("emergency", "video", "checkin"))
+        self._drop_next_video()
         dwell = spec.seconds * (1.5 if self.cfg.accessible else 1.0)  # more time to read
+        if self.video is not None and self.video.play == "to_end":
+            dwell = self.video.seconds + 0.5  # ends when the clip does; the header's length caps it
         self.slot = Slot(spec, lang, t, dwell)
+
+    # -- video slides ----------------------------------------------------------------------
+    def _video_slide(self, spec: SceneSpec) -> Any:
+        """A video slide for spec with its first frame decoded; VideoError if it cannot."""
+        from signage_player.video import VideoError, VideoSlide
+
+        data = self.package.data[spec.data]
+        info = self.package.videos.get(data.get("video"))
+        if info is None:
+            raise VideoError(f"{data.get('video')!r} is not in the package's videos")
+        try:
+            slide = VideoSlide(info, data, (self.renderer.metrics.width,
+                                            self.renderer.metrics.height))
+        except ValueError as exc:
+            raise VideoError(str(exc)) from exc
+        return slide.prepare()
+
+    def _start_video(self, spec: SceneSpec, order: int) -> bool:
+        from signage_player.video import VideoError
+
+        if self.next_video is not None and self.next_video[0] == order:
+            self.video, self.next_video = self.next_video[1], None
+            return True
+        try:
+            self.video = self._video_slide(spec)
+        except VideoError as exc:
+            log.error("signage: video scene %s skipped: %s", spec.id, exc)
+            self.problem = f"video scene {spec.id} skipped: {exc}"
+            return False
+        return True
+
+    def _close_video(self) -> None:
+        """The current slot's decoders go; its surface (the last frame) stays for the fade."""
+        if self.video is not None:
+            self.video.close()
+            self.video = None
+
+    def _drop_next_video(self) -> None:
+        if self.next_video is not None:
+            self.next_video[1].close()
+            self.next_video = None
 
     def _proof(self, t: float) -> None:
         if self.cfg.proof_of_play and self.slot is not None:
@@ -192,6 +246,8 @@ class Player:
             self.visit = self._new_visit(catalog, t)
             self._proof(t)  # the scene that was showing ends here
             self.slot = None
+            self._close_video()
+            self._drop_next_video()
             return
         self.visit.tap(x, y, t)
 
@@ -266,6 +322,7 @@ class Player:
                 return
         in_emergency = self.slot is not None and self.slot.spec.type == "emergency"
         due = self.slot is None or t - self.slot.started >= self.slot.dwell
+        due = due or (self.video is not None and self.video.finished)  # play = to_end
         if (self.emergency is not None) != in_emergency:
             due = True  # an emergency starts or ends: switch now
         elif in_emergency:
@@ -277,14 +334,18 @@ class Player:
         slot = self.slot
         assert slot is not None
         now = self.local(t)
-        shown = self.renderer.scene(
-            self.package,
-            slot.spec,
-            slot.lang,
-            self.live,
-            now,
-            self.emergency if slot.spec.type == "emergency" else None,
-        )
+        if self.video is not None:
+            self.video.update(t)  # the frame due now; its Shown stays the same object
+            shown = self.video.shown
+        else:
+            shown = self.renderer.scene(
+                self.package,
+                slot.spec,
+                slot.lang,
+                self.live,
+                now,
+                self.emergency if slot.spec.type == "emergency" else None,
+            )
         if shown is not self.shown and not due and self.shown is not None:
             self.previous, self.fade_start = self.shown, t  # live figures changed: fade too
         self.shown = shown
@@ -293,14 +354,20 @@ class Player:
             alpha = min(255, int(255 * (t - self.fade_start) / self.cfg.transition_s))
             if alpha >= 255:
                 self.previous = None
-        self.renderer.compose(
-            screen,
-            shown,
-            now,
-            previous=self.previous,
-            alpha=alpha,
-            clock=slot.spec.type != "emergency",
-        )
+        if self.video is not None and self.previous is None:
+            self.video.blit_to(screen)  # steady video: the frame straight to the screen
+            self.renderer.compose_clock(screen, now)
+        else:
+            if self.video is not None:
+                self.video.sync()  # fading into a video: its surface takes the latest frame
+            self.renderer.compose(
+                screen,
+                shown,
+                now,
+                previous=self.previous,
+                alpha=alpha,
+                clock=slot.spec.type != "emergency",
+            )
         if slot.spec.type == "checkin" and self.checkin is not None:
             self._checkin_overlay(screen, t)
         if self.previous is None and slot.dwell - (t - slot.started) < PREFETCH_S:
@@ -314,6 +381,15 @@ class Player:
         self.prefetched = self.order
         items = playlist(self.package, self.cfg, self.local(t), self.checkin is not None)
         spec, lang = items[self.order % len(items)]
+        if spec.type == "video":
+            from signage_player.video import VideoError
+
+            self._drop_next_video()
+            try:  # open it and decode its first frame now: the switch then shows a picture
+                self.next_video = (self.order, self._video_slide(spec))
+            except VideoError as exc:
+                log.error("signage: video scene %s will be skipped: %s", spec.id, exc)
+            return
         self.renderer.scene(self.package, spec, lang, self.live, self.local(t))
 
     def skip(self) -> None:
@@ -326,6 +402,8 @@ class Player:
     def close(self) -> None:
         self.end_visit(self.clock())
         self._proof(self.clock())
+        self._close_video()
+        self._drop_next_video()
 
 
 def run_player(

@@ -124,8 +124,11 @@ class Renderer:
         else:
             screen.blit(shown.surface, (0, 0))
         if clock:
-            img, pos = self.clock(now)
-            screen.blit(img, pos)
+            self.compose_clock(screen, now)
+
+    def compose_clock(self, screen: Any, now: datetime) -> None:
+        img, pos = self.clock(now)
+        screen.blit(img, pos)
 
 
 def clock_box_for(renderer: Renderer) -> tuple[int, int, int, int]:

@@ -47,7 +47,6 @@ class CameraFeed(Feed):
         self.missed = 0  # clips replaced before the source opened them (node down)
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
-        self.person_size = (0.0, 0.0)
 
     @property
     def source_name(self) -> str:
@@ -75,10 +74,8 @@ class CameraFeed(Feed):
                              seconds=CLIP_S, seed=seed0 + k, groups_per_minute=rate / MEAN_GROUP,
                              cross_groups_per_minute=rate / MEAN_GROUP * 0.15,
                              light_switch=False, lines=(LINE,))
+            # No person size is configured: the node learns it from what it sees.
             scene = Scene(spec)
-            # What an installer calibrates on site: one person's size on the picture, so
-            # the counter can split a group walking side by side into people.
-            self.person_size = scene.person_size
             path = self.clip_dir / f"clip-{k:04d}.mp4"
             self._write(scene, path)
             truth = scene.truth()[0]
@@ -118,7 +115,6 @@ class CameraFeed(Feed):
                 f'device = "{self.device}"\nfollow = true\nfps = {FPS:g}\n'
                 # Waits between re-opens are short in wall time whatever the speed.
                 "emit_seconds = 0.3\nreconnect_max_seconds = 0.3\nbad_seconds = 2\n"
-                f"person_size = [{self.person_size[0]:.4f}, {self.person_size[1]:.4f}]\n"
                 f'[[sources.lines]]\nname = "main"\npoints = [{x1}, {y1}, {x2}, {y2}]\n')
 
     # -- live ------------------------------------------------------------------------

@@ -75,4 +75,5 @@ def test_real_clips_with_default_settings() -> None:
     total = summary(pooled)
     print("all real clips", total)
     assert total["reference"] == 49
-    assert total["accuracy"] >= 0.45 and total["f1"] >= 0.55  # measured 0.55 and 0.61
+    # measured 0.633 and 0.707 (TUD clips on ssdlite, chosen by detector = "auto")
+    assert total["accuracy"] >= 0.6 and total["f1"] >= 0.65

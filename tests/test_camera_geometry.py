@@ -94,6 +94,25 @@ def test_walking_round_the_end_of_a_segment_is_not_a_crossing() -> None:
     assert walk(counter, 1, [(80, 150), (120, 150), (120, 50)]) == []
 
 
-def test_a_track_born_inside_the_band_has_no_side_to_cross_from() -> None:
+def test_a_track_born_inside_the_band_walking_away_from_the_line_does_not_count() -> None:
     counter = LineCounter(0, (100, 0, 100, 200), band=5)
     assert walk(counter, 7, [(101, 100), (103, 100), (120, 100)]) == []
+
+
+def test_a_track_born_inside_the_band_counts_when_it_walks_out_the_other_side() -> None:
+    # A person found at start-up (or out of an occlusion) right at the line.
+    counter = LineCounter(0, (100, 0, 100, 200), band=5)
+    assert walk(counter, 7, [(97, 100), (99, 100), (103, 100), (120, 100)]) == [IN]
+
+
+def test_crossing_back_at_once_is_jitter_but_a_later_turn_back_counts() -> None:
+    counter = LineCounter(0, (100, 0, 100, 200), band=5)
+    there_and_back = [(90, 100), (110, 100), (90, 100)]
+
+    def counted(track: int, times: list[float]) -> list[str]:
+        events = [counter.update(track, p, t)
+                  for p, t in zip(there_and_back, times, strict=True)]
+        return [e.direction for e in events if e]
+
+    assert counted(1, [0.0, 0.1, 0.2]) == [IN]  # back 0.1 s after the count: a bouncing box
+    assert counted(2, [0.0, 0.1, 1.5]) == [IN, OUT]

@@ -122,3 +122,84 @@ def test_ics_events_show_on_the_events_scene(two_language_src, tmp_path):
     assert "さっぽろホワイトイルミネーション" in ja.replace(" ", "") and "11/29(日)" in ja
     assert "Wellness" in en and "Sun 6 Dec" in en
     assert "Autumn Fest" not in en and "オータムフェスト" not in ja  # over: dropped
+
+
+MARCHE = "marche-2026@example.city.sapporo.jp"
+
+
+def _with_interactive(src: Path) -> Path:
+    """The example package's interactive data, the market's category keyed by its UID."""
+    import json
+
+    example = ROOT / "signage_player" / "example_content" / "sapporo" / "data" / "interactive.json"
+    data = json.loads(example.read_text("utf-8"))
+    data["events"] = {MARCHE: {"category": "market"}}
+    (src / "interactive.json").write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    return src
+
+
+def _list_text(package, lang: str, now: datetime, **state) -> str:
+    from signage_player.interactive.screens import State
+    from signage_player.interactive.script import render_screen
+
+    screen = render_screen(package, State(screen="list", kind="events", **state), lang,
+                           (1920, 1080), now=now, draw=False)
+    assert not screen.overflows
+    return " ".join(" ".join(r.fit.lines) for r in screen.fits).replace(" ", "")
+
+
+def test_ics_events_are_found_by_the_interactive_search(two_language_src, tmp_path):
+    from signage_player.interactive.catalog import load_catalog
+
+    src = _with_interactive(two_language_src)
+    lines = [str(p) for p in lint(src, now=NOW, sizes=((1920, 1080),)).items]
+    # The market's English title fits the events scene but not a line of the search list.
+    assert len(lines) == 1 and "events.ics:22: btn.item:event" in lines[0], lines
+    assert "expected text that fits the search list at 1920x1080" in lines[0]
+    ics = src / "events.ics"
+    ics.write_text(ics.read_text("utf-8").replace(": local vegetables and dairy", "").replace(
+        "X-WALKWAY-DISTANCE-M:520", "X-WALKWAY-DISTANCE-M:520\r\nCATEGORIES:Festival,Lights"),
+        "utf-8")
+    assert [str(p) for p in lint(src, now=NOW, sizes=((1920, 1080),)).items] == []
+    good = ics.read_text("utf-8")
+    ics.write_text(good.replace("X-WALKWAY-PLACE:sapporo-station",
+                                "X-WALKWAY-PLACE:sapporo-station\nCATEGORIES:Sumo"), "utf-8")
+    lines = [str(p) for p in lint(src, now=NOW, sizes=((1920, 1080),)).items]
+    assert len(lines) == 1 and "interactive.json: events.wellness-walk-2026@" in lines[0]
+    assert ".category: expected one of food, shopping" in lines[0], lines
+    ics.write_text(good, "utf-8")
+    package = build(src, tmp_path / "pkg", now=NOW, sizes=((1920, 1080),))
+    catalog = load_catalog(package)
+    # Sunday 29 Nov, 10:00: the weekly (Sat/Sun) market is on today, found in both languages
+    # under its category, with the date of today's occurrence.
+    ja = _list_text(package, "ja", NOW, when="today", category="market")
+    en = _list_text(package, "en", NOW, when="today", category="market")
+    assert "北海道マルシェ" in ja and "11/29(日)" in ja
+    assert "HokkaidoMarché" in en and "Sun29Nov" in en
+    # The daily illumination's category comes from the feed's CATEGORIES.
+    assert "WhiteIllumination" in _list_text(package, "en", NOW, category="festival")
+    assert "WhiteIllumination" not in _list_text(package, "en", NOW, category="market")
+    # The finished Autumn Fest is found in no language, whatever the filter.
+    every = [_list_text(package, lang, NOW) for lang in ("ja", "en")]
+    assert all("オータムフェスト" not in t and "AutumnFest" not in t for t in every)
+    # A week on (Sunday 6 Dec, 19:00: today's market is over) the next one is offered...
+    later = NOW + timedelta(days=7, hours=9)
+    market = next(i for i in catalog.search("events", later) if i.title["en"].startswith("Hok"))
+    assert market.when == {"ja": "12/12(土)　10:00〜18:00", "en": "Sat 12 Dec, 10:00–18:00"}
+    assert "HokkaidoMarché" not in _list_text(package, "en", later, when="today")
+    # ... and once its 8 occurrences are over it is not found, nor its detail shown.
+    gone = datetime(2026, 12, 20, 12, 0, tzinfo=TOKYO)
+    titles = [i.title["en"] for i in catalog.search("events", gone)]
+    assert not any(t.startswith("Hokkaido") for t in titles), titles
+    assert "Sapporo White Illumination" in titles  # daily until 25 Dec
+    item_id = next(i.id for i in catalog.of("events") if i.title["en"].startswith("Hokkaido"))
+    assert catalog.find("events", item_id, gone) is None
+    from signage_player.interactive.screens import State
+    from signage_player.interactive.script import render_screen
+
+    def chips(now: datetime) -> set[str]:
+        screen = render_screen(package, State(screen="list", kind="events"), "en", (1920, 1080),
+                               now=now, draw=False)
+        return {b.id for b in screen.buttons if b.id.startswith("category:")}
+
+    assert "category:market" in chips(NOW) and "category:market" not in chips(gone)

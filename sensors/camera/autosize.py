@@ -44,6 +44,10 @@ class SizeFit:
     samples: int
     tracks: int
     rows: tuple[float, float]  # the band of foot rows the samples came from (0..1)
+    # d(height)/d(foot row), both normalised to the frame's height: about a person's height
+    # over the camera's (pinhole camera, level axis). Eye level ~ 1, a camera two body
+    # heights up ~ 0.5, tilted down or straight down ~ 0. 0 when rows were too few.
+    slope: float = 0.0
 
     def at(self, foot_y: float) -> tuple[float, float]:
         """Normalised (width, height) of one person whose foot is at row `foot_y` (0..1)."""
@@ -126,4 +130,21 @@ def fit_sizes(samples: list[tuple[float, float, float, int]]) -> SizeFit | None:
     w_bottom = float(np.median(np.array(ws) / scale))
     h_bottom = float(np.median(np.array(hs) / scale))
     return SizeFit((w_bottom, h_bottom), far, len(samples), len({s[3] for s in samples}),
-                   (float(lo), float(hi)))
+                   (float(lo), float(hi)), row_slope(rows, heights))
+
+
+SLOPE_SAMPLES = 120
+SLOPE_MIN_DY = 0.05
+
+
+def row_slope(rows: np.ndarray, heights: np.ndarray) -> float:
+    """Theil-Sen slope of height against foot row: the median of the slopes between pairs of
+    samples at least SLOPE_MIN_DY apart. A median, because blobs grown by floor
+    reflections or merged with a neighbour are common and a least-squares line follows
+    them. At most SLOPE_SAMPLES samples (evenly picked) keep it cheap."""
+    pick = np.linspace(0, len(rows) - 1, min(len(rows), SLOPE_SAMPLES)).astype(int)
+    y, h = rows[pick], heights[pick]
+    dy = y[:, None] - y[None, :]
+    dh = h[:, None] - h[None, :]
+    apart = dy > SLOPE_MIN_DY
+    return float(np.median(dh[apart] / dy[apart])) if apart.any() else 0.0

@@ -66,8 +66,10 @@ def draw_sizes(img: np.ndarray, fit: SizeFit) -> np.ndarray:
     return img
 
 
-def describe_fit(fit: SizeFit | None, configured: bool, process_size: tuple[int, int]) -> str:
-    """What the counter uses for one person's size, in words and pixels of the frame."""
+def describe_fit(fit: SizeFit | None, configured: bool, process_size: tuple[int, int],
+                 detector: str = "") -> str:
+    """What the counter uses for one person's size, in words and pixels of the frame, and
+    (when given) the detector in use with the height-per-row slope that chose it."""
     pw, ph = process_size
     if fit is None:
         return (f"person size: not learnt yet (too few people walking alone); processing "
@@ -76,8 +78,11 @@ def describe_fit(fit: SizeFit | None, configured: bool, process_size: tuple[int,
     rows = "" if configured else f", people seen at rows {fit.rows[0]:.2f}-{fit.rows[1]:.2f}"
     sizes = ", ".join(f"row {y:.2f}: {fit.at(y)[0]:.3f} x {fit.at(y)[1]:.3f}"
                       for y in (fit.rows[0], (fit.rows[0] + fit.rows[1]) / 2, fit.rows[1]))
+    chosen = "" if configured else f"; perspective slope {fit.slope:.2f}"
+    if detector:
+        chosen += f"; detector {detector}"
     return (f"person size ({how}{rows}): {sizes} of the frame (width x height); "
-            f"far_scale {fit.far_scale:.2f}; processing {pw}x{ph}")
+            f"far_scale {fit.far_scale:.2f}; processing {pw}x{ph}{chosen}")
 
 
 def calibrate_still(options: CameraOptions, out: Path, learn_s: float = 0.0,
@@ -115,7 +120,10 @@ def calibrate_still(options: CameraOptions, out: Path, learn_s: float = 0.0,
         fit = pipeline.size_fit
         if fit is not None:
             draw_sizes(img, fit)
-        text = describe_fit(fit, options.pipeline.person_size is not None, pipeline.size)
+        text = describe_fit(fit, options.pipeline.person_size is not None, pipeline.size,
+                            pipeline.kind)
+        if pipeline.auto_note:
+            text += f" ({pipeline.auto_note})"
     if not cv2.imwrite(str(out), img):
         raise InputFileError(f"{out}: cannot write the PNG")
     return out, text

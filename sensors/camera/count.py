@@ -5,7 +5,9 @@ line; jitter inside the band changes nothing. A crossing is a change of stable s
 step (last point on the old side -> first point on the new side) passes through the finite
 segment; going round the end of a segment just moves the state. Each track counts at most
 once per direction per line, so an ID kept through a hesitation at the line does not count
-twice, and a new ID born inside the band has no side to cross from.
+twice. A new ID born inside the band takes the side it was first seen on (people found at
+start-up or leaving an occlusion at the line still count when they walk out the other side),
+and a track crossing back within REVERSE_S of its last count is taken for jitter.
 """
 
 import math
@@ -13,12 +15,18 @@ from dataclasses import dataclass, field
 
 from sensors.camera.geometry import IN, OUT, crosses_segment, side
 
+# A track crossing back within this time of its last count on the same line is its box
+# jittering on the line (a blob's bottom edge bouncing with the legs or a reflection), not
+# a person turning round: nobody walking reverses that fast.
+REVERSE_S = 0.3
+
 
 @dataclass
 class _State:
     side: int = 0
     point: tuple[float, float] = (0.0, 0.0)
     counted: set[str] = field(default_factory=set)
+    last: float = -1e9  # time of the last count
 
 
 @dataclass(frozen=True)
@@ -42,18 +50,25 @@ class LineCounter:
 
     def update(self, track: int, foot: tuple[float, float], now: float) -> Crossing | None:
         distance = side(*self.segment, *foot) / self.length
+        state = self.states.get(track)
         if abs(distance) <= self.band or distance == 0:
+            if state is None and distance != 0:
+                # A track first seen inside the band (a person found at start-up or out of
+                # an occlusion right at the line) takes the side it was first seen on, so
+                # walking on out of the band's other side still counts.
+                self.states[track] = _State(1 if distance > 0 else -1, foot)
             return None
         s = 1 if distance > 0 else -1
-        state = self.states.get(track)
         if state is None:
             self.states[track] = _State(s, foot)
             return None
         event = None
         if s != state.side and crosses_segment(self.segment, state.point, foot):
             direction = IN if s < 0 else OUT
-            if direction not in state.counted:
+            bounce = bool(state.counted) and now - state.last < REVERSE_S
+            if direction not in state.counted and not bounce:
                 state.counted.add(direction)
+                state.last = now
                 event = Crossing(self.index, direction, now, track)
         state.side, state.point = s, foot
         return event

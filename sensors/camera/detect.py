@@ -255,4 +255,4 @@ def make_detector(options: PipelineOptions, size: tuple[int, int], fps: float) -
         from sensors.camera.ssdlite import SsdliteDetector
 
         return SsdliteDetector(options)
-    return MotionDetector(options, size, fps)
+    return MotionDetector(options, size, fps)  # "motion", and "auto" until it has learnt

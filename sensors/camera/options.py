@@ -7,7 +7,7 @@ from sensors.camera.geometry import IN, OUT, CountLine
 from walkway.config_table import ConfigTable
 from walkway.keys import REQUIRED, Key, KeySpec
 
-DETECTORS = ("motion", "hog", "dnn", "ssdlite")
+DETECTORS = ("auto", "motion", "hog", "dnn", "ssdlite")
 LINE_NAME = r"[a-z0-9][a-z0-9_-]{0,31}"
 LABEL = r"[a-z0-9][a-z0-9_-]{0,23}"
 
@@ -15,7 +15,8 @@ LABEL = r"[a-z0-9][a-z0-9_-]{0,23}"
 # Every [[sources]] key of type "camera", declared once: the validator, the dataclass
 # defaults below, count-video's flags and docs/camera.md's table all read it.
 PIPELINE_KEYS = KeySpec("sources.camera", [
-    Key("detector", "text", "motion", "`motion`, `hog`, `dnn` or `ssdlite`", choices=DETECTORS),
+    Key("detector", "text", "auto", "`auto`, `motion`, `hog`, `dnn` or `ssdlite`; auto: motion, "
+        "and ssdlite once the learnt geometry shows an eye-level view", choices=DETECTORS),
     Key("process_width", "integer", 0, "width of the processing copy in pixels; 0 = auto: "
         "chosen from the learnt person size (motion, 160-480) or 480 (hog/dnn/ssdlite)",
         min=0, max=1920),

@@ -26,10 +26,17 @@ START_WIDTH = 160
 LEAST_WIDTH = 160
 MOST_WIDTH = 480
 MIN_PERSON_PX = 24
+# detector = "auto": the motion detector until the geometry is learnt; then, when people's
+# height on the image grows with their foot row at least this fast (a camera lower than
+# about 1.7 body heights, ~3 m: people walking in file hide each other and their blobs
+# merge), the ssdlite person detector at DNN_WIDTH, if its wheel is installed.
+EYE_LEVEL_SLOPE = 0.6
+DNN_WIDTH = 480
 
 
 def process_size(options: PipelineOptions, width: int, height: int) -> tuple[int, int]:
-    pw = options.process_width or (START_WIDTH if options.detector == "motion" else 480)
+    motion = options.detector in ("motion", "auto")
+    pw = options.process_width or (START_WIDTH if motion else DNN_WIDTH)
     return _scaled_size(min(pw, width), width, height)
 
 
@@ -68,6 +75,9 @@ class Pipeline:
         self.size = process_size(options, *frame_size)
         pw, ph = self.size
         self.detector = make_detector(options, self.size, fps)
+        # The detector in use: "auto" starts as "motion" and may become "ssdlite".
+        self.kind = "motion" if options.detector == "auto" else options.detector
+        self.auto_note = ""  # why "auto" kept the motion detector when it could not switch
         self.tracker = Tracker(options.min_hits, options.max_missed_s)
         self.sizes = sizes if sizes is not None else PersonSizeModel()
         self._sized = False  # the processing size has been chosen from the learnt size
@@ -110,9 +120,11 @@ class Pipeline:
         if fit is None or self._sized:
             return
         self._sized = True
+        if self.options.detector == "auto" and fit.slope >= EYE_LEVEL_SLOPE:
+            self._use_person_detector()
         smallest = fit.at(fit.rows[0])[1]  # normalised height at the farthest row seen
         width, height = self.frame_size
-        if self.options.detector == "motion" and not self.options.process_width:
+        if self.kind == "motion" and not self.options.process_width:
             pw = math.ceil(MIN_PERSON_PX / max(smallest, 1e-3) * width / height)
             pw = min(width, MOST_WIDTH, max(LEAST_WIDTH, pw))
             if pw != self.size[0]:
@@ -120,11 +132,29 @@ class Pipeline:
         if hasattr(self.detector, "set_close"):
             self.detector.set_close(round(0.3 * fit.at(fit.rows[0])[0] * self.size[0]))
 
+    def _use_person_detector(self) -> None:
+        """detector = "auto" on an eye-level view: switch to ssdlite (tracks carry over)."""
+        from sensors.camera.ssdlite import SsdliteDetector
+        from walkway.errors import UsageError
+
+        try:
+            detector = SsdliteDetector(self.options)
+        except UsageError as exc:
+            self.auto_note = f"eye-level view, but kept the motion detector: {exc}"
+            return
+        detector.person_at = self.person_at
+        self.detector, self.kind = detector, "ssdlite"
+        width, height = self.frame_size
+        pw = min(width, self.options.process_width or DNN_WIDTH)
+        if pw != self.size[0]:
+            self._rescale(_scaled_size(pw, width, height))
+
     def _rescale(self, size: tuple[int, int]) -> None:
         """Carry tracks, line states and the empty scene over to a new processing size."""
         fx, fy = size[0] / self.size[0], size[1] / self.size[1]
         self.size = size
-        self.detector.resize(size)  # type: ignore[attr-defined]
+        if hasattr(self.detector, "resize"):
+            self.detector.resize(size)
         for t in self.tracker.tracks:
             t.cx, t.cy, t.w, t.h = t.cx * fx, t.cy * fy, t.w * fx, t.h * fy
             t.vx, t.vy = t.vx * fx, t.vy * fy
@@ -188,7 +218,7 @@ class Pipeline:
         self.frames += 1
         if (self.frames - 1) % self.options.detect_every == 0:
             boxes = self.detector.detect(gray, small)
-            if self.mask is not None and len(boxes) and self.options.detector != "motion":
+            if self.mask is not None and len(boxes) and self.kind != "motion":
                 boxes = self._inside_roi(boxes)
             dead = self.tracker.update(boxes, now)
             if self.options.person_size is None:

@@ -70,52 +70,77 @@ def count_video_events(source: str, options: PipelineOptions) -> VideoRun:
 
 
 SAMPLES = 15
+# The offline warm-up watches a short file again and again, as a node watches its scene for
+# minutes before its counts matter, until it has seen this much footage (or enough people).
+WARM_UP_S = 60.0
+WARM_UP_PASSES = 20
 
 
 def _learn_sizes(path: str, options: PipelineOptions, samples: list) -> list:
-    """Offline only: a first pass over the file that only learns the person size, as a live
-    camera does over its first minutes, so short files are counted with it from the start."""
+    """Offline only: passes over the file that only learn the person size, as a live camera
+    does over its first minutes, so short files are counted with it from the start. Each
+    pass is a fresh pipeline (new tracks); the file is replayed until WARM_UP_S of footage
+    were watched or the samples fill the model."""
+    from sensors.camera.autosize import MAX_SAMPLES
     from sensors.camera.pipeline import Pipeline
 
-    cap = open_capture(path)
-    if cap is None:
-        return []
-    try:
-        ok, frame = cap.read()
-        if not ok:
-            return []
-        fps = frame_rate(cap)
-        learner = Pipeline(replace(options, lines=()), (frame.shape[1], frame.shape[0]), fps)
-        learner.seed_background(samples)
-        n = 0
-        while ok:
-            learner.process(frame, n / fps)
-            n += 1
+    learnt: list = []
+    watched = 0.0
+    offset = 0
+    for _ in range(WARM_UP_PASSES):
+        cap = open_capture(path)
+        if cap is None:
+            return learnt
+        try:
             ok, frame = cap.read()
-    finally:
-        cap.release()
-    return list(learner.sizes.samples)
+            if not ok:
+                return learnt
+            fps = frame_rate(cap)
+            # "auto" learns the geometry with the motion detector, as it does live.
+            detector = "motion" if options.detector == "auto" else options.detector
+            learner = Pipeline(replace(options, lines=(), detector=detector),
+                               (frame.shape[1], frame.shape[0]), fps)
+            learner.seed_background(samples)
+            n = 0
+            while ok:
+                learner.process(frame, n / fps)
+                n += 1
+                ok, frame = cap.read()
+        finally:
+            cap.release()
+        # Track ids of a new pass are new people to the model (a node sees the same people
+        # walk by only once, but many like them).
+        learnt.extend((y, w, h, tid + offset) for y, w, h, tid in learner.sizes.samples)
+        offset += learner.tracker._next_id
+        watched += n / fps
+        if watched >= WARM_UP_S or len(learnt) >= MAX_SAMPLES or n == 0:
+            break
+    return learnt
 
 
 def _samples(path: str) -> list:
-    """About SAMPLES frames spread evenly over a video file (a first, decode-only pass)."""
+    """About SAMPLES frames spread evenly over a video file (a first, decode-only pass).
+
+    The container's frame count is not trusted (MPEG-1 files report 3): every `step`-th
+    frame is kept, and when twice SAMPLES are held every other one is dropped and the step
+    doubled, so the frames kept stay evenly spread and bounded in number."""
     cap = open_capture(path)
     if cap is None:
         return []
-    import cv2
-
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    step = max(1, total // SAMPLES) if total > 0 else 1
-    kept = []
+    kept: list = []
+    step = 1
     try:
         index = 0
-        while len(kept) < SAMPLES:
+        while True:
             ok, frame = cap.read()
             if not ok:
                 break
             if index % step == 0:
                 kept.append(frame)
+                if len(kept) >= 2 * SAMPLES:
+                    kept = kept[::2]
+                    step *= 2
             index += 1
     finally:
         cap.release()
-    return kept
+    return kept[:: max(1, len(kept) // SAMPLES)][:2 * SAMPLES]

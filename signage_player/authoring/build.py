@@ -14,7 +14,7 @@ from typing import Any
 
 from signage_player.authoring.problems import Problems, text_line
 from signage_player.authoring.source import Source, read_source
-from signage_player.content import ContentError, Package, load_package
+from signage_player.content import ContentError, Package, load_package, sha256_file
 
 DEFAULT_SIZES = ((1920, 1080), (1080, 1920))
 
@@ -22,11 +22,15 @@ DEFAULT_SIZES = ((1920, 1080), (1080, 1920))
 def write_package(src: Source, dest: Path) -> None:
     """The package files plus manifest.json with every file's sha256."""
     manifest = dict(src.manifest)
-    manifest["files"] = {rel: hashlib.sha256(blob).hexdigest()
-                         for rel, blob in sorted(src.files.items())}
+    files = {rel: hashlib.sha256(blob).hexdigest() for rel, blob in src.files.items()}
     for rel, blob in src.files.items():
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         (dest / rel).write_bytes(blob)
+    for rel, source in src.copies.items():  # videos: copied and hashed in chunks
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest / rel)
+        files[rel] = sha256_file(dest / rel)
+    manifest["files"] = dict(sorted(files.items()))
     (dest / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
 
@@ -34,7 +38,8 @@ def write_package(src: Source, dest: Path) -> None:
 def check(src_dir: str | Path, *, now: datetime | None = None,
           sizes: tuple[tuple[int, int], ...] = DEFAULT_SIZES) -> tuple[Source, Problems, Path]:
     """Every check; returns (source, problems, staged package folder: caller removes it)."""
-    src = read_source(src_dir, now or datetime.now().astimezone())
+    now = now or datetime.now().astimezone()
+    src = read_source(src_dir, now)
     problems = src.problems
     staged = Path(tempfile.mkdtemp(prefix="walkway-content-"))
     write_package(src, staged)
@@ -46,7 +51,44 @@ def check(src_dir: str | Path, *, now: datetime | None = None,
         return src, problems, staged
     texts = _source_texts(Path(src_dir))
     _check_fit(package, src, texts, sizes, problems)
+    if package.interactive:
+        from signage_player.interactive.catalog import load_catalog
+
+        try:  # what the sign checks when a passer-by first touches it
+            catalog = load_catalog(package)
+        except ContentError as exc:
+            problems.add(src.origin[package.interactive], 0, "",
+                         str(exc).replace(f"{staged}/data/interactive.json: ", ""))
+        else:
+            _check_event_list(package, catalog, src, texts, sizes, now, problems)
     return src, problems, staged
+
+
+def _check_event_list(package: Package, catalog: Any, src: Source,
+                      texts: list[tuple[Path, str]], sizes: tuple[tuple[int, int], ...],
+                      now: datetime | None, problems: Problems) -> None:
+    """Event titles (a calendar feed's too) as the interactive search lists them, every
+    page, language and size: a title cut there is a problem like one cut on a scene."""
+    from signage_player.interactive.screens import State
+    from signage_player.interactive.script import render_screen
+
+    if not catalog.of("events"):
+        return
+    seen: set[str] = set()
+    for lang in package.languages:
+        for size in sizes:
+            for page in range(len(catalog.of("events"))):
+                state = State(screen="list", kind="events", when="all", page=page)
+                screen = render_screen(package, state, lang, size, draw=False, now=now)
+                for record in screen.overflows:
+                    shown_text = " ".join(record.fit.lines).rstrip("…")
+                    if shown_text in seen:
+                        continue
+                    seen.add(shown_text)
+                    where, line = _locate(texts, src.root, shown_text[:8].strip())
+                    problems.add(where, line, f"{record.name} ({lang})",
+                                 f"expected text that fits the search list at"
+                                 f" {size[0]}x{size[1]}; cut to {' / '.join(record.fit.lines)!r}")
 
 
 def _source_texts(root: Path) -> list[tuple[Path, str]]:

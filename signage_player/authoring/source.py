@@ -6,7 +6,9 @@ Layout (docs/content.md):
   i18n/<lang>.toml      key = "text", one file per language
   scenes/<name>.toml    [scene] type, seconds, kinds, schedule (id: the file name)
                         [data]  the scene's data; `items_from = "x.csv"` or "events.ics"
-  assets/...            images, listed and hashed as they are
+  interactive.json      optional: the interactive sign's data (docs/signage.md), as is
+  assets/...            images, listed and hashed as they are; videos (.mp4), copied
+                        as files (never read whole) and listed in the manifest's videos
 Problems are collected, never raised one at a time.
 """
 
@@ -26,6 +28,7 @@ from signage_player.content import SCENE_TYPES
 SCENE_KEYS = ("type", "seconds", "kinds", "schedule")
 TRUE, FALSE = ("yes", "y", "true", "1", "x"), ("no", "n", "false", "0", "")
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
+VIDEO_SUFFIXES = (".mp4", ".m4v")
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Source:
     manifest: dict[str, Any] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # package path -> bytes
     origin: dict[str, Path] = field(default_factory=dict)  # package data path -> source file
+    copies: dict[str, Path] = field(default_factory=dict)  # package path -> source (videos)
+    refused: set[str] = field(default_factory=set)  # videos already reported as problems
     problems: Problems = field(default_factory=Problems)
 
 
@@ -132,13 +137,47 @@ def read_source(root: str | Path, now: datetime) -> Source:
     if isinstance(meta.get("location"), str) and places and meta["location"] not in places:
         p.add(where, key_line(meta_text, "location"), "location",
               f"expected a place id from places.csv, got {meta['location']!r}")
-    _scenes(src, langs, places, str(meta.get("timezone", "Asia/Tokyo")), now)
     for asset in sorted((src.root / "assets").rglob("*")) if (src.root / "assets").is_dir() else []:
-        if asset.is_file():
-            rel = asset.relative_to(src.root).as_posix()
+        if not asset.is_file():
+            continue
+        rel = asset.relative_to(src.root).as_posix()
+        if asset.suffix.lower() in VIDEO_SUFFIXES:
+            _video(src, asset, rel)
+        else:
             src.files[rel] = asset.read_bytes()
             src.manifest["assets"].append(rel)
+    _scenes(src, langs, places, str(meta.get("timezone", "Asia/Tokyo")), now)
+    interactive = src.root / "interactive.json"
+    if interactive.is_file():
+        try:
+            json.loads(interactive.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            src.problems.add(interactive, getattr(exc, "lineno", 0), "",
+                             f"expected valid UTF-8 JSON ({exc})")
+        else:
+            src.files["data/interactive.json"] = interactive.read_bytes()
+            src.origin["data/interactive.json"] = interactive
+            src.manifest["interactive"] = "data/interactive.json"
     return src
+
+
+def _video(src: Source, path: Path, rel: str) -> None:
+    """A video from its header (codec, size, length) and its first frame decoded; one line
+    naming the file when it will not play, and it is left out of the package."""
+    from signage_player.mp4 import BadVideo, probe
+    from signage_player.video import VideoError, check_decodes
+
+    try:
+        check_decodes(probe(path, rel, str(path)))
+    except BadVideo as exc:
+        src.problems.add(path, 0, "video", exc.reason)
+    except VideoError as exc:
+        src.problems.add(path, 0, "video", f"expected an H.264 MP4 that decodes ({exc})")
+    else:
+        src.copies[rel] = path
+        src.manifest.setdefault("videos", []).append(rel)
+        return
+    src.refused.add(rel)
 
 
 def _strings(src: Source, langs: tuple[str, ...]) -> None:
@@ -222,6 +261,8 @@ def _scenes(src: Source, langs: tuple[str, ...], places: dict[str, Any], zone: s
             if key not in data:
                 src.problems.add(path, key_line(text, "data"), f"data.{key}",
                                  f"expected a value (required by {stype} scenes)")
+        if stype == "video" and not _video_scene(src, path, text, data):
+            continue  # left out, so the package checks after this do not report it again
         _missing_texts(data, langs, path, text, src.problems)
         rel = f"data/{sid}.json"
         src.files[rel] = _json(data)
@@ -229,6 +270,27 @@ def _scenes(src: Source, langs: tuple[str, ...], places: dict[str, Any], zone: s
         entry = {"id": sid, "type": stype, "data": rel,
                  **{k: scene[k] for k in SCENE_KEYS[1:] if k in scene}}
         src.manifest["scenes"].append(entry)
+
+
+def _video_scene(src: Source, path: Path, text: str, data: Any) -> bool:
+    from signage_player.video import options
+
+    ok = True
+    video = data.get("video") if isinstance(data, dict) else None
+    if video in src.refused:
+        ok = False  # its file is already reported
+    elif "video" in data and video not in src.copies:
+        src.problems.add(path, key_line(text, "video"), "data.video",
+                         f"expected an .mp4 file under assets/, got {video!r}")
+        ok = False
+    try:
+        options(data)
+    except ValueError as exc:
+        key = str(exc).partition(":")[0]
+        src.problems.add(path, key_line(text, key), f"data.{key}",
+                         str(exc).partition(": ")[2])
+        ok = False
+    return ok and "video" in data
 
 
 def _missing_texts(obj: Any, langs: tuple[str, ...], path: Path, text: str,

@@ -6,7 +6,10 @@ The package's interactive data (`manifest.json` "interactive", e.g. data/interac
   categories   {category id: {lang: name}} for places and events
   places       [{"place": id, "category": id, "about": {lang: text}?}]: places and shops
   events       {"<index in the events scene's items>": {"start": ISO, "end": ISO,
-                "category": id}}: dates for the "when" filter (the scene shows its own text)
+                "category": id}}: dates for the "when" filter (the scene shows its own text);
+               for events from a calendar feed (items with a "uid", signage_player/ics.py)
+               the key is the UID instead, and the dates come from the feed: the search
+               shows each event's next occurrence that has not ended, and never a past one
   courses      {"<course id>": {"surface": {lang}, "lit": bool, "winter": {lang}}}: extra
                facts for the jogging courses of the jogging scene
 Events and jogging courses come from the package's events and jogging scenes, so an author
@@ -14,7 +17,7 @@ writes them once. Every problem is a ContentError naming the file and the field.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +43,25 @@ class Item:
     end: datetime | None = None
     about: Any = None  # {lang: text}
     course: Mapping[str, Any] | None = None
+    # Calendar events: every upcoming (start, end); `at(now)` picks the one to show.
+    occurrences: tuple[tuple[datetime, datetime], ...] = ()
+    all_day: bool = False
+    timed_end: bool = True
+
+    def at(self, now: datetime) -> "Item | None":
+        """This item as of `now`: a calendar event's next occurrence that has not ended,
+        with its date text in every language of its title; None once they are all over."""
+        if not self.occurrences:
+            return self
+        from signage_player.ics import when_text
+
+        for start, end in self.occurrences:
+            if end >= now:
+                shown_end = end if self.timed_end else None
+                when = {lang: when_text(start, shown_end, self.all_day, lang)
+                        for lang in self.title}
+                return replace(self, start=start, end=end, when=when)
+        return None
 
 
 @dataclass(frozen=True)
@@ -62,8 +84,9 @@ class Catalog:
     def of(self, kind: str) -> list[Item]:
         return [i for i in self.items if i.kind == kind]
 
-    def find(self, kind: str, item_id: str) -> Item | None:
-        return next((i for i in self.items if i.kind == kind and i.id == item_id), None)
+    def find(self, kind: str, item_id: str, now: datetime | None = None) -> Item | None:
+        item = next((i for i in self.items if i.kind == kind and i.id == item_id), None)
+        return item.at(now) if item is not None and now is not None else item
 
     def route(
         self, place: str, variant: str, crowding: Mapping[frozenset, float] | None = None
@@ -87,7 +110,10 @@ class Catalog:
     ) -> list[Item]:
         """Items of `kind` matching the filters, nearest first (places off the graph last)."""
         out = []
-        for item in self.of(kind):
+        for listed in self.of(kind):
+            item = listed.at(now)
+            if item is None:
+                continue  # a calendar event whose last occurrence is over
             if category and item.category != category:
                 continue
             if kind == "events" and not _when_ok(item, now, when):
@@ -175,8 +201,11 @@ def _events(package: Package, extra: Any, categories: Mapping, where: str) -> li
         raise ContentError(f"{where}: events: expected an object keyed by item index")
     out = []
     for i, ev in enumerate(package.data[spec.data]["items"]):
-        facts = extra.get(str(i), {})
-        at = f"{where}: events.{i}"
+        # A feed's items are sorted by date and cut to max_items at build, so an index would
+        # name another event next week: their facts are keyed by UID.
+        key = str(ev["uid"]) if "uid" in ev else str(i)
+        facts = extra.get(key, {})
+        at = f"{where}: events.{key}"
         try:
             start = datetime.fromisoformat(facts["start"]) if "start" in facts else None
             end = datetime.fromisoformat(facts["end"]) if "end" in facts else None
@@ -184,14 +213,30 @@ def _events(package: Package, extra: Any, categories: Mapping, where: str) -> li
             raise ContentError(f"{at}: start/end: expected ISO dates with offset: {exc}") from exc
         if (start and start.tzinfo is None) or (end and end.tzinfo is None):
             raise ContentError(f"{at}: start/end: expected a UTC offset, e.g. +09:00")
-        category = facts.get("category", "")
+        category = facts.get("category", ev.get("category", ""))  # a feed's CATEGORIES
         if category and category not in categories:
             raise ContentError(f"{at}.category: expected one of {', '.join(categories)}")
         place = ev.get("place", package.location)  # where the event is, not the sign
+        occurrences = _occurrences(ev, at)
+        if occurrences and start is None:
+            start, end = occurrences[0]
         out.append(
-            Item("events", f"event{i}", place, ev["title"], category, ev.get("when"), start, end)
+            Item("events", f"event{i}", place, ev["title"], category, ev.get("when"), start, end,
+                 occurrences=occurrences, all_day=bool(ev.get("all_day", False)),
+                 timed_end=bool(ev.get("timed_end", True)))
         )
     return out
+
+
+def _occurrences(ev: Mapping[str, Any], at: str) -> tuple[tuple[datetime, datetime], ...]:
+    raw = ev.get("occurrences", [])
+    try:
+        found = tuple((datetime.fromisoformat(s), datetime.fromisoformat(e)) for s, e in raw)
+    except (TypeError, ValueError) as exc:
+        raise ContentError(f"{at}: occurrences: expected [start, end] ISO pairs: {exc}") from exc
+    if any(s.tzinfo is None or e.tzinfo is None for s, e in found):
+        raise ContentError(f"{at}: occurrences: expected a UTC offset, e.g. +09:00")
+    return found
 
 
 def _courses(package: Package, extra: Any, where: str) -> list[Item]:

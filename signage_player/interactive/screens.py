@@ -238,7 +238,8 @@ def _chips(env: Env, state: State) -> list[tuple[str, str]]:
     if state.kind == "events":
         out += [(f"when:{w}", _t(env, f"ui_when_{w}")) for w in WHEN]
     if state.kind in ("events", "places"):
-        used = {i.category for i in cat.of(state.kind) if i.category}
+        # Categories of what can still be found: a calendar event that is over offers none.
+        used = {i.category for i in cat.of(state.kind) if i.category and i.at(env.now)}
         out += [("category:", _t(env, "ui_all"))]
         out += [
             (f"category:{c}", pick(cat.categories[c], env.lang))
@@ -378,7 +379,7 @@ def _item_sub(env: Env, state: State, item: Item) -> str:
 def _detail(canvas: Canvas, lay: Layout, env: Env, state: State) -> tuple[list, str, Box | None]:
     pal, m = canvas.palette, canvas.metrics
     kind = state.kind or "routes"
-    item = env.catalog.find(kind, state.item)
+    item = env.catalog.find(kind, state.item, env.now)
     if item is None:  # the content changed under the passer-by: say so, never guess
         _header(canvas, lay, env, _t(env, "ui_gone"))
         return [], "", None

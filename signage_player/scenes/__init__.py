@@ -14,6 +14,7 @@ MODULES = {
     "notices": "notices",
     "emergency": "emergency",
     "image": "image",
+    "video": "video",
     "checkin": "checkin",
 }
 

