@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cloud_bridge import topics
 from cloud_bridge.downlink.commands import CommandHandler
@@ -35,6 +36,9 @@ from provisioning.node_tls import tls_context_for
 from walkway import safejson
 from walkway.errors import StoreError
 from walkway.notify import Notifier, Watchdog
+
+if TYPE_CHECKING:
+    from cloud_bridge.content_fetch import ContentFetcher
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,7 @@ class Bridge:
         self.delivered_bins = 0
         self.sent_messages = 0
         self.stop_event = threading.Event()
+        self.content = None  # set below once the link exists (it publishes on it)
         mqtt = config.mqtt
         self.link = MqttLink(
             host=mqtt.host,
@@ -100,6 +105,7 @@ class Bridge:
             max_inflight=max(20, mqtt.window),
             clock=monotonic,
         )
+        self.content = _content_fetcher(config, self.link, clock, monotonic)
 
     # -- MQTT callbacks -------------------------------------------------------------
     def _on_connected(self, link: MqttLink) -> None:
@@ -108,6 +114,8 @@ class Bridge:
         link.subscribe(self.cmd_topic, qos=1)
         if self.neighbours_file is not None:
             link.subscribe(self.flows_topic, qos=1)
+        if self.content is not None:
+            self.content.on_connected()
         link.publish(self.status_topic, status_message(self.config.node.id, "online",
                                                        self.clock()), retain=True)
 
@@ -122,6 +130,9 @@ class Bridge:
             return
         if topic == self.cmd_topic:
             self._publish_results(self.commands.handle(payload))
+            return
+        if self.content is not None and self.content.handles(topic):
+            self.content.on_message(topic, payload)
             return
         if topic != self.ack_topic:
             return
@@ -234,6 +245,8 @@ class Bridge:
         if self.link.connected and now - self.last_health >= self.health_every_s:
             self.last_health = now
             self.publish_health()
+        if self.content is not None:
+            self.content.tick()
         self.watchdog.tick()
 
     def step(self, timeout: float = 0.05) -> None:
@@ -261,10 +274,29 @@ class Bridge:
             final = (self.status_topic,
                      status_message(self.config.node.id, "offline", self.clock()))
             self.notifier.stopping()
+            if self.content is not None:
+                self.content.close()
             self.link.close(final=final)
             self.store.close()
             log.info("bridge stopped: %d bins delivered in %d messages",
                      self.delivered_bins, self.sent_messages)
+
+
+def _content_fetcher(config: Config, link: MqttLink, clock: Callable[[], float],
+                     monotonic: Callable[[], float]) -> "ContentFetcher | None":
+    """The in-bridge content fetcher, when this node has a sign that checks signatures."""
+    from cloud_bridge.content_fetch_config import content_fetch_config
+
+    signage = config.section("signage")
+    if signage is None or signage.content_public_key is None:
+        return None
+    if not content_fetch_config(config).enabled:
+        return None
+    from cloud_bridge.content_fetch import ContentFetcher
+    from provisioning.signing import load_public_key
+
+    return ContentFetcher(config, link, load_public_key(signage.content_public_key),
+                          clock=clock, monotonic=monotonic)
 
 
 def run_bridge(config: Config) -> int:

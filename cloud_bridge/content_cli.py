@@ -1,4 +1,4 @@
-"""Commands: `walkway fleet publish-content|fetch-content|content-status` (docs/content.md).
+"""Commands: `walkway fleet publish-content|content-status` (docs/content.md).
 
 paho and cryptography are imported by the handlers' modules only when a command runs.
 """
@@ -6,8 +6,6 @@ paho and cryptography are imported by the handlers' modules only when a command 
 import argparse
 import json
 import os
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +32,21 @@ def _canary(text: str | None) -> float | None:
     return value
 
 
+def _chunk(text: str) -> int:
+    from cloud_bridge.content_dist import MAX_CHUNK
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1024 <= value <= MAX_CHUNK:
+        raise UsageError(f"--chunk: expected bytes from 1024 to {MAX_CHUNK}, got {text!r}")
+    return value
+
+
 def _publish(args: argparse.Namespace) -> int:
-    from cloud_bridge.content_dist import canary_split, publish, resolve_targets
+    from cloud_bridge.content_dist import Publisher, pack, package_ref, resolve_targets
+    from cloud_bridge.content_rollout import Rollout
     from provisioning.signing import load_private_key
 
     pkg = Path(args.package)
@@ -45,51 +56,65 @@ def _publish(args: argparse.Namespace) -> int:
         raise UsageError(f"{pkg / 'manifest.json'}: expected a built package folder") from exc
     if not (pkg / "manifest.sig").is_file():
         raise UsageError(f"{pkg}: expected a signed package (walkway content build --key)")
-    registry = []
-    if any("/" not in t and not t.startswith("tag:") for t in args.to):
+    canary, chunk = _canary(args.canary), _chunk(args.chunk)
+    registry, tags = [], {}
+    if any("/" not in t for t in args.to):
         from provisioning.ca import default_ca_dir, load_registry
+        from provisioning.tags import load_tags
 
-        registry = load_registry(Path(args.ca_dir) if args.ca_dir else default_ca_dir())
-    targets = resolve_targets(args.to, registry)
-    chosen = canary_split(targets, _canary(args.canary))
-    ptr = publish(args.broker, pkg, manifest, chosen, load_private_key(args.key),
-                  now=time.time(), tls_context=_tls(args))
-    rest = len(targets) - len(chosen)
-    print(f"published {ptr['id']} {ptr['version']} ({ptr['size']} bytes, {ptr['chunks']} "
-          f"chunks) to {len(chosen)} sign(s): {', '.join(f'{s}/{n}' for s, n in chosen)}"
-          + (f"; {rest} left for after the canary" if rest else ""))
-    return 0
-
-
-def _fetch(args: argparse.Namespace) -> int:
-    from cloud_bridge.content_dist import fetch
-    from provisioning.signing import load_public_key
-
-    result = fetch(args.broker, args.site, args.node, Path(args.inbox),
-                   load_public_key(args.public_key), timeout=args.timeout, now=time.time(),
-                   tls_context=_tls(args))
-    if result.state == "fetched":
-        print(f"fetched {result.path}")
-        return 0
-    print(f"{args.site}/{args.node}: {result.reason}", file=sys.stderr)
-    return 2 if result.state == "refused" else 3
+        ca_dir = Path(args.ca_dir) if args.ca_dir else default_ca_dir()
+        registry, tags = load_registry(ca_dir), load_tags(ca_dir)
+    targets = resolve_targets(args.to, registry, tags)
+    key = load_private_key(args.key)
+    archive = pack(pkg)
+    pub = Publisher(args.broker, f"walkway-publish-{os.getpid()}", _tls(args))
+    try:
+        rollout = Rollout(pub, key, say=lambda line: print(line, flush=True))
+        return rollout.run(package_ref(manifest, archive, chunk), archive, targets,
+                           canary=canary, wait_s=args.wait, watch_s=args.watch,
+                           rollback=args.rollback)
+    finally:
+        pub.close()
 
 
 def _status(args: argparse.Namespace) -> int:
-    from cloud_bridge.content_dist import content_status
+    from cloud_bridge.content_dist import Publisher, content_status
 
-    rows = content_status(args.broker, wait_s=args.wait, tls_context=_tls(args))
+    pub = Publisher(args.broker, f"walkway-content-status-{os.getpid()}", _tls(args),
+                    timeout=args.wait)
+    try:
+        rows = content_status(pub)
+    finally:
+        pub.close()
     if args.json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
         return 0
-    print(f"{'sign':24} {'published':28} {'fetcher':10} since / reason")
+    print(f"{'sign':20} {'plays':28} {'since':21} {'published':24} {'state':10} failure")
     for r in rows:
-        pub, st = r.get("published") or {}, r.get("state") or {}
-        published = f"{pub.get('id', '-')} {pub.get('version', '')}".strip()
-        line = f"{r['site'] + '/' + r['node']:24} {published:28} {st.get('state', '-'):10} "
-        print(line + (st.get("reason") or st.get("at") or ""))
+        pub_, st = r.get("published") or {}, r.get("state") or {}
+        plays, since = _plays(st)
+        failure = st.get("failure") or {}
+        fail = (f"{failure.get('at', '')} {failure.get('state', '')}: {failure.get('reason', '')}"
+                if failure else "-")
+        published = f"{pub_.get('id', '-')} {pub_.get('version', '')}".strip()
+        if pub_.get("rollback"):
+            published += " (rollback)"
+        print(f"{r['site'] + '/' + r['node']:20} {plays:28} {since:21} {published:24} "
+              f"{st.get('state', '-'):10} {fail}")
     return 0
+
+
+def _plays(state: dict[str, Any]) -> tuple[str, str]:
+    """What the sign shows and since when: the player's own word when its heartbeat is
+    fresh, else what the bridge installed (marked: not confirmed on screen)."""
+    playing, installed = state.get("playing"), state.get("installed")
+    if isinstance(playing, dict):
+        return f"{playing.get('id')} {playing.get('version')}", str(playing.get("since") or "-")
+    if isinstance(installed, dict):
+        return (f"{installed.get('id')} {installed.get('version')} (unconfirmed)",
+                str(installed.get("at") or "-"))
+    return "-", "-"
 
 
 def _broker_args(p: argparse.ArgumentParser) -> None:
@@ -105,24 +130,27 @@ def register(subparsers: argparse._SubParsersAction, groups: dict) -> None:
     pub = fleet.add_parser("publish-content", help="send a signed package to signs over MQTT")
     pub.add_argument("package", help="package folder from walkway content build --key")
     pub.add_argument("--to", action="append", required=True,
-                     help="SITE or SITE/NODE (repeat); SITE = its nodes in the CA registry")
-    pub.add_argument("--canary", help="only the first N%% of the signs (sorted), e.g. 10%%")
+                     help="SITE, SITE/NODE or tag:NAME (repeat); SITE = its nodes in the CA "
+                     "registry, tag:NAME = nodes with that tag (walkway provision tag)")
+    pub.add_argument("--canary", help="first only N%% of the signs (sorted), e.g. 10%%; the "
+                     "rest after their reports, or a rollback")
+    pub.add_argument("--wait", type=float, default=600.0,
+                     help="seconds to wait for the canary's reports (default 600)")
+    pub.add_argument("--watch", type=float, default=0.0,
+                     help="seconds to wait for the rest's reports, rolling the group back on a "
+                     "failure (default 0: do not wait)")
+    pub.add_argument("--rollback", action="store_true",
+                     help="allow the signs to install an older package than they play")
+    pub.add_argument("--chunk", default="49152", help="chunk size in bytes (default 49152)")
     pub.add_argument("--key", required=True, help="content signing key (signs the pointer)")
-    pub.add_argument("--ca-dir", help="fleet CA directory, for SITE targets")
+    pub.add_argument("--ca-dir", help="fleet CA directory, for SITE and tag: targets")
     _broker_args(pub)
     pub.set_defaults(handler=_publish)
 
-    fetch = fleet.add_parser("fetch-content", help="on a sign: fetch its pointed-at package")
-    fetch.add_argument("--site", required=True, help="this sign's site")
-    fetch.add_argument("--node", required=True, help="this sign's node id")
-    fetch.add_argument("--inbox", required=True, help="folder to write the .tar.gz into")
-    fetch.add_argument("--public-key", required=True, help="content public key (PEM)")
-    fetch.add_argument("--timeout", type=float, default=30.0, help="seconds to wait")
-    _broker_args(fetch)
-    fetch.set_defaults(handler=_fetch)
-
-    status = fleet.add_parser("content-status", help="per sign: published package, fetch state")
-    status.add_argument("--wait", type=float, default=1.0, help="seconds to collect (default 1)")
+    status = fleet.add_parser("content-status",
+                              help="per sign: package it plays, since when, any failure")
+    status.add_argument("--wait", type=float, default=10.0,
+                        help="seconds to wait for the broker (default 10)")
     status.add_argument("--json", action="store_true", help="one JSON object per sign")
     _broker_args(status)
     status.set_defaults(handler=_status)

@@ -1,31 +1,30 @@
-"""Content over the fleet's own broker (docs/content.md#distribution).
+"""Content over the fleet's own broker: the wire side (docs/content.md#distribution).
 
 Why chunks over MQTT, not HTTPS: every sign already holds a TLS identity and an ACL on the
 fleet broker, and retained messages give "an offline sign catches up when it returns" for
 free; an HTTPS content server would be a second service with its own credentials. Packages
-are small (the Sapporo one is ~60 KB as .tar.gz); chunks of CHUNK bytes keep each message
-and the sign's memory bounded (chunks are written to disk at their offset, never held).
+are small (the Sapporo one is ~12 KB as .tar.gz).
 
 Topics (QoS 1, retained):
   walkway/v1/{site}/content/{sha}/{i}     chunk i of the package archive (.tar.gz), per site
-  walkway/v1/{site}/{node}/content        the signed pointer for one sign:
-      {"v":1,"type":"content","id","version","sha256","size","chunk","chunks","issued_at",
-       "signature"}  (Ed25519 with the content key over the canonical JSON of the rest)
-  walkway/v1/{site}/{node}/content/state  the sign's fetcher: {"sha256","id","version",
-       "state": "fetched"|"refused","reason","at"}
+  walkway/v1/{site}/content/{sha}/meta    {"id","version","sha256","size","chunk","chunks"}
+  walkway/v1/{site}/{node}/content        the signed pointer for one sign (see `pointer`)
+  walkway/v1/{site}/{node}/content/state  what the sign's bridge did with it
+                                          (cloud_bridge/content_fetch.py)
 The package inside is signed too (manifest.sig) and `walkway signage install` checks it.
+Retained chunks live on the broker until cleared: `clear_unreferenced` empties every chunk
+no pointer names (as its package or as its `previous`, kept for a rollback).
 """
 
 import base64
+import gzip
 import hashlib
 import io
 import json
 import math
-import os
+import re
 import tarfile
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from walkway.timeutil import iso_z
 CHUNK = 48 * 1024  # default chunk size; the pointer names the one used
 MAX_CHUNK = 256 * 1024  # a sign never takes a bigger message for one chunk
 MAX_PACKAGE = 256 * 2**20  # a pointer announcing more is refused
+PACKAGE_FIELDS = ("id", "version", "sha256", "size", "chunk", "chunks")
 
 
 class ContentDistError(WalkwayError):
@@ -45,6 +45,11 @@ class ContentDistError(WalkwayError):
 
 def chunk_topic(site: str, sha: str, i: int) -> str:
     return f"{PREFIX}/{site}/content/{sha}/{i}"
+
+
+def meta_topic(site: str, sha: str) -> str:
+    """The package's chunk count, so clearing it needs no listing of its chunks."""
+    return f"{PREFIX}/{site}/content/{sha}/meta"
 
 
 def pointer_topic(site: str, node: str) -> str:
@@ -58,7 +63,9 @@ def state_topic(site: str, node: str) -> str:
 def pack(package_dir: Path) -> bytes:
     """The package folder as a deterministic .tar.gz (sorted names, zeroed times/owners)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as t:
+    # mtime=0 in the gzip header too: the same folder always gives the same sha256.
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as t:
         for p in sorted(Path(package_dir).rglob("*")):
             if not p.is_file() or p.is_symlink():
                 continue
@@ -69,22 +76,30 @@ def pack(package_dir: Path) -> bytes:
     return buf.getvalue()
 
 
-def resolve_targets(specs: list[str], registry: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """SITE/NODE as given; SITE: every live node of that site in the CA registry."""
+def resolve_targets(specs: list[str], registry: list[dict[str, Any]],
+                    tags: dict[str, list[str]] | None = None) -> list[tuple[str, str]]:
+    """SITE/NODE as given; SITE: every live node of that site in the CA registry;
+    tag:NAME: every live node carrying that tag in the fleet's tags (provisioning/tags.py)."""
+    live = sorted((e["site"], e["cn"]) for e in registry
+                  if e.get("kind") == "node" and not e.get("revoked_at"))
     out: list[tuple[str, str]] = []
     for spec in specs:
         if spec.startswith("tag:"):
-            raise UsageError(f"--to {spec}: tag targets need the balena device tags, which "
-                             "publish-content does not read yet; name SITE or SITE/NODE")
+            name = spec.removeprefix("tag:")
+            found = [(s, n) for s, n in live if name in (tags or {}).get(n, [])]
+            if not found:
+                raise UsageError(f"--to {spec}: no live node carries tag {name!r} "
+                                 "(walkway provision tag --node N --add NAME)")
+            out += found
+            continue
         site, _, node = spec.partition("/")
         if node:
             out.append((site, node))
             continue
-        nodes = sorted(e["cn"] for e in registry if e.get("kind") == "node"
-                       and e.get("site") == site and not e.get("revoked"))
+        nodes = [(s, n) for s, n in live if s == site]
         if not nodes:
             raise UsageError(f"--to {spec}: no nodes of site {site!r} in the CA registry")
-        out += [(site, n) for n in nodes]
+        out += nodes
     return sorted(dict.fromkeys(out))
 
 
@@ -95,17 +110,29 @@ def canary_split(targets: list[tuple[str, str]], percent: float | None) -> list[
     return targets[: max(1, math.floor(len(targets) * percent / 100 + 1e-9))]
 
 
-def pointer(package: dict[str, Any], archive: bytes, key: Any, now: float,
-            chunk: int = CHUNK) -> dict[str, Any]:
-    body = {"v": 1, "type": "content", "id": package["id"], "version": package["version"],
+def package_ref(package: dict[str, Any], archive: bytes, chunk: int = CHUNK) -> dict[str, Any]:
+    """What a pointer names about a package: id, version, sha256, size, chunk, chunks."""
+    return {"id": package["id"], "version": package["version"],
             "sha256": hashlib.sha256(archive).hexdigest(), "size": len(archive),
-            "chunk": chunk, "chunks": max(1, math.ceil(len(archive) / chunk)),
-            "issued_at": iso_z(now)}
+            "chunk": chunk, "chunks": max(1, math.ceil(len(archive) / chunk))}
+
+
+def pointer(ref: dict[str, Any], key: Any, now: float, *, to: tuple[str, str],
+            previous: dict[str, Any] | None = None, rollback: bool = False) -> dict[str, Any]:
+    """A signed pointer for one sign. `to` binds it to that sign (a copy on another sign's
+    topic is refused); `previous` names the package it replaces (kept on the broker for a
+    rollback); `rollback` lets the sign install an older package."""
+    body: dict[str, Any] = {"v": 1, "type": "content", **{k: ref[k] for k in PACKAGE_FIELDS},
+                            "to": f"{to[0]}/{to[1]}", "issued_at": iso_z(now)}
+    if previous is not None:
+        body["previous"] = {k: previous[k] for k in PACKAGE_FIELDS}
+    if rollback:
+        body["rollback"] = True
     signature = key.sign(canonical_json(body))
     return {**body, "signature": base64.b64encode(signature).decode("ascii")}
 
 
-def verify_pointer(message: Any, public_key: Any) -> dict[str, Any]:
+def verify_pointer(message: Any, public_key: Any, site: str, node: str) -> dict[str, Any]:
     """The pointer's fields, or ContentDistError with a one-line reason."""
     from cryptography.exceptions import InvalidSignature
 
@@ -118,192 +145,194 @@ def verify_pointer(message: Any, public_key: Any) -> dict[str, Any]:
     except (InvalidSignature, ValueError) as exc:
         raise ContentDistError("content pointer: unsigned or not signed with the content key"
                                " (content_public_key); refused") from exc
+    if body.get("to") != f"{site}/{node}":
+        raise ContentDistError(f"content pointer: to: expected {site}/{node}, got "
+                               f"{body.get('to')!r} (a copy of another sign's pointer); refused")
     size, chunk, chunks = body.get("size"), body.get("chunk"), body.get("chunks")
     if not (isinstance(size, int) and 0 < size <= MAX_PACKAGE and isinstance(chunk, int)
             and 0 < chunk <= MAX_CHUNK and chunks == max(1, math.ceil(size / chunk))):
         raise ContentDistError(f"content pointer: size/chunk/chunks: expected at most "
                                f"{MAX_PACKAGE} bytes in chunks of at most {MAX_CHUNK}, got "
                                f"{size}/{chunk}/{chunks}")
+    sha = body.get("sha256")
+    if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+        raise ContentDistError("content pointer: sha256: expected 64 lowercase hex digits")
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", str(body.get("issued_at"))):
+        # Compared as text with the last one handled (replays): one fixed UTC format only.
+        raise ContentDistError("content pointer: issued_at: expected YYYY-MM-DDTHH:MM:SSZ")
     return body
 
 
-def _client(broker_url: str, client_id: str, tls_context: Any = None) -> Any:
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
+# -- the publisher's connection -----------------------------------------------------------
+class Publisher:
+    """One MQTT connection of the city side (the collector principal's certificate):
+    publishes chunks and pointers, reads retained state."""
 
-    from cloud_bridge.collector import parse_broker_url
+    def __init__(self, broker_url: str, client_id: str, tls_context: Any = None,
+                 timeout: float = 60.0) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
 
-    host, port, tls = parse_broker_url(broker_url)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=mqtt.MQTTv5)
-    if tls:
-        import ssl
+        from cloud_bridge.collector import parse_broker_url
 
-        client.tls_set_context(tls_context or ssl.create_default_context())
-    client.connect(host, port, keepalive=30)
-    client.loop_start()
-    return client
+        host, port, tls = parse_broker_url(broker_url)
+        self.timeout = timeout
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv5)
+        if tls:
+            import ssl
 
+            self.client.tls_set_context(tls_context or ssl.create_default_context())
+        self._lock = threading.Lock()
+        self._sink: Any = None
+        self._subacks: dict[int, threading.Event] = {}
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        connack: list[Any] = []
+        connected = threading.Event()
+        self.client.on_connect = lambda _c, _u, _f, reason, _p: (connack.append(reason),
+                                                                 connected.set())
+        try:
+            self.client.connect(host, port, keepalive=30)
+        except (OSError, ValueError) as exc:  # refused, unreachable, TLS handshake (ssl.SSLError)
+            raise ContentDistError(f"--broker {broker_url}: cannot connect: {exc}") from exc
+        self.client.loop_start()
+        if not connected.wait(timeout) or connack[0].is_failure:
+            self.close()
+            why = connack[0] if connack else f"no answer within {timeout:g} s"
+            raise ContentDistError(f"--broker {broker_url}: connection refused: {why}")
 
-def publish(broker_url: str, package_dir: Path, package: dict[str, Any],
-            targets: list[tuple[str, str]], key: Any, *, now: float,
-            tls_context: Any = None, timeout: float = 60.0,
-            chunk: int = CHUNK) -> dict[str, Any]:
-    """Chunks once per site, then a pointer per target; returns the pointer."""
-    archive = pack(package_dir)
-    ptr = pointer(package, archive, key, now, chunk)
-    client = _client(broker_url, f"walkway-publish-{os.getpid()}", tls_context)
-    try:
-        infos = []
-        for site in sorted({s for s, _ in targets}):
-            for i in range(ptr["chunks"]):
-                infos.append(client.publish(chunk_topic(site, ptr["sha256"], i),
-                                            archive[i * chunk:(i + 1) * chunk], qos=1,
-                                            retain=True))
-        # Pointers last: a sign never sees a pointer before its chunks are on the broker.
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        with self._lock:
+            sink = self._sink
+        if sink is not None:
+            sink(msg.topic, msg.payload)
+
+    def _on_subscribe(self, _c: Any, _u: Any, mid: int, _r: Any, _p: Any) -> None:
+        with self._lock:
+            event = self._subacks.setdefault(mid, threading.Event())
+        event.set()
+
+    def _subscribe(self, topics: list[tuple[str, int]]) -> None:
+        _rc, mid = self.client.subscribe(topics)
+        with self._lock:
+            event = self._subacks.setdefault(mid, threading.Event())
+        if not event.wait(self.timeout):
+            raise ContentDistError(f"broker: no SUBACK for {topics[0][0]} within "
+                                   f"{self.timeout:g} s")
+
+    def retained(self, filters: list[str], sink: Any) -> None:
+        """Call sink(topic, payload) for every retained message on `filters`, then return.
+        The end is known without waiting a guessed time: subscribed at QoS 0 the retained
+        messages are written before the SUBACK of a second SUBSCRIBE on the same
+        connection (mosquitto handles one client's packets in order)."""
+        with self._lock:
+            self._sink = sink
+        try:
+            self._subscribe([(f, 0) for f in filters])
+            self._subscribe([(f"{PREFIX}/end-of-retained", 0)])  # granted or not: a marker
+        finally:
+            with self._lock:
+                self._sink = None
+            self.client.unsubscribe(filters + [f"{PREFIX}/end-of-retained"])
+
+    def watch(self, filters: list[str], sink: Any) -> None:
+        """Keep calling sink for messages on `filters` (retained ones first) until unwatch."""
+        with self._lock:
+            self._sink = sink
+        self._subscribe([(f, 1) for f in filters])
+
+    def unwatch(self, filters: list[str]) -> None:
+        with self._lock:
+            self._sink = None
+        self.client.unsubscribe(filters)
+
+    def publish(self, topic: str, payload: bytes | str, retain: bool = True) -> Any:
+        return self.client.publish(topic, payload, qos=1, retain=retain)
+
+    def wait(self, infos: list[Any]) -> None:
         for info in infos:
-            info.wait_for_publish(timeout)
-        for site, node in targets:
-            client.publish(pointer_topic(site, node), json.dumps(ptr), qos=1,
-                           retain=True).wait_for_publish(timeout)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return ptr
+            info.wait_for_publish(self.timeout)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
 
 
-@dataclass
-class Fetched:
-    state: str  # fetched | refused | none
-    reason: str = ""
-    path: Path | None = None
-    pointer: dict[str, Any] | None = None
+def publish_chunks(pub: Publisher, sites: set[str], ref: dict[str, Any], archive: bytes) -> None:
+    """The archive's chunks, retained, once per site; returns when the broker has them all
+    (a pointer must never reach a sign before its chunks are on the broker)."""
+    chunk = ref["chunk"]
+    infos = [pub.publish(chunk_topic(site, ref["sha256"], i), archive[i * chunk:(i + 1) * chunk])
+             for site in sorted(sites) for i in range(ref["chunks"])]
+    meta = json.dumps({k: ref[k] for k in PACKAGE_FIELDS})
+    infos += [pub.publish(meta_topic(site, ref["sha256"]), meta) for site in sorted(sites)]
+    pub.wait(infos)
 
 
-class _Fetch:
-    """One fetch: the pointer, then the chunks, written to disk at their offsets."""
-
-    def __init__(self, site: str, node: str, inbox: Path, public_key: Any) -> None:
-        self.site, self.node, self.inbox, self.key = site, node, inbox, public_key
-        self.done = threading.Event()
-        self.result = Fetched("none", "no content pointer for this sign on the broker")
-        self.ptr: dict[str, Any] | None = None
-        self.have: set[int] = set()
-        self.part: Path | None = None
-
-    def on_message(self, client: Any, _userdata: Any, msg: Any) -> None:
-        if msg.topic == pointer_topic(self.site, self.node):
-            self._pointer(client, msg.payload)
-        elif self.ptr is not None and self.part is not None:
-            self._chunk(msg.topic, msg.payload)
-
-    def _pointer(self, client: Any, payload: bytes) -> None:
-        try:
-            ptr = verify_pointer(json.loads(payload), self.key)
-        except (ValueError, ContentDistError) as exc:
-            self._finish(Fetched("refused", str(exc).splitlines()[0]))
-            return
-        final = self.inbox / f"{ptr['id']}-{ptr['version']}-{ptr['sha256'][:8]}.tar.gz"
-        if final.is_file():
-            self._finish(Fetched("fetched", "already here", final, ptr))
-            return
-        self.ptr, self.part = ptr, self.inbox / f".part-{ptr['sha256'][:16]}"
-        with self.part.open("wb") as f:
-            f.truncate(ptr["size"])
-        client.subscribe(f"{PREFIX}/{self.site}/content/{ptr['sha256']}/+", qos=1)
-
-    def _chunk(self, topic: str, payload: bytes) -> None:
-        assert self.ptr is not None and self.part is not None
-        prefix = f"{PREFIX}/{self.site}/content/{self.ptr['sha256']}/"
-        index = topic.removeprefix(prefix)
-        if not topic.startswith(prefix) or not index.isdigit():
-            return
-        i = int(index)
-        if i >= self.ptr["chunks"] or len(payload) > self.ptr["chunk"] or i in self.have:
-            return
-        with self.part.open("r+b") as f:
-            f.seek(i * self.ptr["chunk"])
-            f.write(payload)
-        self.have.add(i)
-        if len(self.have) == self.ptr["chunks"]:
-            self._complete()
-
-    def _complete(self) -> None:
-        assert self.ptr is not None and self.part is not None
-        digest = hashlib.sha256()
-        with self.part.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 16), b""):
-                digest.update(block)
-        if digest.hexdigest() != self.ptr["sha256"]:
-            self.part.unlink(missing_ok=True)
-            self._finish(Fetched("refused", f"package {self.ptr['id']} {self.ptr['version']}: "
-                                 "sha256 of the received chunks does not match the signed "
-                                 "pointer (tampered or damaged); refused", None, self.ptr))
-            return
-        final = self.inbox / f"{self.ptr['id']}-{self.ptr['version']}-{self.ptr['sha256'][:8]}"
-        final = final.with_name(final.name + ".tar.gz")
-        os.replace(self.part, final)
-        self._finish(Fetched("fetched", "", final, self.ptr))
-
-    def _finish(self, result: Fetched) -> None:
-        self.result = result
-        self.done.set()
+def publish_pointers(pub: Publisher, pointers: dict[tuple[str, str], dict[str, Any]]) -> None:
+    pub.wait([pub.publish(pointer_topic(s, n), json.dumps(p)) for (s, n), p in pointers.items()])
 
 
-def fetch(broker_url: str, site: str, node: str, inbox: Path, public_key: Any, *,
-          timeout: float, now: float, tls_context: Any = None) -> Fetched:
-    """Fetch this sign's pointed-at package into `inbox` (for `walkway signage install`)
-    and report the outcome on .../content/state. Retained messages make it catch up after
-    being offline: run it at start and whenever it reconnects."""
-    inbox.mkdir(parents=True, exist_ok=True)
-    job = _Fetch(site, node, inbox, public_key)
-    client = _client(broker_url, f"walkway-fetch-{site}-{node}", tls_context)
-    client.on_message = job.on_message
+def _json(payload: bytes) -> Any:
     try:
-        client.subscribe(pointer_topic(site, node), qos=1)
-        job.done.wait(timeout)
-        result = job.result
-        if result.state == "none" and job.ptr is not None:
-            result = Fetched("refused", f"package {job.ptr['id']}: only {len(job.have)} of "
-                             f"{job.ptr['chunks']} chunks arrived within {timeout:g} s", None,
-                             job.ptr)
-        if result.pointer is not None or result.state == "refused":
-            p = result.pointer or {}
-            state = {"sha256": p.get("sha256"), "id": p.get("id"), "version": p.get("version"),
-                     "state": result.state, "reason": result.reason, "at": iso_z(now)}
-            client.publish(state_topic(site, node), json.dumps(state), qos=1,
-                           retain=True).wait_for_publish(10)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return result
+        return json.loads(payload) if payload else None
+    except ValueError:
+        return None
 
 
-def content_status(broker_url: str, *, wait_s: float = 1.0,
-                   tls_context: Any = None) -> list[dict[str, Any]]:
-    """Per sign: the pointer published to it and what its fetcher said (retained topics)."""
+def current_pointers(pub: Publisher) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every sign's retained pointer (unverified: the publisher's own messages)."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def sink(topic: str, payload: bytes) -> None:
+        parts, body = topic.split("/"), _json(payload)
+        if len(parts) == 5 and isinstance(body, dict):
+            found[(parts[2], parts[3])] = body
+
+    pub.retained([f"{PREFIX}/+/+/content"], sink)
+    return found
+
+
+def clear_unreferenced(pub: Publisher, sites: set[str]) -> list[str]:
+    """Empty the retained chunks of every package in `sites` that no pointer names (neither
+    as its package nor as its `previous`). Returns "site:sha12" per package cleared.
+    Packages are found by their small `meta` message (chunk count), so no chunk is read."""
+    keep: set[tuple[str, str]] = set()
+    for (site, _node), p in current_pointers(pub).items():
+        keep.add((site, str(p.get("sha256"))))
+        if isinstance(p.get("previous"), dict):
+            keep.add((site, str(p["previous"].get("sha256"))))
+    stored: dict[tuple[str, str], int] = {}
+
+    def meta(topic: str, payload: bytes) -> None:
+        parts, body = topic.split("/"), _json(payload)
+        chunks = body.get("chunks") if isinstance(body, dict) else None
+        if len(parts) == 6 and isinstance(chunks, int) and 0 < chunks <= MAX_PACKAGE:
+            stored[(parts[2], parts[4])] = chunks
+
+    pub.retained([f"{PREFIX}/{site}/content/+/meta" for site in sorted(sites)], meta)
+    cleared = []
+    for (site, sha), chunks in sorted(stored.items()):
+        if (site, sha) in keep:
+            continue
+        # Chunks first, the meta last: an interrupted run is finished by the next one.
+        pub.wait([pub.publish(chunk_topic(site, sha, i), b"") for i in range(chunks)])
+        pub.wait([pub.publish(meta_topic(site, sha), b"")])
+        cleared.append(f"{site}:{sha[:12]}")
+    return cleared
+
+
+def content_status(pub: Publisher) -> list[dict[str, Any]]:
+    """Per sign: the pointer published to it and the state its bridge reported."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    lock = threading.Lock()
 
-    def on_message(_c: Any, _u: Any, msg: Any) -> None:
-        parts = msg.topic.split("/")
-        if len(parts) < 5 or parts[4] != "content":
+    def sink(topic: str, payload: bytes) -> None:
+        parts, body = topic.split("/"), _json(payload)
+        if len(parts) < 5 or parts[4] != "content" or not isinstance(body, dict):
             return
-        try:
-            body = json.loads(msg.payload)
-        except ValueError:
-            return
-        with lock:
-            row = rows.setdefault((parts[2], parts[3]), {"site": parts[2], "node": parts[3]})
-            row["state" if len(parts) == 6 else "published"] = body
+        row = rows.setdefault((parts[2], parts[3]), {"site": parts[2], "node": parts[3]})
+        row["state" if len(parts) == 6 else "published"] = body
 
-    client = _client(broker_url, f"walkway-content-status-{os.getpid()}", tls_context)
-    client.on_message = on_message
-    try:
-        client.subscribe([(f"{PREFIX}/+/+/content", 1), (f"{PREFIX}/+/+/content/state", 1)])
-        time.sleep(wait_s)  # retained messages arrive right after SUBSCRIBE; no end marker
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    with lock:
-        return [rows[k] for k in sorted(rows)]
+    pub.retained([f"{PREFIX}/+/+/content", f"{PREFIX}/+/+/content/state"], sink)
+    return [rows[k] for k in sorted(rows)]

@@ -226,6 +226,11 @@ class MqttLink:
             if mid is not None:
                 self._pending_subs[mid] = topic
 
+    def unsubscribe(self, topic: str) -> None:
+        self.subscribed.discard(topic)
+        if self.client is not None and self.connected:
+            self.client.unsubscribe(topic)
+
     def close(self, final: tuple[str, bytes] | None = None) -> None:
         """Disconnect cleanly, optionally publishing one last retained message first."""
         if self.client is not None and self.connected:

@@ -28,6 +28,7 @@ EXTRA_SECTIONS = MappingProxyType(
     {
         "health": "edge.health_config",
         "commands": "cloud_bridge.downlink.commands_config",
+        "content_fetch": "cloud_bridge.content_fetch_config",
         "signage": "signage_player.config",
         "tls": "provisioning.node_tls",
     }

@@ -150,8 +150,11 @@ def render_status(d: dict[str, Any], console: Any) -> None:
     console.print(f"outbox:  {st['outbox_depth']} unsent, oldest {oldest}, "
                   f"{st['dropped_bins']} dropped, store {st['size_mb']:.1f} MB")
     sg = d["signage"]
+    content = sg.get("content") or {}
+    plays = (f", playing {content.get('id')} {content.get('version')} since "
+             f"{content.get('since') or '?'}" if content else "")
     console.print(f"signage: {sg['state']}{' - ' + sg['reason'] if sg.get('reason') else ''}"
-                  f", emergency {'ON' if sg['emergency'] else 'off'}")
+                  f", emergency {'ON' if sg['emergency'] else 'off'}{plays}")
     dk = d["disk"]
     console.print(f"disk:    {_size(dk['free_mb'])} free of {_size(dk['total_mb'])}"
                   f" ({dk['free_pct']} %)")

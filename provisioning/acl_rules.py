@@ -26,6 +26,9 @@ COLLECTOR_CLEARS = NODE_WRITES
 # walkway/v1/{site}/flows: neighbours' flows for the site's signs; .../content/#: the
 # site's content package chunks (cloud_bridge/content_dist.py)
 SITE_READS = ("flows", "content/#")
+# The city side reads back what it published (pointers, chunks) to roll a group back, to
+# show content-status and to clear chunks no pointer names any more (issue 14).
+COLLECTOR_CONTENT_READS = (f"{PREFIX}/+/+/content", f"{PREFIX}/+/content/#")
 SHARE_GROUP = "walkway-collectors"  # cloud_bridge.topics.SHARED_GROUP
 SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 
@@ -57,6 +60,7 @@ def acl_text(nodes: list[tuple[str, str]], collectors: list[str]) -> str:
         for leaf in COLLECTOR_WRITES + COLLECTOR_CLEARS:
             lines.append(f"topic write {PREFIX}/+/+/{leaf}")
         lines += [f"topic write {PREFIX}/+/{leaf}" for leaf in SITE_READS]
+        lines += [f"topic read {topic}" for topic in COLLECTOR_CONTENT_READS]
         lines.append("")
     for site, node in sorted(set(nodes)):
         lines += [f"# node {node} at site {site}", f"user {node}"]
@@ -98,6 +102,8 @@ def dynsec_json(nodes: list[tuple[str, str]], collectors: list[str],
     acls += [_acl("publishClientSend", f"{PREFIX}/+/+/{leaf}")
              for leaf in COLLECTOR_WRITES + COLLECTOR_CLEARS]
     acls += [_acl("publishClientSend", f"{PREFIX}/+/{leaf}") for leaf in SITE_READS]
+    for topic in COLLECTOR_CONTENT_READS:
+        acls += [_acl("subscribePattern", topic), _acl("publishClientReceive", topic)]
     roles.append({"rolename": "collector", "acls": acls})
     clients += [{"username": cn, "textname": "collector principal",
                  "roles": [{"rolename": "collector"}]} for cn in sorted(set(collectors))]

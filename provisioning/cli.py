@@ -51,10 +51,34 @@ def _node(args: argparse.Namespace) -> int:
         load_ca(_ca_dir(args)), site=_id(args.site, "--site"), node=_id(args.node, "--node"),
         out=Path(args.out), broker_url=args.broker_url, store_path=args.store, days=args.days,
     )
+    tags = ""
+    if args.tag:
+        from provisioning.tags import set_tags
+
+        tags = f"; tags {', '.join(set_tags(_ca_dir(args), issued.cn, add=args.tag))}"
     print(
         f"node {issued.cn} (site {args.site}): certificate {issued.serial} valid until "
-        f"{_stamp(issued.not_after)}; config {issued.dir / 'node.toml'}"
+        f"{_stamp(issued.not_after)}; config {issued.dir / 'node.toml'}{tags}"
     )
+    return 0
+
+
+def _tag(args: argparse.Namespace) -> int:
+    from provisioning.ca import load_registry
+    from provisioning.tags import check_tag, load_tags, set_tags
+
+    ca_dir = _ca_dir(args)
+    if args.node is None:
+        for node, tags in sorted(load_tags(ca_dir).items()):
+            print(f"{node:<24} {', '.join(tags)}")
+        return 0
+    known = {e["cn"] for e in load_registry(ca_dir) if e.get("kind") == "node"}
+    if args.node not in known:
+        raise UsageError(f"--node: {args.node!r} is not a node in the CA registry")
+    for t in args.add or []:
+        check_tag(t)
+    tags = set_tags(ca_dir, args.node, add=args.add or [], remove=args.remove or [])
+    print(f"{args.node}: tags {', '.join(tags) or '-'}")
     return 0
 
 
@@ -237,7 +261,16 @@ def _register_provision(subparsers: argparse._SubParsersAction) -> None:
     node.add_argument("--broker-url", default="mqtts://localhost:8883", help="mqtts:// URL")
     node.add_argument("--store", default="/data/walkway/store.sqlite", help="store path")
     node.add_argument("--days", type=float, default=30, help="certificate validity in days")
+    node.add_argument("--tag", action="append", help="a group tag for content targets "
+                      "(`publish-content --to tag:NAME`; repeat)")
     node.set_defaults(handler=_node)
+
+    tag = sub.add_parser("tag", help="add or remove a node's group tags (or list them all)")
+    _add_ca_dir(tag)
+    tag.add_argument("--node", help="node id (without it: list every node's tags)")
+    tag.add_argument("--add", action="append", metavar="TAG", help="tag to add (repeat)")
+    tag.add_argument("--remove", action="append", metavar="TAG", help="tag to remove (repeat)")
+    tag.set_defaults(handler=_tag)
 
     col = sub.add_parser("collector", help="make the collector principal's key and certificate")
     _add_ca_dir(col)

@@ -14,7 +14,7 @@ from support.fuzz_targets import Targets
 CASES = 10_000
 SEED = 18
 NAMES = ["counts", "health", "status", "cmd-result", "ack", "flows", "command", "manifest",
-         "config", "scenario", "serial"]
+         "config", "scenario", "serial", "content-pointer"]
 
 
 @pytest.fixture(scope="module")

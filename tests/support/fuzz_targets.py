@@ -71,6 +71,7 @@ class Targets:
         self.manifest = json.loads((self.content / "manifest.json").read_text())
         self.config_dir = tmp / "configs"
         self.config_dir.mkdir()
+        self.pointer_seed, self.fetcher = _content_fetcher(self.bridge)
         (self.config_dir / "counts.csv").write_text(CSV)
 
     def close(self) -> None:
@@ -151,6 +152,22 @@ class Targets:
             return Outcome(False, last.get("reason", ""))
         return Outcome(True)
 
+    def content_pointer(self, payload: bytes) -> Outcome:
+        """The sign's bridge receiving its retained content pointer (content_fetch.py)."""
+        f = self.fetcher
+        f._drop_job()
+        f.record = {}
+        f.on_message(f.pointer_topic, payload)
+        if f.job is None:
+            failure = f.record.get("failure") or {}
+            return Outcome(False, failure.get("reason", "ignored: an empty pointer"))
+        if any(f.job.ptr[k] != self.pointer_seed[k] for k in ("sha256", "size", "to")):
+            raise WrongResult(f"fetching a package the signed pointer does not name: "
+                              f"{f.job.ptr}")
+        if f.job.part.stat().st_size != self.pointer_seed["size"]:
+            raise WrongResult("the part file is not the signed size")
+        return Outcome(True)
+
     def manifest_file(self, payload: bytes) -> Outcome:
         (self.content / "manifest.json").write_bytes(payload)
         try:
@@ -206,6 +223,8 @@ class Targets:
             "flows": (self.flows, lambda m: m.json_case(FLOWS)),
             "command": (self.command, lambda m: m.json_case(m.rng.choice(commands)())),
             "manifest": (self.manifest_file, lambda m: m.json_case(self.manifest)),
+            "content-pointer": (self.content_pointer,
+                                lambda m: m.json_case(self.pointer_seed)),
             "config": (self.config_file, lambda m: m.text_case(_config_seed())),
             "scenario": (self.scenario_file, lambda m: m.text_case(SCENARIO)),
             "serial": (self.serial, lambda m: m.mutate_bytes(
@@ -219,6 +238,21 @@ class Targets:
             self._health = collect(self.bridge.config, self.bridge.store, time.time())
             self._health["mqtt"] = {"connected": False, "connects": 0, "url": "mqtt://x"}
         return self._health
+
+
+def _content_fetcher(bridge: Bridge) -> tuple[dict[str, Any], Any]:
+    """A signed pointer for this sign, and the bridge's content fetcher trusting its key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from cloud_bridge.content_dist import pointer
+    from cloud_bridge.content_fetch import ContentFetcher
+
+    key = Ed25519PrivateKey.generate()
+    ref = {"id": "sapporo-centre", "version": "2026.12.08", "sha256": "ab" * 32,
+           "size": 100_000, "chunk": 49152, "chunks": 3}
+    previous = {**ref, "version": "2026.12.01", "sha256": "cd" * 32}
+    seed = pointer(ref, key, time.time(), to=(SITE, NODE), previous=previous)
+    return seed, ContentFetcher(bridge.config, bridge.link, key.public_key())
 
 
 class _Recording(Collector):
