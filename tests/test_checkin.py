@@ -2,6 +2,7 @@
 decoded from its pixels with cv2, redeemed through the city app's API on a free port."""
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -48,23 +49,35 @@ class Clock:
         return self.now
 
 
-@pytest.fixture()
-def city(tmp_path):
+@contextlib.contextmanager
+def checkin_city(tmp_path: Path, nodes: tuple[str, ...], signs_toml: str = ""):
+    """The city app with the check-in API on a free port, trusting `nodes`' keys (and the
+    sign places in `signs_toml`, if any); yields (url, private keys by node, clock, storage)."""
     keys = {}
     (tmp_path / "keys").mkdir()
-    for node in ("hakken-suburb", "chikaho-north"):
+    for node in nodes:
         keys[node], pem = keypair(node)
         (tmp_path / "keys" / f"{node}.pub.pem").write_bytes(pem)
+    if signs_toml:
+        (tmp_path / "keys" / "signs.toml").write_text(signs_toml)
     storage = open_storage(str(tmp_path / "cloud.db"))
     app = build_app(storage, PlaceModel(), tmp_path / "users.json")
     clock = Clock(T0)
     configure_checkin(app, argparse.Namespace(checkin_keys=tmp_path / "keys"), clock)
     server = serve(app, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", keys, clock, storage
-    server.shutdown()
-    server.server_close()
-    storage.close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", keys, clock, storage
+    finally:
+        server.shutdown()
+        server.server_close()
+        storage.close()
+
+
+@pytest.fixture()
+def city(tmp_path):
+    with checkin_city(tmp_path, ("hakken-suburb", "chikaho-north")) as running:
+        yield running
 
 
 def redeem(url: str, token: str, node: str, account: str = ACCOUNT, route: str = ""

@@ -7,16 +7,15 @@ the sign's route token; a check-in at the destination sign awards points by its 
 
 import argparse
 import os
-import threading
 from pathlib import Path
 
 import pytest
 from support.qr import decode_qr
-from test_checkin import Clock, keypair, redeem
+from test_checkin import Clock, checkin_city, redeem
 
 from city.pages_checkin import configure_checkin
 from city.route_points import POINTS_CAP
-from city.web import build_app, serve
+from city.web import build_app
 from cloud_bridge.collector_store import open_storage
 from walkway.checkin import CHECKIN_URL_PREFIX, ROUTE_FRAGMENT, make_route_token
 from walkway.places import PlaceModel
@@ -39,23 +38,9 @@ def screen():
 
 @pytest.fixture()
 def city(tmp_path):
-    keys = {}
-    (tmp_path / "keys").mkdir()
-    for node in (ORIGIN, GOAL):
-        keys[node], pem = keypair(node)
-        (tmp_path / "keys" / f"{node}.pub.pem").write_bytes(pem)
-    (tmp_path / "keys" / "signs.toml").write_text(
-        f'[signs]\n{ORIGIN} = "chikaho"\n{GOAL} = "susukino"\n')
-    storage = open_storage(str(tmp_path / "cloud.db"))
-    app = build_app(storage, PlaceModel(), tmp_path / "users.json")
-    clock = Clock(T0)
-    configure_checkin(app, argparse.Namespace(checkin_keys=tmp_path / "keys"), clock)
-    server = serve(app, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", keys, clock, storage
-    server.shutdown()
-    server.server_close()
-    storage.close()
+    with checkin_city(tmp_path, (ORIGIN, GOAL),
+                      f'[signs]\n{ORIGIN} = "chikaho"\n{GOAL} = "susukino"\n') as running:
+        yield running
 
 
 def player(node, key, clock, location=""):

@@ -10,35 +10,16 @@ import random
 import sqlite3
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from support.late_replay import BIN, write_replay
 from support.walkway_procs import WalkwayProcess, run_walkway, wait_for
 
 from cloud_bridge.collector_store import open_storage
 
 ROWS = 10_000
-SENSORS = ("cam1.main", "cam1.side", "gate-tfluna")
-BIN = 60
-
-
-def write_replay(path: Path, rng: random.Random) -> Counter:
-    """Rows about 1 s apart; ~3 % arrive late (beyond the grace period) to reopen bins."""
-    t0 = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
-    expected: Counter = Counter()
-    lines = ["time,sensor,direction,count"]
-    t = 0.0
-    for _ in range(ROWS):
-        t += rng.uniform(0.2, 1.8)
-        at = t - (rng.uniform(40, 300) if rng.random() < 0.03 else rng.uniform(0, 5))
-        sensor, direction, n = rng.choice(SENSORS), rng.choice(("in", "out")), rng.randint(1, 5)
-        stamp = t0 + timedelta(seconds=max(at, 0))
-        lines.append(f"{stamp.isoformat().replace('+00:00', 'Z')},{sensor},{direction},{n}")
-        start = int(stamp.timestamp()) // BIN * BIN
-        expected[(sensor, direction, start)] += n
-    path.write_text("\n".join(lines) + "\n")
-    return expected
 
 
 def write_config(path: Path, broker_url: str) -> None:
@@ -77,7 +58,7 @@ def outbox_settled(db: Path) -> bool:
 def test_exactly_once_through_kills_and_broker_restarts(tmp_path: Path, broker, request,
                                                          backend: str, collectors: int) -> None:
     rng = random.Random(20261124)
-    expected = write_replay(tmp_path / "counts.csv", rng)
+    expected = write_replay(tmp_path / "counts.csv", ROWS, rng)
     config = tmp_path / "node.toml"
     write_config(config, broker.url)
     assert run_walkway("config", "validate", str(config)).stdout == ""

@@ -18,16 +18,15 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from edge.migrations import migrate
+from support.late_replay import BIN, write_replay
 from support.lazyfs import PHASES
 from support.lazyfs_mount import LazyMount
 from support.walkway_procs import WalkwayProcess, run_walkway, wait_for
 
-SENSORS = ("cam1.main", "cam1.side", "gate-tfluna")
-BIN = 60
 DB = "edge.db"
 # Matching operations let through before the cut, at most, per phase: ingest and acks come
 # several times a second, pruning (PRUNE_EVERY_S) after each start and every 10 s.
@@ -53,23 +52,6 @@ class Figures:
     missing: int = 0
     extra: int = 0
     wall_s: float = 0.0
-
-
-def write_replay(path: Path, rows: int, rng: random.Random) -> Counter:
-    """Rows about 1 s apart; ~3 % arrive up to 5 minutes late to reopen delivered bins."""
-    t0 = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
-    expected: Counter = Counter()
-    lines = ["time,sensor,direction,count"]
-    t = 0.0
-    for _ in range(rows):
-        t += rng.uniform(0.2, 1.8)
-        at = t - (rng.uniform(40, 300) if rng.random() < 0.03 else rng.uniform(0, 5))
-        sensor, direction, n = rng.choice(SENSORS), rng.choice(("in", "out")), rng.randint(1, 5)
-        stamp = t0 + timedelta(seconds=max(at, 0))
-        lines.append(f"{stamp.isoformat().replace('+00:00', 'Z')},{sensor},{direction},{n}")
-        expected[(sensor, direction, int(stamp.timestamp()) // BIN * BIN)] += n
-    path.write_text("\n".join(lines) + "\n")
-    return expected
 
 
 def write_config(path: Path, store: Path, replay: Path, broker_url: str, speed: float) -> None:
