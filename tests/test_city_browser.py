@@ -41,14 +41,19 @@ def shot(browser, name: str, tmp: Path) -> None:
 
 def click_and_wait(browser, element_id: str) -> None:
     """Click something that loads a page, and wait (polling) until the new one is in: 60 s,
-    which only a broken page needs (a loaded machine took over 10 s)."""
+    which only a broken page needs (a loaded machine took over 10 s). The old page is marked
+    and the wait is for a loaded document without the mark: selenium's staleness_of asks the
+    old element, and chromedriver can answer that mid-navigation with "Node with given id
+    does not belong to the document" (a WebDriverException, not a stale element)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("window.walkwayOldPage = true")
     browser.find_element(By.ID, element_id).click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 60, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script(
+            "return !window.walkwayOldPage && document.readyState === 'complete'"))
 
 
 def log_in(browser, city, user: str) -> None:
