@@ -71,6 +71,7 @@ def start_city(db: str, places: Path, users: Path) -> CityServer:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     city = CityServer(f"http://127.0.0.1:{server.server_port}", db, places, users)
     city._server, city._storage = server, storage
+    city.app = app  # for tests that configure pages on the running app (snow)
     return city
 
 

@@ -3,22 +3,17 @@
 import argparse
 import json
 import os
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
-from city_fixtures import USERS, CityServer, client, get
+from city_fixtures import USERS, client, get, start_city
 from snow_fixtures import CONFIG, PLACES, PLAN_AT, ROADS, WAY_TAGS, WEATHER, seed_counts
 from support.browser import chromium_paths, start_chromium, stop_chromium
 
-from city.auth import add_user
 from city.pages_snow import configure_snow
-from city.web import build_app, serve
-from cloud_bridge.collector_store import open_storage
-from walkway.places import load_places
 
 AT = urllib.parse.quote(PLAN_AT)
 SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -29,17 +24,9 @@ def city(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("snowcity")
     db = str(tmp / "cloud.db")
     seed_counts(db)
-    users = tmp / "users.json"
-    for name, (role, password) in USERS.items():
-        add_user(users, name, role, password)
-    storage = open_storage(db)
-    app = build_app(storage, load_places(PLACES), users)
-    server = serve(app, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield CityServer(f"http://127.0.0.1:{server.server_port}", db, PLACES, users), app
-    server.shutdown()
-    server.server_close()
-    storage.close()
+    city = start_city(db, PLACES, tmp / "users.json")
+    yield city, city.app
+    city.stop()
 
 
 def test_snow_page_off_until_configured_then_map_routes_and_clearing(city, tmp_path) -> None:
