@@ -99,6 +99,10 @@ def _resized(src: Path, dst: str, size: tuple[int, int]) -> str:
     return dst
 
 
+PETS_LIKE_LINES = ((0.05, 0.35, 0.95, 0.35), (0.05, 0.7, 0.95, 0.7),
+                   (0.3, 0.05, 0.3, 0.95), (0.7, 0.05, 0.7, 0.95))
+
+
 def _rendered(folder: Path) -> list:
     """Rendered scenes as clips with exact ground truth written in MOT format."""
     from sensors.camera.evaluate import Clip
@@ -117,6 +121,16 @@ def _rendered(folder: Path) -> list:
         "rendered-oblique-hard": SceneSpec(view="oblique", width=768, height=576, fps=7,
                                            seconds=90, seed=33, turn_probability=0.2,
                                            shadow=0.35, groups_per_minute=50),
+        # Like the issue's own elevated test clip (a plaza seen from high up, 768x576 at
+        # 7 fps, 795 frames): groups of two to four walking together and across each other,
+        # people turning back, a lamp post with a sign in front of them, faint shadows,
+        # four lines.
+        "rendered-pets-like": SceneSpec(view="oblique", width=768, height=576, fps=7,
+                                        seconds=113.6, seed=41, groups_per_minute=24,
+                                        cross_groups_per_minute=16,
+                                        group_sizes=(1, 1, 2, 2, 3, 4), turn_probability=0.25,
+                                        stop_probability=0.2, shadow=0.2, post_x=0.42,
+                                        lines=PETS_LIKE_LINES),
     }
     clips = []
     for name, spec in specs.items():

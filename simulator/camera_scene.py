@@ -59,6 +59,9 @@ class SceneSpec:
     # floor 40 % darker under it).
     turn_probability: float = 0.0
     shadow: float = 0.0
+    # A lamp post standing in the picture (its centre, as a fraction of the width; 0 = none):
+    # drawn over the people behind it, so they are cut in two or hidden for a few frames.
+    post_x: float = 0.0
     lighting: float = 0.15  # amplitude of the slow brightness drift
     light_switch: bool = True
     noise: float = 3.0
@@ -388,6 +391,14 @@ class Scene:
         shade = cv2.convertScaleAbs(img, alpha=1.0 - self.spec.shadow)
         np.copyto(img, shade, where=mask[:, :, None] > 127)
 
+    def _post(self, img: np.ndarray) -> None:
+        """A dark lamp post from the top edge to 85 % of the height, with a sign on it."""
+        w, h = self.spec.width, self.spec.height
+        x, half = int(self.spec.post_x * w), max(1, int(0.012 * w))
+        cv2.rectangle(img, (x - half, 0), (x + half, int(0.85 * h)), (60, 62, 66), -1)
+        cv2.rectangle(img, (x - 4 * half, int(0.2 * h)), (x + 4 * half, int(0.3 * h)),
+                      (150, 110, 40), -1)
+
     def gain(self, t: float) -> float:
         spec = self.spec
         g = 1.0 + spec.lighting * math.sin(2 * math.pi * t / 45.0)
@@ -415,6 +426,8 @@ class Scene:
                 self._shadows(img, visible, t)
             for p in visible:
                 self._draw(img, p, t)
+            if self.spec.post_x > 0:
+                self._post(img)
             img = cv2.convertScaleAbs(img, alpha=self.gain(t))
             plus, minus = noise[i % len(noise)]
             img = cv2.subtract(cv2.add(img, plus), minus)

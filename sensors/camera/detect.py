@@ -13,6 +13,7 @@ import numpy as np
 
 from sensors.camera.background import make_background
 from sensors.camera.options import PipelineOptions
+from sensors.camera.shadow import ShadowFilter
 from walkway.errors import InputFileError, UsageError
 
 # A blob whose foreground covers more of the frame than this is a lighting jump or a lens
@@ -97,16 +98,19 @@ class MotionDetector:
         self.min_area = max(4.0, (self.options.min_area or AUTO_MIN_AREA) * size[0] * size[1])
         self.set_close(round(CLOSE_AT_160 * self.width / 160))
         mean = getattr(self.bg, "mean", None)
-        ref = self.ref_mean
+        ref, shadows = self.ref_mean, self.shadows
         self.reset()
-        self.ref_mean = ref
+        self.ref_mean, self.shadows = ref, shadows
+        shadows.resize(size)
         if mean is not None:
             self.bg.seed([cv2.resize(mean, size, interpolation=cv2.INTER_AREA)])
 
     def reset(self) -> None:
         o = self.options
         self.bg = make_background(o.background, self.fps, o.background_seconds, o.var_threshold)
+        self.shadows = ShadowFilter(self.fps, o.background_seconds)
         self.ref_mean: float | None = None
+        self.gain = 1.0
         self.last_mask: np.ndarray | None = None
 
     def _normalise(self, gray: np.ndarray) -> np.ndarray:
@@ -118,13 +122,17 @@ class MotionDetector:
         self.ref_mean += (mean - self.ref_mean) * rate
         gain = self.ref_mean / mean
         if abs(gain - 1.0) < 0.01:
+            self.gain = 1.0
             return gray
+        self.gain = gain
         return cv2.convertScaleAbs(gray, alpha=gain)
 
     def detect(self, gray: np.ndarray, color: np.ndarray) -> np.ndarray:
         fg = self.bg.apply(self._normalise(gray))
         if fg is None:
             return np.zeros((0, 4), np.float32)
+        if color.ndim == 3:
+            fg = self.shadows.apply(color, fg, self.gain)
         fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._open)
         fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close)
         self.last_mask = fg

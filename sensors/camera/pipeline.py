@@ -195,7 +195,9 @@ class Pipeline:
         people present in the first seconds are counted too (motion detector only)."""
         bg = getattr(self.detector, "bg", None)
         if bg is not None and frames:
-            bg.seed([self.prepare(f)[1] for f in frames])
+            prepared = [self.prepare(f) for f in frames]
+            bg.seed([gray for _small, gray in prepared])
+            self.detector.shadows.seed([small for small, _gray in prepared])
 
     def reset(self) -> None:
         """Forget the background and every track (after a covered lens or a reconnect)."""
