@@ -122,15 +122,15 @@ def _rendered(folder: Path) -> list:
                                            seconds=90, seed=33, turn_probability=0.2,
                                            shadow=0.35, groups_per_minute=50),
         # Like the issue's own elevated test clip (a plaza seen from high up, 768x576 at
-        # 7 fps, 795 frames): groups of two to four walking together and across each other,
-        # people turning back, a lamp post with a sign in front of them, faint shadows,
-        # four lines.
+        # 7 fps, 795 frames): upright people 45-90 px tall, groups of two to four walking
+        # together and across each other (one behind another hides part of them), people
+        # turning back, a lamp post with a sign in front of them, faint shadows, four lines.
         "rendered-pets-like": SceneSpec(view="oblique", width=768, height=576, fps=7,
                                         seconds=113.6, seed=41, groups_per_minute=24,
                                         cross_groups_per_minute=16,
                                         group_sizes=(1, 1, 2, 2, 3, 4), turn_probability=0.25,
                                         stop_probability=0.2, shadow=0.2, post_x=0.42,
-                                        lines=PETS_LIKE_LINES),
+                                        upright=0.8, lines=PETS_LIKE_LINES),
     }
     clips = []
     for name, spec in specs.items():

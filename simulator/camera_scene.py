@@ -31,8 +31,9 @@ SHOULDER_W, SHOULDER_D, HEAD_R, HEIGHT = 0.50, 0.28, 0.10, 1.70
 # Oblique camera: visible floor from NEAR to FAR metres ahead, NEAR_WIDTH metres wide at
 # the bottom edge; on-image size falls as 1/distance.
 NEAR, FAR, NEAR_WIDTH = 4.0, 8.0, 6.0
-# Seen from a high camera, an upright person is foreshortened to about this much height.
-OBLIQUE_HEIGHT = 0.4 * HEIGHT
+# Seen from a high camera looking steeply down, an upright person is foreshortened to about
+# this share of their height (SceneSpec.upright: a camera looking further ahead sees more).
+UPRIGHT = 0.4
 # Top view: metres of floor across the frame width.
 TOP_WIDTH = 5.0
 # BGR colours. Every one differs from the floor (grey ~150) by at least 45 grey levels:
@@ -62,6 +63,10 @@ class SceneSpec:
     # A lamp post standing in the picture (its centre, as a fraction of the width; 0 = none):
     # drawn over the people behind it, so they are cut in two or hidden for a few frames.
     post_x: float = 0.0
+    # Oblique view: the share of a person's height seen on the image (0.4: a camera looking
+    # steeply down; 0.8: a plaza seen from a building, people a third as wide as tall, so
+    # one walking behind another hides part of them).
+    upright: float = UPRIGHT
     lighting: float = 0.15  # amplitude of the slow brightness drift
     light_switch: bool = True
     noise: float = 3.0
@@ -175,7 +180,7 @@ class Scene:
             d = (SHOULDER_W * 0.85 + SHOULDER_D * 0.15) * self.px_per_m
             return d / w, d / h
         scale = self.k / NEAR
-        return SHOULDER_W * scale / w, OBLIQUE_HEIGHT * scale / h
+        return SHOULDER_W * scale / w, self.spec.upright * HEIGHT * scale / h
 
     # -- people -----------------------------------------------------------------------------
     def _spawn(self) -> list[Person]:
@@ -287,7 +292,7 @@ class Scene:
         """(foot x, foot y, box w, box h, pixels per metre) of a person on the image."""
         x, y, scale = self._project(p.position(t))
         if self.spec.view == "oblique":
-            return x, y, SHOULDER_W * scale, OBLIQUE_HEIGHT * scale, scale
+            return x, y, SHOULDER_W * scale, self.spec.upright * HEIGHT * scale, scale
         a, b = SHOULDER_W / 2 * scale, SHOULDER_D / 2 * scale
         theta = math.atan2(p.heading[1], p.heading[0]) + math.pi / 2
         ex = math.hypot(a * math.cos(theta), b * math.sin(theta))

@@ -67,3 +67,15 @@ def test_write_video_round_trips(tmp_path) -> None:
     while cap.read()[0]:
         frames += 1
     assert frames == 20
+
+
+def test_a_post_stands_in_front_of_the_people_and_upright_people_are_taller() -> None:
+    spec = SceneSpec(view="oblique", width=320, height=240, seconds=20, seed=4, post_x=0.5,
+                     groups_per_minute=120, upright=0.8, light_switch=False, lighting=0.0,
+                     noise=0.0)
+    scene = Scene(spec)
+    low = Scene(SceneSpec(view="oblique", width=320, height=240, seconds=1, seed=4))
+    assert scene.person_size[1] == pytest.approx(2 * low.person_size[1])
+    # The post's pixels never change, whoever walks behind it.
+    column = [frame[100, 160].astype(int) for frame, _t in scene.frames()]
+    assert max(abs(c - column[0]).max() for c in column) <= 1

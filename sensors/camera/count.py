@@ -1,17 +1,20 @@
-"""Line counters: per track and line, a side state with a dead-band, once per direction.
+"""Line counters: per track and line, a side state with a dead-band.
 
 A track has a "stable side" only when its anchor is further than the dead-band from the
 line; jitter inside the band changes nothing. A crossing is a change of stable side whose
 step (last point on the old side -> first point on the new side) passes through the finite
-segment; going round the end of a segment just moves the state. Each track counts at most
-once per direction per line, so an ID kept through a hesitation at the line does not count
-twice. A new ID born inside the band takes the side it was first seen on (people found at
-start-up or leaving an occlusion at the line still count when they walk out the other side),
-and a track crossing back within REVERSE_S of its last count is taken for jitter.
+segment; going round the end of a segment just moves the state. Every such crossing counts,
+as the reference rule counts it: people who loop or walk back and forth over a line count
+each time (the dead-band and REVERSE_S keep a hesitation at the line from counting), and a
+track that was handed from one person to another (an ID switch in a group) still counts the
+second person's crossing. A new ID born inside the band takes the side it was first seen on
+(people found at start-up or leaving an occlusion at the line still count when they walk out
+the other side), and a track crossing back within REVERSE_S of its last count is taken for
+jitter.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sensors.camera.geometry import IN, OUT, crosses_segment, side
 
@@ -25,7 +28,6 @@ REVERSE_S = 0.3
 class _State:
     side: int = 0
     point: tuple[float, float] = (0.0, 0.0)
-    counted: set[str] = field(default_factory=set)
     last: float = -1e9  # time of the last count
 
 
@@ -65,9 +67,7 @@ class LineCounter:
         event = None
         if s != state.side and crosses_segment(self.segment, state.point, foot):
             direction = IN if s < 0 else OUT
-            bounce = bool(state.counted) and now - state.last < REVERSE_S
-            if direction not in state.counted and not bounce:
-                state.counted.add(direction)
+            if now - state.last >= REVERSE_S:
                 state.last = now
                 event = Crossing(self.index, direction, now, track)
         state.side, state.point = s, foot

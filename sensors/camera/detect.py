@@ -22,6 +22,10 @@ LIGHTING_JUMP_FRACTION = 0.35
 EDGE_AREA = 0.3  # blobs cut by the picture's edge may be this much smaller
 GROUP_PITCH = 1.4  # centre-to-centre distance of people walking together, in body widths
 GROUP_AREA = 1.8  # a blob under this many person boxes is one person, whatever its shape
+# People this many times as tall as wide on the image are seen upright; one standing behind
+# another then adds this share of a person's height to their blob per person.
+UPRIGHT_ASPECT = 2.0
+DEPTH_PITCH = 0.7
 CLOSE_AT_160 = 7
 AUTO_MIN_AREA = 0.001  # min_area = 0 (auto): this fraction of the frame until sizes are learnt
 PERSON_AREA_FRACTION = 0.25  # then: blobs under this part of one person's box are noise
@@ -172,6 +176,13 @@ class MotionDetector:
         if person is None:
             return 1, 1
         pw, ph = person
+        if ph >= UPRIGHT_ASPECT * pw:
+            # Upright people (a camera looking ahead, not down): nobody lies on their side,
+            # so a blob clearly taller than one person at its foot row is people one behind
+            # another (a group walking abreast across the picture), however narrow it is.
+            nx = 1 + max(0, round((w / pw - 1.0) / GROUP_PITCH))
+            ny = 1 + max(0, round((h / ph - 1.0) / DEPTH_PITCH))
+            return min(nx, 6), min(ny, 4)
         if w * h < GROUP_AREA * pw * ph:
             # Seen from above, a person walking across the picture has the box of one
             # walking along it turned by 90 degrees: same area, so still one person.

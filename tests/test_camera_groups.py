@@ -1,0 +1,46 @@
+"""Groups seen upright from a high camera looking ahead (a plaza, the issue's elevated clip):
+people walking abreast across the picture stand one behind another on the image, the
+farther one's legs hidden; their blob is taller than one person but no wider."""
+
+import numpy as np
+
+from sensors.camera.detect import MotionDetector
+from sensors.camera.options import PipelineOptions
+
+SIZE = (160, 120)
+PERSON = (8.0, 26.0)  # upright: about a third as wide as tall, at every row here
+
+
+def person(img: np.ndarray, foot_x: int, foot_y: int, colour: tuple[int, int, int]) -> None:
+    w, h = int(PERSON[0]), int(PERSON[1])
+    img[foot_y - h:foot_y, foot_x - w // 2:foot_x + w // 2] = colour
+
+
+def boxes_for(draw) -> np.ndarray:
+    rng = np.random.default_rng(2)
+    detector = MotionDetector(PipelineOptions(), SIZE, 10.0)
+    detector.person_at = lambda _y: PERSON
+    found = np.zeros((0, 4))
+    for i in range(30):
+        img = np.clip(150 + rng.normal(0, 2.0, (SIZE[1], SIZE[0], 3)), 0, 255)
+        if i >= 20:
+            draw(img)
+        frame = img.astype(np.uint8)
+        found = detector.detect(frame[:, :, 1].copy(), frame)
+    return found
+
+
+def test_two_people_one_behind_the_other_are_two_boxes() -> None:
+    def abreast_in_depth(img: np.ndarray) -> None:
+        person(img, 80, 64, (40, 40, 45))  # the farther one, 18 px higher up
+        person(img, 80, 82, (200, 200, 205))  # the nearer one hides their legs
+
+    found = boxes_for(abreast_in_depth)
+    assert len(found) == 2, found
+    feet = sorted(float(y + h) for _x, y, w, h in found)
+    assert feet[1] >= 80 and feet[0] <= 70, found  # the nearer foot, and one above it
+
+
+def test_one_upright_person_stays_one() -> None:
+    found = boxes_for(lambda img: person(img, 80, 82, (40, 40, 45)))
+    assert len(found) == 1, found
