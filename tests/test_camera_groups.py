@@ -44,3 +44,19 @@ def test_two_people_one_behind_the_other_are_two_boxes() -> None:
 def test_one_upright_person_stays_one() -> None:
     found = boxes_for(lambda img: person(img, 80, 82, (40, 40, 45)))
     assert len(found) == 1, found
+
+
+def test_a_person_hidden_for_a_second_at_7_fps_keeps_their_track() -> None:
+    # Behind a lamp post's sign or another group: seven frames at 7 fps with no detection.
+    from sensors.camera.track import Tracker
+
+    defaults = PipelineOptions()
+    tracker = Tracker(defaults.min_hits, defaults.max_missed_s)
+    ids = []
+    for frame in range(30):
+        hidden = 10 <= frame < 17
+        box = np.array([[10.0 + 3 * frame, 50.0, 8.0, 26.0]])
+        tracker.update(box[:0] if hidden else box, frame / 7.0)
+        if not hidden:
+            ids.append(tracker.tracks[0].id if tracker.tracks else None)
+    assert len(set(ids)) == 1, ids

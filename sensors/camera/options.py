@@ -47,7 +47,10 @@ PIPELINE_KEYS = KeySpec("sources.camera", [
     Key("model_class", "integer", 15, "dnn class id of \"person\"", min=0, max=10000),
     Key("model_confidence", "number", 0.5, "dnn/ssdlite minimum score", min=0.0, max=1.0),
     Key("min_hits", "integer", 4, "detections before a track is confirmed", min=1, max=50),
-    Key("max_missed_s", "number", 0.8, "how long a track survives without detections "
+    # 1.2 s (was 0.8): at 7 fps a person walking behind a lamp post's sign or another group
+    # is hidden for about a second; on the rendered scenes 1.2 s gains (oblique hard 3 -> 2,
+    # PETS-like 23 -> 20 errors), the four real clips are unchanged.
+    Key("max_missed_s", "number", 1.2, "how long a track survives without detections "
         "(occlusion)", min=0.0, max=30.0),
     Key("deadband", "number", 0.03, "dead-band around each line, fraction of the picture "
         "height", min=0.0, max=0.2),
