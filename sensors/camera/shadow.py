@@ -51,7 +51,8 @@ class ShadowFilter:
         if self.mean is None or self.mean.shape != color.shape:
             self.mean = color.astype(np.float32) * gain
             return fg
-        frame = color.astype(np.float32) * gain
+        # accumulateWeighted takes the uint8 frame as it is: no float copy at unit gain.
+        frame = color if gain == 1.0 else color.astype(np.float32) * gain
         cv2.accumulateWeighted(frame, self.mean, self.slow)
         cv2.accumulateWeighted(frame, self.mean, self.fast, mask=cv2.bitwise_not(fg))
         idx = np.flatnonzero(fg)
