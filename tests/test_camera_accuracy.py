@@ -75,8 +75,9 @@ def test_real_clips_with_default_settings() -> None:
     total = summary(pooled)
     print("all real clips", total)
     assert total["reference"] == 49
-    # measured 0.633 and 0.707 (TUD clips on ssdlite, chosen by detector = "auto")
-    assert total["accuracy"] >= 0.6 and total["f1"] >= 0.65
+    # measured 0.612 and 0.699 (TUD clips and the corridor on ssdlite, chosen by
+    # detector = "auto"; the session before: 0.633 and 0.707)
+    assert total["accuracy"] >= 0.6 and total["f1"] >= 0.68
 
 
 def test_rendered_scene_with_deep_shadows_and_turn_backs() -> None:
