@@ -35,6 +35,11 @@ def _figures() -> dict:
     libc.mallinfo2.restype = MallInfo2
     m = libc.mallinfo2()
     out = {"malloc_in_use": m.uordblks, "malloc_free": m.fordblks, "malloc_mmap": m.hblkhd}
+    with open("/proc/self/status") as f:  # what of it is resident (malloc_trim gives back)
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon"):
+                out[key.lower()] = int(value.split()[0]) * 1024
     import tracemalloc
 
     if tracemalloc.is_tracing():
