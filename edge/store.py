@@ -410,23 +410,23 @@ class Store(CommandLog, CountReader):
         return cur.rowcount
 
     def mark_delivered(self, items: Iterable[tuple[int, int]]) -> int:
-        """Mark (id, version) pairs delivered; a bin changed since it was sent stays pending."""
-        pairs = list(items)
-        done = 0
-        with self._conn:
-            for chunk in range(0, len(pairs), 300):  # SQLite's bound-parameter limit
-                part = pairs[chunk:chunk + 300]
-                ids = ",".join("?" * len(part))
-                values = ",".join("(?,?)" for _ in part)
-                # `id IN` lets SQLite look rows up by primary key; the row-value test then
-                # leaves out bins whose version changed since they were sent.
-                done += self._conn.execute(
-                    f"UPDATE bins SET state='delivered', delivered_at=?"
-                    f" WHERE id IN ({ids}) AND (id, version) IN (VALUES {values})"
-                    f" AND state IN ('pending', 'sending')",
-                    (self.clock(), *(i for i, _ in part), *(x for pair in part for x in pair)),
-                ).rowcount
-        return done
+        """Mark (id, version) pairs delivered; a bin changed since it was sent stays pending.
+
+        One statement text for any number of pairs, passed as one JSON parameter. It was
+        one `id IN (?, ...)` text per ack size: each size a prepared statement of its own,
+        up to 137 KB for 300 pairs, and the sqlite3 module keeps 128 of them per
+        connection, so the bridge's memory grew with every new ack size a backlog brought
+        (found by the soak, issue 18)."""
+        pairs = json.dumps([[int(i), int(v)] for i, v in items])
+        with self._conn:  # one statement: one transaction
+            # `id IN` lets SQLite look rows up by primary key; the row-value test then
+            # leaves out bins whose version changed since they were sent.
+            return self._conn.execute(
+                "UPDATE bins SET state='delivered', delivered_at=?1"
+                " WHERE id IN (SELECT json_extract(value, '$[0]') FROM json_each(?2))"
+                " AND (id, version) IN (SELECT json_extract(value, '$[0]'),"
+                " json_extract(value, '$[1]') FROM json_each(?2))"
+                " AND state IN ('pending', 'sending')", (self.clock(), pairs)).rowcount
 
     def resend_since(self, start: float) -> int:
         """Put delivered bins starting at or after `start` back in the outbox."""

@@ -182,3 +182,22 @@ def test_the_collector_prepares_the_same_statements_batch_after_batch(tmp_path: 
         assert grew < 200 * 1024, f"120 batches added {grew} bytes to SQLite"
     finally:
         storage.close()
+
+
+def test_acks_of_every_size_use_one_statement(long_history: Path, tmp_path: Path) -> None:
+    """Each ack size was a statement text of its own (137 KB prepared for 300 pairs, 128 of
+    them kept): the bridge's SQLite memory grew with every new size a backlog brought."""
+    copy = tmp_path / "edge.db"
+    copy.write_bytes(long_history.read_bytes())
+    store = _bridge_store(copy)
+    try:
+        claimed = store.claim(50)
+        store.mark_delivered([(b.id, b.version) for b in claimed[:1]])
+        before = _sqlite_memory()
+        for size in range(2, 51):
+            store.mark_delivered([(b.id, b.version) for b in claimed[:size]])
+        grew = _sqlite_memory() - before
+        assert grew < 100 * 1024, f"49 ack sizes added {grew} bytes to SQLite"
+        assert store.stats().depth == 0  # all 50 claimed were marked, none left pending
+    finally:
+        store.close()
