@@ -35,7 +35,6 @@ from edge.store import Store
 from provisioning.node_tls import tls_context_for
 from walkway import safejson
 from walkway.errors import StoreError
-from walkway.memory import MemoryTrim
 from walkway.notify import Notifier, Watchdog
 
 if TYPE_CHECKING:
@@ -87,7 +86,6 @@ class Bridge:
         self.notifier = notifier if notifier is not None else Notifier.from_env()
         self.watchdog = Watchdog(self.notifier, [self._loop_check, self._store_check],
                                  clock=monotonic)
-        self.memory = MemoryTrim(clock=monotonic)  # freed heap back (walkway/memory.py)
         self.inflight: dict[str, InFlight] = {}
         self._acked: list[tuple[int, int]] = []
         self.delivered_bins = 0
@@ -250,7 +248,6 @@ class Bridge:
         if self.content is not None:
             self.content.tick()
         self.watchdog.tick()
-        self.memory.tick()
 
     def step(self, timeout: float = 0.05) -> None:
         self.link.poll(timeout)

@@ -22,7 +22,6 @@ from cloud_bridge.flows import flows_messages
 from cloud_bridge.mqtt_link import MqttLink
 from cloud_bridge.wire import InvalidPayload, Schemas, ack_message
 from walkway.errors import UsageError
-from walkway.memory import MemoryTrim
 from walkway.notify import Notifier, Watchdog
 
 log = logging.getLogger(__name__)
@@ -200,14 +199,12 @@ class Collector:
         # systemd Type=notify (issue 6): ready at once, pings only while the loop completes.
         notifier = Notifier.from_env()
         watchdog = Watchdog(notifier, [self._loop_check], clock=self.monotonic)
-        memory = MemoryTrim(clock=self.monotonic)  # freed heap back (walkway/memory.py)
         notifier.ready("collecting")
         try:
             while not self.stop_event.is_set():
                 self.step()
                 self.publish_flows()
                 watchdog.tick()
-                memory.tick()
             if self.inbox:
                 self.flush()
         finally:

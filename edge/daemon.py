@@ -22,7 +22,6 @@ from edge.store_errors import disk_full_text
 from sensors.base import Source, SourceContext, SourceState, SourceStatus
 from sensors.registry import source_module
 from walkway.errors import StoreError
-from walkway.memory import MemoryTrim
 from walkway.notify import Notifier, Watchdog
 from walkway.records import Batch
 
@@ -76,7 +75,6 @@ class EdgeDaemon:
         self.committed_batches = 0
         self._status_full = 0  # status writes failed in a row on a full disk
         self.on_tick = on_tick
-        self.memory = MemoryTrim()  # freed heap back to the kernel (walkway/memory.py)
         ctx = SourceContext(config.node.id, config.file.parent, clock,
                             config.store.bin_seconds)
         self.workers = [
@@ -234,7 +232,6 @@ class EdgeDaemon:
                 self._write_statuses()
                 last_status = self.clock()
             self.watchdog.tick()
-            self.memory.tick()
             if self.on_tick is not None:
                 self.on_tick(self)
         deadline = time.monotonic() + 10
@@ -253,7 +250,9 @@ class EdgeDaemon:
 
 def run_edge(config: Config) -> int:
     from walkway.clock import clock_from_env  # WALKWAY_CLOCK: `walkway sim` time
+    from walkway.memory import pin_mmap_threshold
 
+    pin_mmap_threshold()  # frame-sized buffers mapped and given back (walkway/memory.py)
     daemon = EdgeDaemon(config, clock=clock_from_env())
 
     def on_signal(signum: int, _frame: object) -> None:

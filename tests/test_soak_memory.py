@@ -1,6 +1,6 @@
 """Memory bounds the soak found (issue 18, docs/operations.md "Memory"): the bridge's and the
 edge's periodic store reads do not grow with the store's history, every SQLite connection
-caps its page cache, and freed heap memory goes back to the kernel.
+caps its page cache, and the edge's frame-sized buffers go back to the kernel when freed.
 
 SQLite's own allocations are read with sqlite3_memory_used() from the library Python's
 sqlite3 module uses (process-wide; these tests run nothing else meanwhile)."""
@@ -14,7 +14,7 @@ import pytest
 from cloud_bridge.collector_store import SqliteCollectorStorage
 from edge.health import outbox
 from edge.store import Store
-from walkway.memory import SQLITE_CACHE_KIB, MemoryTrim
+from walkway.memory import SQLITE_CACHE_KIB
 from walkway.records import Batch, Observation
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -104,56 +104,55 @@ def test_every_connection_caps_its_page_cache(long_history: Path, tmp_path: Path
         collector.close()
 
 
-def test_memory_trim_keeps_its_period() -> None:
-    now = [100.0]
-    trim = MemoryTrim(every_s=30, clock=lambda: now[0])
-    if not trim.available:
-        pytest.skip("no glibc malloc_trim here")
-    assert trim.tick() is False
-    now[0] += 29.9
-    assert trim.tick() is False
-    now[0] += 0.2
-    assert trim.tick() is True and trim.tick() is False and trim.trims == 1
-    assert MemoryTrim(every_s=0, clock=lambda: now[0] + 1e9).tick() is False
+CHILD = """
+import ctypes, sys
+from pathlib import Path
+from walkway.memory import pin_mmap_threshold
 
-
-def _rss_anon() -> int:
+def anon():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("RssAnon:"):
             return int(line.split()[1]) * 1024
-    raise AssertionError("no RssAnon in /proc/self/status")
+
+pinned = sys.argv[1] == "pin" and pin_mmap_threshold()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.free(libc.malloc(4 << 20))  # one big buffer freed: glibc raises its threshold to 4 MB
+frame = 900 * 1024  # a 640x480 BGR frame
+frames, keep = [], []
+for _ in range(24):
+    p = libc.malloc(frame)
+    ctypes.memset(p, 1, frame)
+    frames.append(p)
+    keep.append(libc.malloc(32 * 1024))  # long-lived, allocated meanwhile (from the top)
+held = anon()
+for p in frames:
+    libc.free(p)
+print(pinned, held - anon())
+"""
 
 
-def test_memory_trim_gives_freed_heap_back_to_the_kernel() -> None:
-    """Freed blocks pinned between live ones stay resident (RSS does not fall at free()),
-    until malloc_trim hands their pages back: what the camera edge's arenas kept."""
-    now = [0.0]
-    trim = MemoryTrim(every_s=1, clock=lambda: now[0])
-    if not trim.available:
-        pytest.skip("no glibc malloc_trim here")
-    libc = ctypes.CDLL(None)
-    libc.malloc.restype = ctypes.c_void_p
-    libc.malloc.argtypes = [ctypes.c_size_t]
-    libc.free.argtypes = [ctypes.c_void_p]
-    block, n = 16 * 1024, 2000  # under the mmap threshold: from the heap, like frame rows
-    big, keep = [], []
-    try:
-        for _ in range(n):
-            p = libc.malloc(block)
-            ctypes.memset(p, 1, block)  # resident
-            big.append(p)
-            keep.append(libc.malloc(64))  # a live block after each: no coalescing
-        for p in big:
-            libc.free(p)
-        big.clear()
-        freed = _rss_anon()
-        now[0] += 1
-        assert trim.tick() is True
-        given_back = freed - _rss_anon()
-        assert given_back > n * block // 2, f"trim gave back {given_back} bytes"
-    finally:
-        for p in big + keep:
-            libc.free(p)
+def _frames_given_back(mode: str) -> tuple[bool, int]:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", CHILD, mode], check=True, capture_output=True,
+                         text=True, timeout=60).stdout.split()
+    return out[0] == "True", int(out[1])
+
+
+def test_a_pinned_mmap_threshold_gives_freed_frames_back() -> None:
+    """What the camera edge's arenas kept: once one big buffer was freed, glibc served frames
+    from the heap, where freed ones stay resident behind live blocks. With the threshold
+    pinned (the edge daemon's start) each frame is its own mapping, unmapped at free()."""
+    pinned, given_back = _frames_given_back("pin")
+    if not pinned:
+        pytest.skip("no glibc mallopt here")
+    assert given_back > 20 * 900 * 1024, f"freeing 24 frames gave back {given_back} bytes"
+    _, default = _frames_given_back("default")
+    assert default < 4 * 900 * 1024, f"glibc's default gave back {default} bytes"
 
 
 def test_the_collector_prepares_the_same_statements_batch_after_batch(tmp_path: Path) -> None:

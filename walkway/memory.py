@@ -1,30 +1,33 @@
 """The memory bounds of the long-running daemons (edge, bridge, collector), declared once.
 
-Two things made their RSS creep over a day (the soak, issue 18; docs/operations.md "Memory"):
+Two things made their RSS creep over a day (the soak, issue 18; docs/operations.md "Memory
+over days"):
 
 - SQLite's page cache is per connection and fills up to `cache_size` as the database grows
   past it; SQLite's default is 2 MB (`-2000` KiB). Every walkway connection declares its own
   bound, SQLITE_CACHE_KIB: the edge's, the bridge's and the collector's working sets (the
   newest bins, the outbox, the right edge of each index) are far smaller.
-- glibc's malloc keeps memory the program freed in its arenas (one per thread that
-  allocates: the camera's decoder, the source threads) for reuse; scattered between live
-  blocks it is neither reused nor given back, and RSS only grows. `MemoryTrim` calls
-  glibc's `malloc_trim(0)` on the daemon's own loop every TRIM_EVERY_S: it returns the top
-  of every arena and, since glibc 2.8, every whole free page inside them (madvise
-  MADV_DONTNEED) to the kernel. Nothing live moves; it costs a few milliseconds. Where
-  there is no glibc (musl, macOS) it does nothing.
+- glibc's malloc serves a block of MMAP_THRESHOLD bytes or more with its own mmap and unmaps
+  it at free(); but after the first such block is freed it raises that threshold to the
+  block's size (up to 32 MB), so from then on video frames and decoder buffers come from the
+  arenas (one per allocating thread: the camera's decoder, OpenCV's workers), where freed
+  ones fragment between live blocks and are kept: the camera edge's RSS rose all day with
+  malloc's free lists while its memory in use stayed flat. `pin_mmap_threshold()`, called
+  once when the edge daemon starts, sets M_MMAP_THRESHOLD explicitly, which also switches
+  glibc's adjustment off: every block that large is mapped and given back when freed. The
+  cost is a fresh zero-filled mapping per frame-sized buffer. Without glibc (musl, macOS)
+  it does nothing.
 """
 
 import ctypes
 import logging
 import sqlite3
-import time
-from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
 SQLITE_CACHE_KIB = 1024
-TRIM_EVERY_S = 30.0
+MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value, pinned
+M_MMAP_THRESHOLD = -3  # <malloc.h>
 
 
 def bound_sqlite_cache(conn: sqlite3.Connection) -> None:
@@ -32,35 +35,16 @@ def bound_sqlite_cache(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
-class MemoryTrim:
-    """Gives freed heap memory back to the kernel every `every_s` seconds (see above)."""
-
-    def __init__(self, every_s: float = TRIM_EVERY_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.every_s = every_s
-        self.clock = clock
-        self.last = clock()
-        self.trims = 0
-        try:
-            self._trim = ctypes.CDLL(None).malloc_trim
-        except (OSError, AttributeError):
-            self._trim = None  # not glibc: nothing to give back this way
-        else:
-            self._trim.argtypes = [ctypes.c_size_t]
-            self._trim.restype = ctypes.c_int
-
-    @property
-    def available(self) -> bool:
-        return self._trim is not None
-
-    def tick(self) -> bool:
-        """Trim when the period passed. Returns whether it trimmed."""
-        if self._trim is None or self.every_s <= 0:
-            return False
-        now = self.clock()
-        if now - self.last < self.every_s:
-            return False
-        self.last = now
-        self._trim(0)
-        self.trims += 1
-        return True
+def pin_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
+    """glibc mallopt(M_MMAP_THRESHOLD): blocks of `threshold` bytes or more are mmapped and
+    unmapped at free(), for the life of the process (see above). False without glibc."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    done = mallopt(M_MMAP_THRESHOLD, threshold) == 1
+    if not done:
+        log.warning("mallopt(M_MMAP_THRESHOLD, %d) refused", threshold)
+    return done
