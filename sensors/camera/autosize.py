@@ -91,8 +91,13 @@ class PersonSizeModel:
             self.last[t.id] = now
             self.samples.append((y1 / ph, t.w / pw, t.h / ph, t.id))
             self._since_fit += 1
-        if len(self.last) > 4 * MAX_SAMPLES:  # bounded: forget tracks long gone
-            self.last = dict(sorted(self.last.items(), key=lambda kv: kv[1])[-MAX_SAMPLES:])
+        # Only the tracks alive now (ids are never reused). It kept up to 8000 tracks long
+        # gone: their small objects, allocated all day among short-lived ones, pinned
+        # Python's memory pools, and the camera edge's RSS rose for hours until the cut
+        # to 2000 gave some 5 MB back at once (the soak, issue 18).
+        if len(self.last) > len(tracks):
+            alive = {t.id for t in tracks}
+            self.last = {tid: at for tid, at in self.last.items() if tid in alive}
         if self._since_fit >= (4 if self.fit is None else 20):
             self._since_fit = 0
             self.fit = fit_sizes(list(self.samples)) or self.fit
