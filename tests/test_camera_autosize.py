@@ -75,8 +75,7 @@ def test_background_frames_span_a_file_whose_frame_count_is_wrong() -> None:
 
 def test_the_size_model_remembers_only_tracks_alive_now() -> None:
     """A day of walkers one after another: the model keeps learning from each, but holds
-    per-track state only for the live ones (it kept up to 8000 tracks long gone, whose
-    objects pinned Python's memory pools: the camera edge's rise in the soak, issue 18)."""
+    per-track state only for the live ones (it kept up to 8000 tracks long gone)."""
     from sensors.camera.autosize import PersonSizeModel
     from sensors.camera.track import Track
 

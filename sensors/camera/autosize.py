@@ -91,10 +91,9 @@ class PersonSizeModel:
             self.last[t.id] = now
             self.samples.append((y1 / ph, t.w / pw, t.h / ph, t.id))
             self._since_fit += 1
-        # Only the tracks alive now (ids are never reused). It kept up to 8000 tracks long
-        # gone: their small objects, allocated all day among short-lived ones, pinned
-        # Python's memory pools, and the camera edge's RSS rose for hours until the cut
-        # to 2000 gave some 5 MB back at once (the soak, issue 18).
+        # Only the tracks alive now (ids are never reused): it kept up to 8000 tracks long
+        # gone, built up over a day and cut to 2000 at once (looked at for the camera edge's
+        # rise in the soak, issue 18; not its cause, but state no one reads again).
         if len(self.last) > len(tracks):
             alive = {t.id for t in tracks}
             self.last = {tid: at for tid, at in self.last.items() if tid in alive}
