@@ -71,3 +71,21 @@ def test_background_frames_span_a_file_whose_frame_count_is_wrong() -> None:
     # in the file than its first 2.4 s (295 frames in all).
     late = [k for k in kept if not any(np.array_equal(k, f) for f in first)]
     assert len(late) >= len(kept) // 2
+
+
+def test_the_size_model_remembers_only_tracks_alive_now() -> None:
+    """A day of walkers one after another: the model keeps learning from each, but holds
+    per-track state only for the live ones (it kept up to 8000 tracks long gone)."""
+    from sensors.camera.autosize import PersonSizeModel
+    from sensors.camera.track import Track
+
+    model = PersonSizeModel()
+    now = 0.0
+    for walker in range(1, 701):
+        track = Track(walker, 160.0, 60.0, 20.0, 50.0, now, vy=40.0, hits=10, confirmed=True)
+        for _ in range(3):  # three frames 0.25 s apart: sampled each time
+            now += 0.25
+            track.cy += 10.0
+            model.observe([track], (320, 240), now)
+        assert len(model.last) <= 1
+    assert len(model.samples) == 2000 and model.fit is not None

@@ -91,8 +91,12 @@ class PersonSizeModel:
             self.last[t.id] = now
             self.samples.append((y1 / ph, t.w / pw, t.h / ph, t.id))
             self._since_fit += 1
-        if len(self.last) > 4 * MAX_SAMPLES:  # bounded: forget tracks long gone
-            self.last = dict(sorted(self.last.items(), key=lambda kv: kv[1])[-MAX_SAMPLES:])
+        # Only the tracks alive now (ids are never reused): it kept up to 8000 tracks long
+        # gone, built up over a day and cut to 2000 at once (looked at for the camera edge's
+        # rise in the soak, issue 18; not its cause, but state no one reads again).
+        if len(self.last) > len(tracks):
+            alive = {t.id for t in tracks}
+            self.last = {tid: at for tid, at in self.last.items() if tid in alive}
         if self._since_fit >= (4 if self.fit is None else 20):
             self._since_fit = 0
             self.fit = fit_sizes(list(self.samples)) or self.fit
