@@ -46,6 +46,9 @@ PIPELINE_KEYS = KeySpec("sources.camera", [
     Key("model_input", "integer", 300, "dnn input size (square)", min=32, max=1280),
     Key("model_class", "integer", 15, "dnn class id of \"person\"", min=0, max=10000),
     Key("model_confidence", "number", 0.5, "dnn/ssdlite minimum score", min=0.0, max=1.0),
+    Key("keep_confidence", "number", 0.2, "ssdlite: a box scoring from this up to "
+        "`model_confidence` continues a track (a person half hidden), never starts one",
+        min=0.0, max=1.0),
     Key("min_hits", "integer", 4, "detections before a track is confirmed", min=1, max=50),
     Key("max_missed_s", "number", 0.8, "how long a track survives without detections "
         "(occlusion)", min=0.0, max=30.0),
@@ -102,6 +105,7 @@ class PipelineOptions:
     model_input: int = P("model_input")
     model_class: int = P("model_class")
     model_confidence: float = P("model_confidence")
+    keep_confidence: float = P("keep_confidence")
     min_hits: int = P("min_hits")
     max_missed_s: float = P("max_missed_s")
     deadband: float = P("deadband")
@@ -220,6 +224,7 @@ def parse_pipeline(t: ConfigTable) -> PipelineOptions:
         model_input=t.read(k["model_input"]),
         model_class=t.read(k["model_class"]),
         model_confidence=t.read(k["model_confidence"]),
+        keep_confidence=t.read(k["keep_confidence"]),
         min_hits=t.read(k["min_hits"]),
         max_missed_s=t.read(k["max_missed_s"]),
         deadband=t.read(k["deadband"]),

@@ -16,6 +16,7 @@ from sensors.camera.autosize import PersonSizeModel, SizeFit
 from sensors.camera.count import Crossing, LineCounter
 from sensors.camera.detect import make_detector
 from sensors.camera.options import PipelineOptions
+from sensors.camera.person_track import PersonTracker
 from sensors.camera.track import Tracker
 
 # process_width = 0 (auto): the motion detector starts at START_WIDTH and, once it has learnt
@@ -78,7 +79,9 @@ class Pipeline:
         # The detector in use: "auto" starts as "motion" and may become "ssdlite".
         self.kind = "motion" if options.detector == "auto" else options.detector
         self.auto_note = ""  # why "auto" kept the motion detector when it could not switch
-        self.tracker = Tracker(options.min_hits, options.max_missed_s)
+        self.tracker = (PersonTracker(options.min_hits, options.max_missed_s)
+                        if self.kind == "ssdlite" else
+                        Tracker(options.min_hits, options.max_missed_s))
         self.sizes = sizes if sizes is not None else PersonSizeModel()
         self._sized = False  # the processing size has been chosen from the learnt size
         if hasattr(self.detector, "person_at"):
@@ -144,6 +147,8 @@ class Pipeline:
             return
         detector.person_at = self.person_at
         self.detector, self.kind = detector, "ssdlite"
+        old = self.tracker
+        self.tracker = PersonTracker(old.min_hits, old.max_missed_s, old.tracks, old._next_id)
         width, height = self.frame_size
         pw = min(width, self.options.process_width or DNN_WIDTH)
         if pw != self.size[0]:
@@ -220,7 +225,13 @@ class Pipeline:
             boxes = self.detector.detect(gray, small)
             if self.mask is not None and len(boxes) and self.kind != "motion":
                 boxes = self._inside_roi(boxes)
-            dead = self.tracker.update(boxes, now)
+            if isinstance(self.tracker, PersonTracker):
+                weak = getattr(self.detector, "weak", None)
+                if weak is not None and self.mask is not None and len(weak):
+                    weak = self._inside_roi(weak)
+                dead = self.tracker.update(boxes, now, weak, small)
+            else:
+                dead = self.tracker.update(boxes, now)
             if self.options.person_size is None:
                 self.sizes.observe(self.tracker.tracks, self.size, now)
             self._settle_size()
