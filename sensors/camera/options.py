@@ -38,8 +38,9 @@ PIPELINE_KEYS = KeySpec("sources.camera", [
     # 25 (25 had been better on the two TUD clips alone with the earlier counter, issue 11).
     Key("var_threshold", "number", 16.0, "foreground when the difference exceeds "
         "sqrt(this) times the noise", min=4.0, max=400.0),
-    Key("detect_every", "integer", 1, "run the detector on every Nth frame (the tracker "
-        "predicts between)", min=1, max=30),
+    Key("detect_every", "integer", 0, "run the detector on every Nth frame (the tracker "
+        "predicts between); 0 = auto: live, as often as half a core allows (measured "
+        "detector time), every frame on files", min=0, max=30),
     Key("model", "path", None, "dnn: model file (e.g. .caffemodel, .onnx); required for dnn",
         must_exist=True),
     Key("model_config", "path", None, "dnn: model config (e.g. .prototxt)", must_exist=True),
