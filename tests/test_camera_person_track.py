@@ -122,3 +122,16 @@ def test_ssdlite_weak_boxes_leave_the_confident_ones_as_they_were() -> None:
     alone = SsdliteDetector(replace(options, keep_confidence=options.model_confidence))
     assert np.allclose(np.sort(confident, axis=0), np.sort(alone.detect(gray, small), axis=0))
     assert len(confident) >= 3 and len(with_weak.weak) >= 1 and len(alone.weak) == 0
+
+
+def test_with_detect_every_a_detection_stands_for_that_many_frames() -> None:
+    """Detecting on every 4th frame, a walker seen in 2 detections (8 frames) is confirmed,
+    as one seen in 4 consecutive frames is when every frame is detected."""
+    sparse = PersonTracker(min_hits=4, max_missed_s=0.8)
+    sparse.every = 4
+    dense = PersonTracker(min_hits=4, max_missed_s=0.8)
+    for n in (0, 4):
+        sparse.update(walker(100 + 3 * n), n / FPS)
+    for n in (0, 1):
+        dense.update(walker(100 + 3 * n), n / FPS)
+    assert sparse.tracks[0].confirmed and not dense.tracks[0].confirmed

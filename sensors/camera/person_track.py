@@ -15,6 +15,7 @@ enough to count. This tracker, after ByteTrack (Zhang et al., 2022):
   prediction takes it up again, with the same id and so the same line sides.
 """
 
+import math
 from collections import deque
 
 import cv2
@@ -29,6 +30,7 @@ GATE_WIDTHS = 1.0
 # A tentative track survives misses this long: a hidden walker is often found in one frame
 # of two or three only, and the first misses would otherwise kill every such track.
 TENTATIVE_MISS_S = 0.2
+CONFIRM_LEAST = 2  # detections, whatever detect_every
 # A weak box must overlap the track's predicted box this much (it is only trusted to
 # continue the person the track already follows, not a neighbour's box next to it).
 LOW_IOU = 0.3
@@ -64,6 +66,9 @@ class PersonTracker(Tracker):
         self._next_id = next_id
         self.seen: dict[int, deque[tuple[float, float, float]]] = {}
         self.looks: dict[int, np.ndarray] = {}
+        # The pipeline detects on every `every`th frame: each detection then stands for that
+        # many frames of evidence, so a track is confirmed after min_hits / every of them.
+        self.every = 1
 
     def reset(self) -> None:
         super().reset()
@@ -72,6 +77,8 @@ class PersonTracker(Tracker):
 
     def _correct(self, t: Track, box: np.ndarray, now: float) -> None:
         super()._correct(t, box, now)
+        if t.hits >= max(CONFIRM_LEAST, math.ceil(self.min_hits / self.every)):
+            t.confirmed = True
         x, y, w, h = box.tolist()
         seen = self.seen.setdefault(t.id, deque())
         seen.append((now, x + w / 2, y + h / 2))
@@ -131,6 +138,7 @@ class PersonTracker(Tracker):
         self.predict(now)
         tracks = self.tracks
         weak = np.zeros((0, 4)) if weak is None else weak
+
         everyone = np.concatenate([boxes.reshape(-1, 4), weak.reshape(-1, 4)])
         looks = [None] * len(everyone) if image is None else [_look(image, b) for b in everyone]
         matched, used = self._associate(tracks, boxes, 0.0, now, looks[: len(boxes)])

@@ -277,6 +277,7 @@ class Pipeline:
             if self.mask is not None and len(boxes) and self.kind != "motion":
                 boxes = self._inside_roi(boxes)
             if isinstance(self.tracker, PersonTracker):
+                self.tracker.every = self._every()
                 weak = getattr(self.detector, "weak", None)
                 if weak is not None and self.mask is not None and len(weak):
                     weak = self._inside_roi(weak)
