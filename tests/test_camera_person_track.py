@@ -135,3 +135,67 @@ def test_with_detect_every_a_detection_stands_for_that_many_frames() -> None:
     for n in (0, 1):
         dense.update(walker(100 + 3 * n), n / FPS)
     assert sparse.tracks[0].confirmed and not dense.tracks[0].confirmed
+
+
+def test_a_lost_walker_coming_back_out_continues_its_track() -> None:
+    """Hidden for 1.2 s (past max_missed_s): the track is lost, not dead; a confident box
+    near where it walked on takes it up with its id. After LOST_S it is dead."""
+    from sensors.camera.person_track import LOST_S
+
+    tracker = PersonTracker(min_hits=3, max_missed_s=0.8)
+    for n in range(10):
+        tracker.update(walker(100 + 4 * n), n / FPS)
+    [track] = tracker.tracks
+    dead = []
+    for n in range(10, 40):
+        dead += tracker.update(NONE, n / FPS)
+    assert tracker.tracks == [] and dead == [] and tracker.lost == [track]
+    tracker.update(walker(100 + 4 * 40), 40 / FPS)
+    assert tracker.tracks == [track] and track.updated and tracker.lost == []
+    for n in range(41, 41 + round((LOST_S + 0.9) * FPS)):
+        dead += tracker.update(NONE, n / FPS)
+    assert dead == [track] and tracker.lost == []
+
+
+class ScriptedDetector:
+    """Boxes given per frame, as ssdlite would give them (the pipeline's detector seam)."""
+
+    def __init__(self, script: dict[int, np.ndarray]) -> None:
+        self.script, self.frame, self.weak = script, 0, NONE
+
+    def detect(self, gray: np.ndarray, color: np.ndarray) -> np.ndarray:
+        boxes = self.script.get(self.frame, NONE)
+        self.frame += 1
+        return boxes
+
+    def reset(self) -> None:
+        self.frame = 0
+
+
+@pytest.mark.parametrize("hidden_at", [(30, 60), (45, 75)])
+def test_a_crossing_made_while_hidden_counts_once(hidden_at: tuple[int, int]) -> None:
+    """A walker crossing x = 240 (at frame 30) hidden behind someone for 1.2 s counts once
+    when seen again on the other side (hidden from the line on), or once before it hid and
+    not again (hidden after the line): the track comes back with its id and its side."""
+    from sensors.camera.geometry import CountLine
+    from sensors.camera.pipeline import Pipeline
+
+    start, end = hidden_at
+    script = {n: walker(150 + 3 * n) for n in range(100) if not start <= n < end}
+    options = PipelineOptions(lines=(CountLine("l", 0.5, 0.0, 0.5, 1.0),), detector="ssdlite",
+                              process_width=480)
+    # Built without loading the network, then given scripted boxes in its place.
+    pipeline = Pipeline(replace(options, detector="motion"), (480, 360), FPS)
+    pipeline.detector, pipeline.kind = ScriptedDetector(script), "ssdlite"
+    pipeline.tracker = PersonTracker(options.min_hits, options.max_missed_s)
+    frame = np.zeros((360, 480, 3), np.uint8)
+    for n in range(100):
+        pipeline.process(frame, n / FPS)
+    assert pipeline.counts == [{"in": 1, "out": 0}]
+    if start == 30:  # the motion tracker drops it: a new id on the far side, nothing counted
+        pipeline.reset()
+        pipeline.tracker = Tracker(options.min_hits, options.max_missed_s)
+        pipeline.counts = [{"in": 0, "out": 0}]
+        for n in range(100):
+            pipeline.process(frame, n / FPS)
+        assert pipeline.counts == [{"in": 0, "out": 0}]

@@ -12,7 +12,12 @@ enough to count. This tracker, after ByteTrack (Zhang et al., 2022):
 - a tentative track may miss a few frames (`TENTATIVE_MISS_S`) before it is dropped;
 - a confirmed track that is unmatched coasts on its velocity (constant-velocity prediction)
   for up to `max_missed_s`, hidden behind the person in front; a box found near its
-  prediction takes it up again, with the same id and so the same line sides.
+  prediction takes it up again, with the same id and so the same line sides;
+- past that it is lost, not dead: kept out of the matching for LOST_S, a confident box no
+  live track took near its prediction (the gate widening with the time hidden) and not
+  unlike its look brings it back with its id, so a crossing made while hidden is counted
+  once, on reappearing, and one counted before is not counted again;
+- appearance (a colour histogram of the clothes) is part of every match.
 """
 
 import math
@@ -37,6 +42,12 @@ LOW_IOU = 0.3
 # Velocity: a straight-line fit over the box centres matched in the last VELOCITY_S (at
 # least VELOCITY_POINTS of them), steadier than a filter fed by the jumping boxes of a
 # half-hidden walker; it carries the track across the gap while the walker is hidden.
+# A confirmed track unmatched for max_missed_s is lost: it no longer takes part in the
+# matching, but for LOST_S after it was last seen a confident box that no live track took,
+# within (GATE_WIDTHS + LOST_GROWTH x seconds since seen) body widths of its prediction
+# and not unlike it, brings it back with its id and so its line sides.
+LOST_S = 2.0
+LOST_GROWTH = 2.0
 VELOCITY_S = 0.8
 VELOCITY_POINTS = 4
 # Appearance: a hue-saturation histogram of the middle of each box (torso and legs, the
@@ -66,6 +77,7 @@ class PersonTracker(Tracker):
         self._next_id = next_id
         self.seen: dict[int, deque[tuple[float, float, float]]] = {}
         self.looks: dict[int, np.ndarray] = {}
+        self.lost: list[Track] = []
         # The pipeline detects on every `every`th frame: each detection then stands for that
         # many frames of evidence, so a track is confirmed after min_hits / every of them.
         self.every = 1
@@ -74,6 +86,7 @@ class PersonTracker(Tracker):
         super().reset()
         self.seen.clear()
         self.looks.clear()
+        self.lost = []
 
     def _correct(self, t: Track, box: np.ndarray, now: float) -> None:
         super()._correct(t, box, now)
@@ -97,7 +110,8 @@ class PersonTracker(Tracker):
         return mine is not None and look is not None and _distance(mine, look) > LOOK_GATE
 
     def _associate(self, tracks: list[Track], boxes: np.ndarray, least_iou: float,
-                   now: float, looks: list[np.ndarray | None]) -> tuple[set[int], set[int]]:
+                   now: float, looks: list[np.ndarray | None],
+                   growth: float = 0.0) -> tuple[set[int], set[int]]:
         """Greedy matching by centre distance + (1 - IoU) within the gate; corrects the
         matched tracks and returns the matched (track, box) indices."""
         matched_t: set[int] = set()
@@ -119,9 +133,12 @@ class PersonTracker(Tracker):
                 if mine is not None and look is not None:
                     unlike[i, j] = _distance(mine, look)
         cost = dist + (1.0 - overlap) + LOOK_WEIGHT * unlike
+        # `growth`: the gate widens by this many body widths per second since last seen
+        # (a lost track's prediction is further off the longer it was hidden).
+        gate = [GATE_WIDTHS + growth * (now - t.last_seen) for t in tracks]
         for flat in np.argsort(cost, axis=None):
             i, j = divmod(int(flat), len(boxes))
-            if i in matched_t or j in matched_d or dist[i, j] > GATE_WIDTHS:
+            if i in matched_t or j in matched_d or dist[i, j] > gate[i]:
                 continue
             if overlap[i, j] < least_iou or unlike[i, j] > LOOK_GATE:
                 continue
@@ -150,11 +167,17 @@ class PersonTracker(Tracker):
             missed = now - t.last_seen
             if t.updated:
                 alive.append(t)
-            elif (not t.confirmed and missed > TENTATIVE_MISS_S) or missed > self.max_missed_s:
+            elif not t.confirmed and missed > TENTATIVE_MISS_S:
                 dead.append(t)
+            elif missed > self.max_missed_s:
+                self.lost.append(t)
             else:
                 alive.append(t)
         fresh = [j for j in range(len(boxes)) if j not in used]
+        if fresh and self.lost:
+            fresh = self._revive(boxes, fresh, looks, now, alive)
+        dead.extend(t for t in self.lost if now - t.last_seen > LOST_S)
+        self.lost = [t for t in self.lost if now - t.last_seen <= LOST_S]
         if fresh and alive:
             # A second box on a person already tracked must not start a second track; one
             # that looks like no one it overlaps is someone else (passing a hidden walker).
@@ -172,6 +195,21 @@ class PersonTracker(Tracker):
         if image is not None:
             self._learn_looks(everyone, looks)
         return dead
+
+    def _revive(self, boxes: np.ndarray, fresh: list[int], looks: list[np.ndarray | None],
+                now: float, alive: list[Track]) -> list[int]:
+        """Confident boxes no live track took, matched to lost tracks predicted on: a walker
+        out of a long occlusion continues with its id (and so its line sides). Returns
+        the boxes left over."""
+        for t in self.lost:
+            t.cx += t.vx * (now - t.time)
+            t.cy += t.vy * (now - t.time)
+            t.time = now
+        back, taken = self._associate(self.lost, boxes[fresh], 0.0, now,
+                                      [looks[j] for j in fresh], LOST_GROWTH)
+        alive.extend(self.lost[i] for i in back)
+        self.lost = [t for i, t in enumerate(self.lost) if i not in back]
+        return [j for k, j in enumerate(fresh) if k not in taken]
 
     def _learn_looks(self, everyone: np.ndarray, looks: list[np.ndarray | None]) -> None:
         """Each track matched this frame learns its look from its box when that box is
