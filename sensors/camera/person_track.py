@@ -39,15 +39,15 @@ CONFIRM_LEAST = 2  # detections, whatever detect_every
 # A weak box must overlap the track's predicted box this much (it is only trusted to
 # continue the person the track already follows, not a neighbour's box next to it).
 LOW_IOU = 0.3
-# Velocity: a straight-line fit over the box centres matched in the last VELOCITY_S (at
-# least VELOCITY_POINTS of them), steadier than a filter fed by the jumping boxes of a
-# half-hidden walker; it carries the track across the gap while the walker is hidden.
 # A confirmed track unmatched for max_missed_s is lost: it no longer takes part in the
 # matching, but for LOST_S after it was last seen a confident box that no live track took,
 # within (GATE_WIDTHS + LOST_GROWTH x seconds since seen) body widths of its prediction
 # and not unlike it, brings it back with its id and so its line sides.
 LOST_S = 2.0
 LOST_GROWTH = 2.0
+# Velocity: a straight-line fit over the box centres matched in the last VELOCITY_S (at
+# least VELOCITY_POINTS of them), steadier than a filter fed by the jumping boxes of a
+# half-hidden walker; it carries the track across the gap while the walker is hidden.
 VELOCITY_S = 0.8
 VELOCITY_POINTS = 4
 # Appearance: a hue-saturation histogram of the middle of each box (torso and legs, the
@@ -155,7 +155,6 @@ class PersonTracker(Tracker):
         self.predict(now)
         tracks = self.tracks
         weak = np.zeros((0, 4)) if weak is None else weak
-
         everyone = np.concatenate([boxes.reshape(-1, 4), weak.reshape(-1, 4)])
         looks = [None] * len(everyone) if image is None else [_look(image, b) for b in everyone]
         matched, used = self._associate(tracks, boxes, 0.0, now, looks[: len(boxes)])

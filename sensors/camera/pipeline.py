@@ -3,7 +3,8 @@
 Works on a small copy of each frame (`process_width`, 160 px for the motion detector) so a
 Pi-class core keeps up with the camera; lines and dead-bands are scaled to that size.
 Beyond the current frame, only the background model is kept (a small grey average, plus
-the first 1.5 s of small grey frames while it is learnt), in memory; nothing is written.
+the first 1.5 s of small grey frames while it is learnt) and, with ssdlite, a colour
+histogram per live track (person_track.py; no picture), in memory; nothing is written.
 """
 
 import math
