@@ -38,9 +38,10 @@ def _decode_fps(path: str) -> float:
     return n / max(elapsed, 1e-9)
 
 
-def _pipeline_fps(path: str, lines: tuple, detector: str = "") -> float:
+def _pipeline_fps(path: str, lines: tuple, detector: str = "", every: int = 1) -> float:
     """Live-style: decode + pipeline, no offline background seeding (`detector`: force one,
-    e.g. the ssdlite that "auto" picks on an eye-level view after its warm-up)."""
+    e.g. the ssdlite that "auto" picks on an eye-level view after its warm-up; `every`:
+    its detect_every)."""
     import cv2
 
     from sensors.camera.geometry import CountLine
@@ -49,7 +50,7 @@ def _pipeline_fps(path: str, lines: tuple, detector: str = "") -> float:
 
     options = PipelineOptions(lines=tuple(CountLine(f"l{i}", *ln) for i, ln in enumerate(lines)))
     if detector:
-        options = replace(options, detector=detector)
+        options = replace(options, detector=detector, detect_every=every)
     cap = cv2.VideoCapture(path)
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     n, start, pipeline = 0, time.perf_counter(), None
@@ -156,6 +157,30 @@ def _row(label: str, clip: str, summary: dict, speed: dict | None) -> str:
             f"{sp.get('ratio', nan):>6.3f}")
 
 
+EVERY = (2, 3, 5)
+
+
+def _ssdlite_every(real: list, eye, decode: float, pipe: float) -> dict:
+    """The speed/accuracy trade-off on the eye-level clips (where auto picks ssdlite): the
+    network on every Nth frame, the tracker predicting between (detect_every = N)."""
+    from sensors.camera.evaluate import our_counter, score_clip
+    from sensors.camera.score import summary
+
+    clips = [c for c in real if c.name.startswith("TUD-")]
+    print(f"ssdlite every N frames on the eye-level clips ({', '.join(c.name for c in clips)}"
+          f"; speed on {eye.name}, decode-only {decode:.1f} fps):")
+    print(f"{'N':>3} {'ref':>4} {'err':>4} {'acc':>6} {'F1':>6} {'pipe fps':>8} {'ratio':>6}")
+    out = {}
+    for every in (1, *EVERY):
+        pooled = [s for c in clips for s in score_clip(c, our_counter(detect_every=every))]
+        fps = pipe if every == 1 else _pipeline_fps(str(eye.video), eye.lines, "ssdlite", every)
+        total = summary(pooled)
+        out[every] = {**total, "pipeline_fps": round(fps, 1), "ratio": round(fps / decode, 3)}
+        print(f"{every:>3} {total['reference']:>4} {total['abs_error']:>4} "
+              f"{total['accuracy']:>6.3f} {total['f1']:>6.3f} {fps:>8.1f} {fps / decode:>6.3f}")
+    return out
+
+
 def main() -> dict:
     import cv2
 
@@ -221,6 +246,7 @@ def main() -> dict:
                 print(f"speed with ssdlite (auto's choice on eye-level views), {eye.name} "
                       f"640x480: pipeline {pipe:.1f} fps, decode-only {decode:.1f} fps, "
                       f"ratio {pipe / decode:.3f}")
+                results["ssdlite_every"] = _ssdlite_every(real, eye, decode, pipe)
     ignored = {n: v["walkway"]["ignored"] for n, v in results["clips"].items()
                if v.get("walkway", {}).get("ignored")}
     if ignored:

@@ -89,3 +89,54 @@ def test_the_size_model_remembers_only_tracks_alive_now() -> None:
             model.observe([track], (320, 240), now)
         assert len(model.last) <= 1
     assert len(model.samples) == 2000 and model.fit is not None
+
+
+def test_auto_learns_on_every_frame_and_detect_every_applies_after_it_chose() -> None:
+    """detect_every = 3 with auto: while the geometry is being learnt the motion detector
+    sees every frame; once the detector is chosen only every third frame is detected."""
+    line = (CountLine("l", 0.5, 0.0, 0.5, 1.0),)
+    calls = []
+    pipeline = Pipeline(PipelineOptions(lines=line, detect_every=3), (640, 480), 25.0)
+    detect = pipeline.detector.detect
+    pipeline.detector.detect = lambda g, c: calls.append(1) or detect(g, c)
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    for n in range(9):
+        pipeline.process(frame, n / 25)
+    assert len(calls) == 9 and pipeline.size_fit is None
+    pipeline.sizes.warm_start(samples(EYE_LEVEL_SLOPE - 0.3))
+    for n in range(9, 30):
+        pipeline.process(frame, n / 25)
+    assert pipeline.kind == "motion" and 9 + 7 <= len(calls) <= 9 + 8
+    # A detector chosen by configuration is detected every third frame from the start.
+    motion = Pipeline(PipelineOptions(lines=line, detector="motion", detect_every=3),
+                      (640, 480), 25.0)
+    calls.clear()
+    detect2 = motion.detector.detect
+    motion.detector.detect = lambda g, c: calls.append(1) or detect2(g, c)
+    for n in range(9):
+        motion.process(frame, n / 25)
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize(("seconds", "realtime", "expected"),
+                         [(0.1, True, (10, 12)), (0.001, True, (50, 50)), (0.1, False, (50, 50))])
+def test_detect_every_auto_keeps_a_slow_detector_to_half_a_live_frame_interval(
+        seconds: float, realtime: bool, expected: tuple[int, int]) -> None:
+    """detect_every = 0 (the default): live at 25 fps, a detector taking 0.1 s runs on every
+    5th frame (0.1 x 25 / 0.5), a 1 ms one on every frame; on a file every frame."""
+    clock = [0.0]
+    options = PipelineOptions(lines=(CountLine("l", 0.5, 0.0, 0.5, 1.0),), detector="motion")
+    assert options.detect_every == 0
+    pipeline = Pipeline(options, (640, 480), 25.0, realtime=realtime, timer=lambda: clock[0])
+    detect, calls = pipeline.detector.detect, []
+
+    def slow(gray: np.ndarray, color: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        clock[0] += seconds
+        return detect(gray, color)
+
+    pipeline.detector.detect = slow
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    for n in range(50):
+        pipeline.process(frame, n / 25)
+    assert expected[0] <= len(calls) <= expected[1]

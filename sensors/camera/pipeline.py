@@ -3,11 +3,13 @@
 Works on a small copy of each frame (`process_width`, 160 px for the motion detector) so a
 Pi-class core keeps up with the camera; lines and dead-bands are scaled to that size.
 Beyond the current frame, only the background model is kept (a small grey average, plus
-the first 1.5 s of small grey frames while it is learnt), in memory; nothing is written.
+the first 1.5 s of small grey frames while it is learnt) and, with ssdlite, a colour
+histogram per live track (person_track.py; no picture), in memory; nothing is written.
 """
 
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -16,6 +18,7 @@ from sensors.camera.autosize import PersonSizeModel, SizeFit
 from sensors.camera.count import Crossing, LineCounter
 from sensors.camera.detect import make_detector
 from sensors.camera.options import PipelineOptions
+from sensors.camera.person_track import PersonTracker
 from sensors.camera.track import Tracker
 
 # process_width = 0 (auto): the motion detector starts at START_WIDTH and, once it has learnt
@@ -32,6 +35,13 @@ MIN_PERSON_PX = 24
 # merge), the ssdlite person detector at DNN_WIDTH, if its wheel is installed.
 EYE_LEVEL_SLOPE = 0.6
 DNN_WIDTH = 480
+# detect_every = 0 (auto) on a live source: the detector may take this share of the frame
+# interval on average (the rest of the core decodes, checks the picture and runs the edge
+# daemon), so N = ceil(detector seconds x fps / DETECT_SHARE), at most MAX_EVERY. The
+# detector's time is smoothed over calls at DETECT_RATE.
+DETECT_SHARE = 0.5
+MAX_EVERY = 30
+DETECT_RATE = 0.1
 
 
 def process_size(options: PipelineOptions, width: int, height: int) -> tuple[int, int]:
@@ -68,9 +78,17 @@ class Pipeline:
     """Counts crossings of `options.lines` in frames of `frame_size` (width, height)."""
 
     def __init__(self, options: PipelineOptions, frame_size: tuple[int, int], fps: float,
-                 sizes: PersonSizeModel | None = None):
-        """`sizes`: a person-size model to continue (a source keeps one across reconnects)."""
+                 sizes: PersonSizeModel | None = None, realtime: bool = False,
+                 timer: Callable[[], float] = time.perf_counter):
+        """`sizes`: a person-size model to continue (a source keeps one across reconnects);
+        `realtime`: frames come from a live camera (detect_every = 0 then adapts to the
+        measured detector time, read with `timer`)."""
         self.options = options
+        self.fps = fps
+        self.realtime = realtime
+        self.timer = timer
+        self._detect_s: float | None = None  # smoothed seconds per detector call
+        self._timed_kind = ""
         self.frame_size = frame_size
         self.size = process_size(options, *frame_size)
         pw, ph = self.size
@@ -78,9 +96,12 @@ class Pipeline:
         # The detector in use: "auto" starts as "motion" and may become "ssdlite".
         self.kind = "motion" if options.detector == "auto" else options.detector
         self.auto_note = ""  # why "auto" kept the motion detector when it could not switch
-        self.tracker = Tracker(options.min_hits, options.max_missed_s)
+        self.tracker = (PersonTracker(options.min_hits, options.max_missed_s)
+                        if self.kind == "ssdlite" else
+                        Tracker(options.min_hits, options.max_missed_s))
         self.sizes = sizes if sizes is not None else PersonSizeModel()
         self._sized = False  # the processing size has been chosen from the learnt size
+        self._skipped = 0  # frames since the last detection frame (detect_every)
         if hasattr(self.detector, "person_at"):
             self.detector.person_at = self.person_at
         self._make_counters()
@@ -144,6 +165,8 @@ class Pipeline:
             return
         detector.person_at = self.person_at
         self.detector, self.kind = detector, "ssdlite"
+        old = self.tracker
+        self.tracker = PersonTracker(old.min_hits, old.max_missed_s, old.tracks, old._next_id)
         width, height = self.frame_size
         pw = min(width, self.options.process_width or DNN_WIDTH)
         if pw != self.size[0]:
@@ -207,9 +230,43 @@ class Pipeline:
         for counter in self.counters:
             counter.states.clear()
 
+    def _every(self) -> int:
+        """`detect_every`, once "auto" has chosen its detector: until then it learns the
+        scene with the motion detector on every frame (cheap, and learning needs them).
+        0 (auto): every frame on a file; live, the detector's share of the frame interval
+        is kept under DETECT_SHARE from its measured time."""
+        if self.options.detector == "auto" and not self._sized:
+            return 1
+        if self.options.detect_every:
+            return self.options.detect_every
+        if not self.realtime or self._detect_s is None:
+            return 1
+        return min(MAX_EVERY, max(1, math.ceil(self._detect_s * self.fps / DETECT_SHARE)))
+
+    def _timed_detect(self, gray: np.ndarray, small: np.ndarray) -> np.ndarray:
+        """The detector, timed when detect_every is auto on a live source."""
+        if self.options.detect_every or not self.realtime:
+            return self.detector.detect(gray, small)
+        start = self.timer()
+        boxes = self.detector.detect(gray, small)
+        spent = self.timer() - start
+        kind = self.kind
+        if self._detect_s is None or kind != self._timed_kind:
+            self._detect_s, self._timed_kind = spent, kind  # a new detector: start again
+        else:
+            self._detect_s += DETECT_RATE * (spent - self._detect_s)
+        return boxes
+
+    def _advance(self) -> bool:
+        """True when this frame is a detection frame; counts it."""
+        due = self._skipped == 0
+        self._skipped = (self._skipped + 1) % self._every()
+        return due
+
     def process(self, frame: np.ndarray, now: float) -> list[Crossing]:
-        if self.frames % self.options.detect_every:
+        if self._skipped:
             # Not a detection frame: do not even shrink it; tracks move on their velocity.
+            self._advance()
             self.frames += 1
             self.tracker.predict(now)
             return []
@@ -218,11 +275,18 @@ class Pipeline:
 
     def process_prepared(self, small: np.ndarray, gray: np.ndarray, now: float) -> list[Crossing]:
         self.frames += 1
-        if (self.frames - 1) % self.options.detect_every == 0:
-            boxes = self.detector.detect(gray, small)
+        if self._advance():
+            boxes = self._timed_detect(gray, small)
             if self.mask is not None and len(boxes) and self.kind != "motion":
                 boxes = self._inside_roi(boxes)
-            dead = self.tracker.update(boxes, now)
+            if isinstance(self.tracker, PersonTracker):
+                self.tracker.every = self._every()
+                weak = getattr(self.detector, "weak", None)
+                if weak is not None and self.mask is not None and len(weak):
+                    weak = self._inside_roi(weak)
+                dead = self.tracker.update(boxes, now, weak, small)
+            else:
+                dead = self.tracker.update(boxes, now)
             if self.options.person_size is None:
                 self.sizes.observe(self.tracker.tracks, self.size, now)
             self._settle_size()

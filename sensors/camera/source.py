@@ -164,7 +164,7 @@ class CameraSource(Source):
             if pipeline is None:
                 # The learnt person size outlives a reconnect: it is the same camera.
                 pipeline = Pipeline(self.options.pipeline, (frame.shape[1], frame.shape[0]), fps,
-                                    self._sizes)
+                                    self._sizes, realtime=not file_mode)
                 self._set(SourceState.OK)
             small, gray = pipeline.prepare(frame)
             del frame  # nothing of the picture outlives this iteration

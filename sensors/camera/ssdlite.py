@@ -130,12 +130,16 @@ class SsdliteDetector:
         self.names = [n.replace("BiasAdd", "Conv2D") for n in outputs()]
         self.prior: np.ndarray | None = None
         self.confidence = options.model_confidence
+        self.weak_confidence = min(options.keep_confidence, options.model_confidence)
         self.person_at = lambda _y: None  # set by the pipeline: expected size at a row
         self.reset()
 
     def reset(self) -> None:
         self.previous: np.ndarray | None = None
         self.last = np.zeros((0, 4), np.float32)
+        # Boxes of the latest inference scoring from keep_confidence up to model_confidence:
+        # only good to continue a track (sensors/camera/person_track.py), never to start one.
+        self.weak = np.zeros((0, 4), np.float32)
 
     def _moved(self, gray: np.ndarray) -> bool:
         small = cv2.resize(gray, (80, max(1, round(80 * gray.shape[0] / gray.shape[1]))),
@@ -173,7 +177,7 @@ class SsdliteDetector:
         found, weights = [], []
         for x, y, tw, th in self._tiles(w, h):
             boxes, scores = self._infer(color[y : y + th, x : x + tw])
-            keep = scores >= self.confidence
+            keep = scores >= self.weak_confidence
             b = boxes[keep] * np.array([tw, th, tw, th], np.float32)
             b += np.array([x, y, x, y], np.float32)
             found.append(b)
@@ -183,12 +187,14 @@ class SsdliteDetector:
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
-        xywh = xywh[(xywh[:, 2] > 1) & (xywh[:, 3] > 1)]
-        scores = scores[(boxes[:, 2] - boxes[:, 0] > 1) & (boxes[:, 3] - boxes[:, 1] > 1)]
+        real = (xywh[:, 2] > 1) & (xywh[:, 3] > 1)
+        xywh, scores = xywh[real], scores[real]
+        self.last = self.weak = np.zeros((0, 4), np.float32)
         if len(xywh) == 0:
-            self.last = np.zeros((0, 4), np.float32)
             return self.last
-        keep = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), self.confidence,
+        keep = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), self.weak_confidence,
                                            NMS_IOU), np.int64).reshape(-1)
-        self.last = xywh[keep].astype(np.float32).reshape(-1, 4)
+        xywh, scores = xywh[keep].astype(np.float32).reshape(-1, 4), scores[keep]
+        self.last = xywh[scores >= self.confidence]
+        self.weak = xywh[scores < self.confidence]
         return self.last

@@ -96,9 +96,11 @@ def _learn_sizes(path: str, options: PipelineOptions, samples: list) -> list:
             if not ok:
                 return learnt
             fps = frame_rate(cap)
-            # "auto" learns the geometry with the motion detector, as it does live.
-            detector = "motion" if options.detector == "auto" else options.detector
-            learner = Pipeline(replace(options, lines=(), detector=detector),
+            # "auto" learns the geometry with the motion detector on every frame, as live.
+            auto = options.detector == "auto"
+            learner = Pipeline(replace(options, lines=(), detector="motion" if auto else
+                                       options.detector,
+                                       detect_every=1 if auto else options.detect_every),
                                (frame.shape[1], frame.shape[0]), fps)
             learner.seed_background(samples)
             n = 0
