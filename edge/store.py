@@ -29,7 +29,6 @@ from walkway.timeutil import bin_start
 
 log = logging.getLogger(__name__)
 
-PRUNE_EVERY_S = 10.0
 FULL_DISK_PRUNE_FRACTION = 0.1  # of all bins, per attempt to make room on a full disk
 # A file of this much (at most 1/8 of the filesystem) is kept next to the store and given
 # back on SQLITE_FULL: on a full disk even deleting rows needs room for the WAL.
@@ -46,7 +45,10 @@ STORE_KEYS = KeySpec("store", [
         "(counted)", min=0.05),
     Key("keep_delivered_hours", "number", 48.0, "delivered bins kept this long (event time) "
         "for re-sends", min=0),
+    Key("prune_every_s", "number", 10.0, "how often the store prunes, enforces `max_mb` and "
+        "checkpoints its WAL (wall seconds)", min=0.1, max=3600),
 ])
+PRUNE_EVERY_S = STORE_KEYS.default("prune_every_s")
 DEFAULT_MAX_BYTES = int(STORE_KEYS.default("max_mb") * 1024 * 1024)
 
 
@@ -105,6 +107,7 @@ class Store(CommandLog, CountReader):
         grace_seconds: int = STORE_KEYS.default("grace_seconds"),
         max_bytes: int = DEFAULT_MAX_BYTES,
         keep_delivered_s: float = STORE_KEYS.default("keep_delivered_hours") * 3600,
+        prune_every_s: float = PRUNE_EVERY_S,
         clock: Callable[[], float] = time.time,
         durable: bool = True,
     ) -> None:
@@ -114,6 +117,7 @@ class Store(CommandLog, CountReader):
         self.grace_seconds = grace_seconds
         self.max_bytes = max_bytes
         self.keep_delivered_s = keep_delivered_s
+        self.prune_every_s = prune_every_s
         self.clock = clock
         self._last_prune = float("-inf")
         conn = None
@@ -147,6 +151,7 @@ class Store(CommandLog, CountReader):
             grace_seconds=store.grace_seconds,
             max_bytes=int(store.max_mb * 1024 * 1024),
             keep_delivered_s=store.keep_delivered_hours * 3600,
+            prune_every_s=store.prune_every_s,
             clock=clock,
             durable=durable,
         )
@@ -253,9 +258,9 @@ class Store(CommandLog, CountReader):
         self.maintain_if_due()
 
     def maintain_if_due(self) -> bool:
-        """Run `maintain` when PRUNE_EVERY_S passed: after each batch, and from the edge's
+        """Run `maintain` when `prune_every_s` passed: after each batch, and from the edge's
         loop when no batch comes, so the cap also holds on a quiet node."""
-        if self.clock() - self._last_prune < PRUNE_EVERY_S:
+        if self.clock() - self._last_prune < self.prune_every_s:
             return False
         self.maintain()
         return True
