@@ -171,9 +171,17 @@ class Node:
         # Where this start's lines begin in the appended logs (see stop()).
         self.log_from = {p.args[0]: p.log.stat().st_size if p.log.exists() else 0
                          for p in (self.edge, self.bridge)}
-        self.edge.start()
+        # The bridge first, the edge once the bridge runs: the replay moves on in wall time
+        # from the edge's start, and on a busy machine a bridge still importing for seconds
+        # let the replay run far (150 rows a second) before the first ack could be cut.
         self.bridge.start()
+        self._wait_running(self.bridge, b"bridge for ", "the bridge to run before the edge")
+        self.edge.start()
         return {"edge": self.edge.proc.pid, "bridge": self.bridge.proc.pid}
+
+    def _wait_running(self, proc: WalkwayProcess, line: bytes, what: str) -> None:
+        wait_for(lambda: not proc.alive() or line in proc.log.read_bytes()[
+            self.log_from[proc.args[0]]:], 120, what)
 
     def kill9(self) -> None:
         self.edge.kill9()
@@ -184,9 +192,7 @@ class Node:
         # busy machine the last restart can still be importing when the outbox is already
         # settled (the replay ended before the last cut): wait until each says it is running.
         for proc, line in ((self.edge, b" running with "), (self.bridge, b"bridge for ")):
-            wait_for(lambda p=proc, m=line: not p.alive()
-                     or m in p.log.read_bytes()[self.log_from[p.args[0]]:],
-                     120, f"{proc.args[0]} to be running before it is stopped")
+            self._wait_running(proc, line, f"{proc.args[0]} to be running before it is stopped")
         codes = self.edge.terminate(), self.bridge.terminate()
         if codes != (0, 0):
             tails = {p.args[0]: p.log.read_text(errors="replace")[-1500:]
