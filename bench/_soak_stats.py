@@ -58,7 +58,12 @@ def _ratio(a: float, b: float) -> float:
 
 def growth(series: list[Sample], run_h: float, warmup_h: float = 1.0) -> Growth | None:
     """None: too few samples to say anything (a run shorter than warm-up + 2 hours)."""
-    lives = lives_of(series)
+    # A life sampled under 3 times is a transient helper (a fork about to exec), not a
+    # process that could grow: its one RSS sample says nothing.
+    lives = [life for life in lives_of(series) if len(life) >= 3]
+    if not lives:
+        return None
+    series = [s for life in lives for s in life]
     after = [s for s in series if s[0] >= warmup_h] or series
     if len(lives) == 1:
         base = [s for s in series if warmup_h <= s[0] < warmup_h + 1]

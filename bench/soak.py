@@ -138,7 +138,8 @@ def _print_probes(folder: Path, samples: dict[str, list[Sample]]) -> dict:
         out[name] = {"baseline": a, "end": b}
         print(f"  {name:24s}" + ", ".join(
             f"{k} {a.get(k, 0) / 1e6:.2f} -> {b.get(k, 0) / 1e6:.2f} MB"
-            for k in ("malloc_in_use", "malloc_free", "sqlite", "python") if k in a), flush=True)
+            for k in ("vmrss", "malloc_in_use", "malloc_free", "sqlite", "python") if k in a),
+            flush=True)
     return out
 
 

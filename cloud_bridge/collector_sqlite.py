@@ -12,6 +12,7 @@ from pathlib import Path
 from cloud_bridge.collector_base import StorageBase
 from cloud_bridge.collector_batch import CountKey, changes
 from walkway.errors import StoreError
+from walkway.memory import bound_sqlite_cache
 
 V1 = """
 CREATE TABLE IF NOT EXISTS counts (
@@ -103,6 +104,7 @@ class SqliteCollectorStorage(StorageBase):
                                         isolation_level=None)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
+            bound_sqlite_cache(self.conn)
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open collector database: {exc}") from exc

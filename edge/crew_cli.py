@@ -235,7 +235,7 @@ def _outbox(args: argparse.Namespace) -> int:
         resent = store.resend_since(since) if since is not None else None
         # Everything read after the resend: the outbox as it is now, not as it was.
         data = {"node": config.node.id, **outbox(store, store.clock())}
-        data["delivered"] = store.stats().delivered
+        data["delivered"] = store.delivered_count()
         if resent is not None:
             data["resent"] = resent
             data["resent_since"] = iso_z(since)

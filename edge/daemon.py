@@ -251,7 +251,9 @@ class EdgeDaemon:
 
 def run_edge(config: Config) -> int:
     from walkway.clock import clock_from_env  # WALKWAY_CLOCK: `walkway sim` time
+    from walkway.memory import pin_mmap_threshold
 
+    pin_mmap_threshold()  # frame-sized buffers mapped and given back (walkway/memory.py)
     daemon = EdgeDaemon(config, clock=clock_from_env())
 
     def on_signal(signum: int, _frame: object) -> None:

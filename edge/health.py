@@ -8,7 +8,6 @@ process is down or stuck, which a status a process reports about itself never co
 """
 
 import ctypes
-import ctypes.util
 import json
 import os
 import shutil
@@ -48,7 +47,9 @@ def clock_sync(flag: Path = TIMESYNC_FLAG) -> dict[str, Any]:
     if flag.exists():
         return {"synced": True, "source": "timesyncd"}
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The C library already loaded into this process: find_library("c") ran
+        # `ldconfig -p` in a forked child every health period (seen by the soak).
+        libc = ctypes.CDLL(None, use_errno=True)
         tx = _Timex()  # modes = 0: read only, allowed without privileges
         state = libc.adjtimex(ctypes.byref(tx))
     except (OSError, AttributeError):

@@ -46,6 +46,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS commands_by_expiry ON commands(expires_at);
     """,
+    # 3: the unsent bins (open, pending, sending) by state (issue 18, the soak). The bridge's
+    # health counted bins by state and looked for the oldest unsent one by reading the whole
+    # table: its SQLite page cache and then malloc's free lists grew with the store's history
+    # (delivered bins, kept 48 h). With this index those reads touch only the outbox. Queries
+    # must say `state != 'delivered'` for SQLite to use it (edge/store.py UNSENT).
+    """
+    CREATE INDEX IF NOT EXISTS bins_unsent ON bins(state, start, sealed_at)
+        WHERE state != 'delivered';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

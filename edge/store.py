@@ -24,6 +24,7 @@ from edge.store_reads import CommandLog, CountReader
 from walkway.errors import StoreError
 from walkway.files import write_atomic
 from walkway.keys import REQUIRED, Key, KeySpec
+from walkway.memory import bound_sqlite_cache
 from walkway.records import COUNT, MEASURE, Batch
 from walkway.timeutil import bin_start
 
@@ -50,6 +51,9 @@ STORE_KEYS = KeySpec("store", [
 ])
 PRUNE_EVERY_S = STORE_KEYS.default("prune_every_s")
 DEFAULT_MAX_BYTES = int(STORE_KEYS.default("max_mb") * 1024 * 1024)
+# The term that lets SQLite read the unsent bins from their partial index (migration 3)
+# instead of the whole table: the outbox is small, the history of delivered bins is not.
+UNSENT = "state != 'delivered'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,6 @@ class OutboxBin:
 class OutboxStats:
     depth: int
     open_bins: int
-    delivered: int
     oldest_pending_start: int | None
     oldest_pending_sealed_at: float | None
     dropped_bins: int
@@ -128,6 +131,7 @@ class Store(CommandLog, CountReader):
             # The bridge only records deliveries, which a crash at worst makes it send again.
             conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             conn.execute("PRAGMA busy_timeout=30000")
+            bound_sqlite_cache(conn)
             migrate(conn)
         except sqlite3.Error as exc:
             if conn is not None:
@@ -401,7 +405,7 @@ class Store(CommandLog, CountReader):
         """Put claimed bins back in the outbox (all of them when `items` is None)."""
         if items is None:
             return self._conn.execute(
-                "UPDATE bins SET state='pending' WHERE state='sending'"
+                f"UPDATE bins SET state='pending' WHERE state='sending' AND {UNSENT}"
             ).rowcount
         with self._conn:
             cur = self._conn.executemany(
@@ -411,23 +415,23 @@ class Store(CommandLog, CountReader):
         return cur.rowcount
 
     def mark_delivered(self, items: Iterable[tuple[int, int]]) -> int:
-        """Mark (id, version) pairs delivered; a bin changed since it was sent stays pending."""
-        pairs = list(items)
-        done = 0
-        with self._conn:
-            for chunk in range(0, len(pairs), 300):  # SQLite's bound-parameter limit
-                part = pairs[chunk:chunk + 300]
-                ids = ",".join("?" * len(part))
-                values = ",".join("(?,?)" for _ in part)
-                # `id IN` lets SQLite look rows up by primary key; the row-value test then
-                # leaves out bins whose version changed since they were sent.
-                done += self._conn.execute(
-                    f"UPDATE bins SET state='delivered', delivered_at=?"
-                    f" WHERE id IN ({ids}) AND (id, version) IN (VALUES {values})"
-                    f" AND state IN ('pending', 'sending')",
-                    (self.clock(), *(i for i, _ in part), *(x for pair in part for x in pair)),
-                ).rowcount
-        return done
+        """Mark (id, version) pairs delivered; a bin changed since it was sent stays pending.
+
+        One statement text for any number of pairs, passed as one JSON parameter. It was
+        one `id IN (?, ...)` text per ack size: each size a prepared statement of its own,
+        up to 137 KB for 300 pairs, and the sqlite3 module keeps 128 of them per
+        connection, so the bridge's memory grew with every new ack size a backlog brought
+        (found by the soak, issue 18)."""
+        pairs = json.dumps([[int(i), int(v)] for i, v in items])
+        with self._conn:  # one statement: one transaction
+            # `id IN` lets SQLite look rows up by primary key; the row-value test then
+            # leaves out bins whose version changed since they were sent.
+            return self._conn.execute(
+                "UPDATE bins SET state='delivered', delivered_at=?1"
+                " WHERE id IN (SELECT json_extract(value, '$[0]') FROM json_each(?2))"
+                " AND (id, version) IN (SELECT json_extract(value, '$[0]'),"
+                " json_extract(value, '$[1]') FROM json_each(?2))"
+                " AND state IN ('pending', 'sending')", (self.clock(), pairs)).rowcount
 
     def resend_since(self, start: float) -> int:
         """Put delivered bins starting at or after `start` back in the outbox."""
@@ -438,22 +442,30 @@ class Store(CommandLog, CountReader):
         return cur.rowcount
 
     def stats(self) -> OutboxStats:
-        by_state = dict(
-            self._conn.execute("SELECT state, count(*) FROM bins GROUP BY state").fetchall()
-        )
+        """The outbox as health reports it. Reads only the unsent bins (their index), never
+        the delivered history: the bridge runs this every health period for days."""
+        by_state = dict(self._conn.execute(
+            f"SELECT state, count(*) FROM bins WHERE {UNSENT} GROUP BY state").fetchall())
         oldest = self._conn.execute(
-            "SELECT min(start), min(sealed_at) FROM bins WHERE state IN ('pending', 'sending')"
+            f"SELECT min(start), min(sealed_at) FROM bins WHERE {UNSENT}"
+            " AND state IN ('pending', 'sending')"
         ).fetchone()
         return OutboxStats(
             depth=by_state.get("pending", 0) + by_state.get("sending", 0),
             open_bins=by_state.get("open", 0),
-            delivered=by_state.get("delivered", 0),
             oldest_pending_start=oldest[0],
             oldest_pending_sealed_at=oldest[1],
             dropped_bins=self.counter("dropped_bins"),
             late_dropped=self.counter("late_dropped"),
             size_bytes=self.used_bytes(),
         )
+
+    def delivered_count(self) -> int:
+        """Delivered bins still kept (the crew CLI's `outbox`). Counts every bin (SQLite walks
+        the smallest index), so it is for a crew's question, not for a periodic report."""
+        total = self._conn.execute("SELECT count(*) FROM bins").fetchone()[0]
+        unsent = self._conn.execute(f"SELECT count(*) FROM bins WHERE {UNSENT}").fetchone()[0]
+        return int(total - unsent)
 
     def bins(self, *, since_start: int = 0, kind: str | None = None) -> list[dict]:
         """All bins from `since_start` on (for the crew CLI and tests)."""
@@ -513,12 +525,15 @@ class Store(CommandLog, CountReader):
         Unsent bins deleted here are lost data: they are counted in `dropped_bins` and
         reported in health, never a crash.
         """
-        total = self._conn.execute("SELECT count(*) FROM bins").fetchone()[0]
-        forced = int(total * force_fraction)
-        if forced:
-            self._delete_oldest("state='delivered'", forced, count_as=None)
-        if self.used_bytes() > self.max_bytes and self.wal_bytes():
+        if force_fraction:
+            forced = int(self._bin_count() * force_fraction)
+            if forced:
+                self._delete_oldest("state='delivered'", forced, count_as=None)
+        if self.used_bytes() <= self.max_bytes:
+            return  # the usual case, after every batch: no count of every bin (issue 18)
+        if self.wal_bytes():
             self._truncate_wal()
+        total = self._bin_count()
         while self.used_bytes() > self.max_bytes:
             if self.db_bytes() <= self.max_bytes:
                 break  # only a WAL a reader holds is over: no data is deleted for it
@@ -534,6 +549,10 @@ class Store(CommandLog, CountReader):
                 break
             self._truncate_wal()
 
+    def _bin_count(self) -> int:
+        # SQLite counts by walking the smallest index: pages in proportion to the history.
+        return int(self._conn.execute("SELECT count(*) FROM bins").fetchone()[0])
+
     def make_room(self) -> int:
         """On a full disk: drop the oldest bins (delivered first, then unsent ones, counted in
         `dropped_bins`) and give the WAL's space back to the filesystem. Returns bins deleted.
@@ -544,8 +563,7 @@ class Store(CommandLog, CountReader):
         if self.reserve is not None:
             self.reserve.unlink(missing_ok=True)
         self.checkpoint()
-        total = self._conn.execute("SELECT count(*) FROM bins").fetchone()[0]
-        chunk = max(1, int(total * FULL_DISK_PRUNE_FRACTION))
+        chunk = max(1, int(self._bin_count() * FULL_DISK_PRUNE_FRACTION))
         deleted = 0
         # Open bins (minutes still being counted) are never dropped: one re-created later
         # would hold only its later observations, a partial count that looks complete.

@@ -42,6 +42,17 @@ def test_a_restarted_process_compares_its_lives():
     assert g.rss_end_mb - g.rss_start_mb == pytest.approx(6.0)
 
 
+def test_transient_helpers_sampled_once_are_not_measured():
+    # Forks about to exec (a child seen once as "python", 0.6 then 7 MB): no growth figure.
+    helpers = [(9.4, 15743, 0.6, 4, 0.1), (15.4, 18320, 7.0, 3, 2.0), (16.4, 18699, 4.8, 3, 1.1)]
+    assert growth(helpers, 24.0) is None
+    # A real restarted process keeps its figure; a one-sample life among its lives is ignored.
+    series = [(life * 4 + i / 30, 100 + life, 40.0, 12, 20.0) for life in range(6)
+              for i in range(110)]
+    g = growth(series[:330] + [(12.5, 999, 90.0, 3, 50.0)] + series[330:], 24.0)
+    assert g is not None and g.lives == 6 and g.rss_peak == pytest.approx(1.0)
+
+
 def test_the_scenario_faults_repeat_every_hour_of_the_soak():
     base = load_scenario("sapporo")
     day = repeat_faults(apply_overrides(base, minutes=24 * 60), 60)

@@ -3,9 +3,10 @@
 On the children's PYTHONPATH only while a soak runs with SOAK_PROBE=1: at the simulated
 times in SOAK_PROBE_AT (the middle of the baseline hour and of the last hour) each walkway
 process writes glibc's malloc figures (mallinfo2: bytes in use, free bytes kept in the
-arenas) and SQLite's own allocations (sqlite3_memory_used: mostly page caches, at most
-`cache_size`, 2 MB, per connection) to SOAK_PROBE_DIR/PID.json; with SOAK_PROBE_TRACE=1
-also the size of its Python objects (tracemalloc, which slows the process down).
+arenas), its VmRSS and RssAnon, and SQLite's own allocations (sqlite3_memory_used: page
+caches, at most 1 MiB per connection, and prepared statements) to SOAK_PROBE_DIR/PID.json;
+with SOAK_PROBE_TRACE=1 also the size of its Python objects (tracemalloc, which slows the
+process down).
 Read-only otherwise: it changes nothing in the process it looks at.
 """
 
@@ -35,6 +36,11 @@ def _figures() -> dict:
     libc.mallinfo2.restype = MallInfo2
     m = libc.mallinfo2()
     out = {"malloc_in_use": m.uordblks, "malloc_free": m.fordblks, "malloc_mmap": m.hblkhd}
+    with open("/proc/self/status") as f:  # what of it is resident (malloc_trim gives back)
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon"):
+                out[key.lower()] = int(value.split()[0]) * 1024
     import tracemalloc
 
     if tracemalloc.is_tracing():
