@@ -60,6 +60,7 @@ class StoreConfig:
     grace_seconds: int = STORE_KEYS.default("grace_seconds")
     max_mb: float = STORE_KEYS.default("max_mb")
     keep_delivered_hours: float = STORE_KEYS.default("keep_delivered_hours")
+    prune_every_s: float = STORE_KEYS.default("prune_every_s")
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def parse_config(file: Path, data: dict[str, Any]) -> Config:
         grace_seconds=store_t.read(STORE_KEYS["grace_seconds"]),
         max_mb=store_t.read(STORE_KEYS["max_mb"]),
         keep_delivered_hours=store_t.read(STORE_KEYS["keep_delivered_hours"]),
+        prune_every_s=store_t.read(STORE_KEYS["prune_every_s"]),
     )
     store_t.finish()
     mqtt_t = root.table("mqtt", required=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from edge.config import Config
 from edge.health_config import health_config
-from edge.store import PRUNE_EVERY_S, Store
+from edge.store import Store
 from edge.store_errors import disk_full_text
 from sensors.base import Source, SourceContext, SourceState, SourceStatus
 from sensors.registry import source_module
@@ -164,7 +164,8 @@ class EdgeDaemon:
         try:
             self.store.maintain_if_due()
         except (sqlite3.Error, StoreError) as exc:
-            log.error("store maintenance failed (retried in %.0f s): %s", PRUNE_EVERY_S, exc)
+            log.error("store maintenance failed (retried in %.0f s): %s",
+                      self.store.prune_every_s, exc)
 
     def statuses(self) -> dict[str, SourceStatus]:
         out = {}

@@ -30,7 +30,6 @@ from walkway.timeutil import bin_start
 
 log = logging.getLogger(__name__)
 
-PRUNE_EVERY_S = 10.0
 FULL_DISK_PRUNE_FRACTION = 0.1  # of all bins, per attempt to make room on a full disk
 # A file of this much (at most 1/8 of the filesystem) is kept next to the store and given
 # back on SQLITE_FULL: on a full disk even deleting rows needs room for the WAL.
@@ -47,7 +46,10 @@ STORE_KEYS = KeySpec("store", [
         "(counted)", min=0.05),
     Key("keep_delivered_hours", "number", 48.0, "delivered bins kept this long (event time) "
         "for re-sends", min=0),
+    Key("prune_every_s", "number", 10.0, "how often the store prunes, enforces `max_mb` and "
+        "checkpoints its WAL (wall seconds)", min=0.1, max=3600),
 ])
+PRUNE_EVERY_S = STORE_KEYS.default("prune_every_s")
 DEFAULT_MAX_BYTES = int(STORE_KEYS.default("max_mb") * 1024 * 1024)
 # The term that lets SQLite read the unsent bins from their partial index (migration 3)
 # instead of the whole table: the outbox is small, the history of delivered bins is not.
@@ -108,6 +110,7 @@ class Store(CommandLog, CountReader):
         grace_seconds: int = STORE_KEYS.default("grace_seconds"),
         max_bytes: int = DEFAULT_MAX_BYTES,
         keep_delivered_s: float = STORE_KEYS.default("keep_delivered_hours") * 3600,
+        prune_every_s: float = PRUNE_EVERY_S,
         clock: Callable[[], float] = time.time,
         durable: bool = True,
     ) -> None:
@@ -117,6 +120,7 @@ class Store(CommandLog, CountReader):
         self.grace_seconds = grace_seconds
         self.max_bytes = max_bytes
         self.keep_delivered_s = keep_delivered_s
+        self.prune_every_s = prune_every_s
         self.clock = clock
         self._last_prune = float("-inf")
         conn = None
@@ -151,6 +155,7 @@ class Store(CommandLog, CountReader):
             grace_seconds=store.grace_seconds,
             max_bytes=int(store.max_mb * 1024 * 1024),
             keep_delivered_s=store.keep_delivered_hours * 3600,
+            prune_every_s=store.prune_every_s,
             clock=clock,
             durable=durable,
         )
@@ -257,9 +262,9 @@ class Store(CommandLog, CountReader):
         self.maintain_if_due()
 
     def maintain_if_due(self) -> bool:
-        """Run `maintain` when PRUNE_EVERY_S passed: after each batch, and from the edge's
+        """Run `maintain` when `prune_every_s` passed: after each batch, and from the edge's
         loop when no batch comes, so the cap also holds on a quiet node."""
-        if self.clock() - self._last_prune < PRUNE_EVERY_S:
+        if self.clock() - self._last_prune < self.prune_every_s:
             return False
         self.maintain()
         return True

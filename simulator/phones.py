@@ -11,6 +11,10 @@ scene is on, takes the sign's rendered frame (the player's own screenshot answer
 `screenshot` command gets it), decodes the QR with cv2, and redeems it through the API with
 its pseudonymous account. A phone with a replay then sends the same code under another
 account (the city must say `replayed`) and scans again in a later window (`already-today`).
+A scan the city refuses as `expired` is scanned again, as a person would, up to
+EXPIRED_RESCANS times: on simulated time the steps from frame to request (the sign's frame,
+the file, the decode) take `speed` times longer than on a phone, so a busy machine can age a
+code past its window; a replay is only tried with a code the city has just accepted.
 """
 
 import hashlib
@@ -32,6 +36,7 @@ from walkway.signage_state.player import read_heartbeat, request_screenshot, scr
 KEY_FILE = "checkin-key.pem"
 RETRY_SIM_S = 20.0  # a phone that found no code looks again this much later (simulated)
 ANSWER_WALL_S = 10.0  # the sign answers a screenshot within a frame or two; then ask again
+EXPIRED_RESCANS = 5  # a phone whose code the city found expired scans again, this often
 SPREAD = (0.15, 0.85)  # phones arrive over this part of the run
 
 
@@ -46,6 +51,7 @@ class Phone:
     asked: str = ""
     asked_wall: float = 0.0
     looks: int = 0
+    rescans: int = 0  # scans again after an `expired` refusal
     results: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -149,7 +155,11 @@ class Phones:
                 continue
             self._redeem(phone, text, phone.account, "scan" if phone.state == "asked"
                          else "scan-again")
-            if phone.state == "asked" and phone.replay:
+            if phone.results[-1]["refused"] == "expired" and phone.rescans < EXPIRED_RESCANS:
+                phone.rescans += 1
+                phone.state = "waiting" if phone.state == "asked" else "again"
+                continue
+            if phone.state == "asked" and phone.replay and phone.results[-1]["awarded"]:
                 self._redeem(phone, text, _account(self.runner.scenario.seed, 1000 + phone.index),
                              "replay")
                 phone.state, phone.at = "again", now + 60  # a later window, same sign, same day

@@ -17,6 +17,15 @@ from support.mosquitto import Mosquitto  # noqa: E402
 from support.postgres import LocalPostgres  # noqa: E402
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under pytest-xdist (`./run test`), the long tests first: with `--dist loadgroup`
+    each worker takes the next test in this order, so the longest start at once on
+    different workers instead of ending the run alone. A serial run keeps file order, so
+    module fixtures are set up once per file."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def broker(tmp_path: Path):
     """A real mosquitto on a free port; `broker.url`, `broker.restart()`, `broker.stop()`."""

@@ -60,6 +60,7 @@ def test_rendered_scene_with_default_settings_learns_the_person_size() -> None:
     assert reference >= 100 and error <= 0.1 * reference  # measured: 10 of 126
 
 
+@pytest.mark.slow
 def test_real_clips_with_default_settings() -> None:
     """Every real clip in tests/data (TUD eye level, CAVIAR elevated), one configuration:
     accuracy and event F1 pooled over all lines, both directions; counts.json's jitter

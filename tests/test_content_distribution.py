@@ -70,6 +70,7 @@ def _retained_chunks(broker) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_canary_then_all_offline_catches_up_refusals_and_rollbacks(broker, tmp_path, fleet):
     city = create_content_key(tmp_path / "key")
     v1, v2, v3 = (package(tmp_path, city.private, v) for v in (V1, V2, V3))

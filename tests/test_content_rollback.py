@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from content_fixtures import SMALL, Sign, package, walkway
 from support.walkway_procs import WalkwayProcess, wait_for
 from test_content_distribution import TIMEOUT, V1, V2, V3, _publish
@@ -25,6 +26,7 @@ def _shows(sign: Sign) -> str | None:
     return (beat.get("content") or {}).get("version")
 
 
+@pytest.mark.slow
 def test_canary_frame_watchdog_trip_rolls_the_canary_back(broker, tmp_path, fleet):
     city = create_content_key(tmp_path / "key")
     v1, v2, v3 = (package(tmp_path, city.private, v) for v in (V1, V2, V3))

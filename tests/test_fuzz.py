@@ -30,6 +30,7 @@ def targets(tmp_path_factory) -> Targets:
     shutil.rmtree(work, ignore_errors=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_fuzz(targets: Targets, name: str, caplog) -> None:
     caplog.set_level(logging.CRITICAL)  # 10,000 rejections are logged; not kept here

@@ -122,6 +122,7 @@ def test_bad_commands_get_a_reason_and_change_nothing(node: OpsNode, tmp_path: P
         assert conn.execute("SELECT count(*) FROM commands").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_set_config_commits_when_healthy_and_rolls_back_when_not(node: OpsNode,
                                                                  tmp_path: Path) -> None:
     original = node.config_file.read_text()

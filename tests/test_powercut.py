@@ -133,7 +133,9 @@ CUTS = 12  # 3 per phase; ./run bench powercut does 100
 def test_power_cuts_lose_nothing(tmp_path: Path, broker, fuse_reason: str | None) -> None:
     if fuse_reason:
         pytest.skip(fuse_reason)
-    figures = powercut.run(tmp_path, broker.url, cuts=CUTS, rows=4000, seed=20261201)
+    # 8,000 rows (a cut uses ~100-400 of them, more on a busy machine); each cut's line is
+    # printed, so a failure shows where the replay was at every cut.
+    figures = powercut.run(tmp_path, broker.url, cuts=CUTS, rows=8000, seed=20261201, say=print)
     assert sum(figures.cuts.values()) == CUTS
     # Every phase was really cut in (none fell back to a timed cut).
     assert figures.cuts == {phase: CUTS // 4 for phase in powercut.PHASES}, figures.cuts

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from support.walkway_procs import wait_for
 
-pytestmark = pytest.mark.wheel
+# One xdist worker builds the wheel and the venv once for the whole file (./run test).
+pytestmark = [pytest.mark.wheel, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "walkway", "edge", "sensors", "cloud_bridge",
