@@ -68,15 +68,7 @@ class BleFeed(Feed):
         each device's, by time, ties in that order)."""
         ctx = self.ctx
         sc = ctx.scenario
-        seed = sc.seed * 1000 + sum(map(ord, ctx.node.id + self.sensor.name))
-        rng = random.Random(seed)
-
-        def rate(t: float) -> float:
-            return ctx.demand.rate(ctx.node, self.sensor, max(t, sc.start))
-
-        peak = envelope(rate, sc.start, sc.end, self.sensor.peak_per_min)
-        spec = ble_crowd.CrowdSpec(people_per_min=peak, duration_s=sc.end - sc.start,
-                                   start=sc.start, seed=seed)
+        rng, rate, peak, spec = self.crowd()
         width = sc.bin_seconds
         first = int(sc.start // width) * width
         truth = dict.fromkeys(range(first, int(sc.end), width), 0)
@@ -102,6 +94,22 @@ class BleFeed(Feed):
                 out.write(line + "\n")
         phones.unlink()
         self.truth = {(b, "estimate"): float(n) for b, n in truth.items()}
+
+    def crowd(self) -> tuple[random.Random, Callable[[float], float], float,
+                             ble_crowd.CrowdSpec]:
+        """This node's generator (seeded from the scenario, node and sensor), its arrival
+        rate over the day, the rate's peak and the crowd spec drawn from them."""
+        ctx = self.ctx
+        sc = ctx.scenario
+        seed = sc.seed * 1000 + sum(map(ord, ctx.node.id + self.sensor.name))
+
+        def rate(t: float) -> float:
+            return ctx.demand.rate(ctx.node, self.sensor, max(t, sc.start))
+
+        peak = envelope(rate, sc.start, sc.end, self.sensor.peak_per_min)
+        spec = ble_crowd.CrowdSpec(people_per_min=peak, duration_s=sc.end - sc.start,
+                                   start=sc.start, seed=seed)
+        return random.Random(seed), rate, peak, spec
 
     def _phone_adverts(self, rng: random.Random, spec: ble_crowd.CrowdSpec,
                        rate: Callable[[float], float], peak: float, truth: dict[int, int],

@@ -19,7 +19,7 @@ from simulator import ble_crowd
 from simulator.ble_backend import ADVERTS, AdvertReader, decode_advert, encode_advert, factory
 from simulator.demand import Demand
 from simulator.feed_base import FeedContext
-from simulator.feed_ble import LEAD_S, BleFeed, arrivals, envelope
+from simulator.feed_ble import LEAD_S, BleFeed, arrivals
 from simulator.overrides import apply_overrides
 from simulator.scenario import load_scenario
 
@@ -44,16 +44,8 @@ def _feed(tmp_path: Path, node_id: str, minutes: float) -> BleFeed:
 
 def _in_memory(feed: BleFeed) -> tuple[list[str], dict]:
     """The feed's model the way it was first written: every advert in one list, sorted."""
-    ctx, sc = feed.ctx, feed.ctx.scenario
-    seed = sc.seed * 1000 + sum(map(ord, ctx.node.id + feed.sensor.name))
-    rng = random.Random(seed)
-
-    def rate(t: float) -> float:
-        return ctx.demand.rate(ctx.node, feed.sensor, max(t, sc.start))
-
-    peak = envelope(rate, sc.start, sc.end, feed.sensor.peak_per_min)
-    spec = ble_crowd.CrowdSpec(people_per_min=peak, duration_s=sc.end - sc.start,
-                               start=sc.start, seed=seed)
+    sc = feed.ctx.scenario
+    rng, rate, peak, spec = feed.crowd()
     adverts, heard = [], []
     for t in arrivals(rng, rate, sc.start - LEAD_S, sc.end, peak):
         ads, times = ble_crowd.phone_adverts(rng, spec, t)
