@@ -17,7 +17,10 @@ enough to count. This tracker, after ByteTrack (Zhang et al., 2022):
   live track took near its prediction (the gate widening with the time hidden) and not
   unlike its look brings it back with its id, so a crossing made while hidden is counted
   once, on reappearing, and one counted before is not counted again;
-- appearance (a colour histogram of the clothes) is part of every match.
+- appearance (a colour histogram of the clothes) is part of every match;
+- with `detect_every` N > 1, the frames between detections move each box by the optical
+  flow of its points (flow.py) and count on it; the time limits are stretched to span the
+  same number of detector calls (see below).
 """
 
 import math
@@ -35,6 +38,9 @@ GATE_WIDTHS = 1.0
 # A tentative track survives misses this long: a hidden walker is often found in one frame
 # of two or three only, and the first misses would otherwise kill every such track.
 TENTATIVE_MISS_S = 0.2
+# ... and, detecting on every Nth frame only, this many detector intervals (two missed
+# calls): a walker missed by one or two calls is still there.
+TENTATIVE_MISS_CALLS = 2.5
 CONFIRM_LEAST = 2  # detections, whatever detect_every
 # A weak box must overlap the track's predicted box this much (it is only trusted to
 # continue the person the track already follows, not a neighbour's box next to it).
@@ -50,6 +56,8 @@ LOST_GROWTH = 2.0
 # half-hidden walker; it carries the track across the gap while the walker is hidden.
 VELOCITY_S = 0.8
 VELOCITY_POINTS = 4
+# Detecting on every Nth frame, VELOCITY_S holds fewer boxes: the fit then needs
+# max(2, VELOCITY_POINTS / N) of them and keeps one more than that whatever their age.
 # Appearance: a hue-saturation histogram of the middle of each box (torso and legs, the
 # clothes), compared by Bhattacharyya distance (0 same, 1 nothing in common). It is added
 # to the association cost with this weight, and a box further than LOOK_GATE from a track's
@@ -81,9 +89,12 @@ class PersonTracker(Tracker):
         # The pipeline detects on every `every`th frame: each detection then stands for that
         # many frames of evidence, so a track is confirmed after min_hits / every of them.
         self.every = 1
+        self.frame_s = 1 / 25  # seconds per frame (the pipeline sets it from the fps)
+        self._gray: np.ndarray | None = None  # the previous frame, grey (detect_every > 1)
 
     def reset(self) -> None:
         super().reset()
+        self._gray = None
         self.seen.clear()
         self.looks.clear()
         self.lost = []
@@ -95,15 +106,22 @@ class PersonTracker(Tracker):
         x, y, w, h = box.tolist()
         seen = self.seen.setdefault(t.id, deque())
         seen.append((now, x + w / 2, y + h / 2))
-        while now - seen[0][0] > VELOCITY_S:
+        least = max(2, math.ceil(VELOCITY_POINTS / self.every))
+        while now - seen[0][0] > VELOCITY_S and (self.every == 1 or len(seen) > least + 1):
             seen.popleft()
-        if len(seen) >= VELOCITY_POINTS:
+        if len(seen) >= least:
             at, xs, ys = np.array(seen).T
             at = at - at.mean()
             spread = float(at @ at)
             if spread > 0:
                 t.vx = float(at @ (xs - xs.mean())) / spread
                 t.vy = float(at @ (ys - ys.mean())) / spread
+
+    def _tentative_miss(self) -> float:
+        """How long a tentative track may go unmatched."""
+        if self.every == 1:
+            return TENTATIVE_MISS_S
+        return max(TENTATIVE_MISS_S, TENTATIVE_MISS_CALLS * self.every * self.frame_s)
 
     def _unlike(self, track: Track, look: np.ndarray | None) -> bool:
         mine = self.looks.get(track.id)
@@ -153,6 +171,8 @@ class PersonTracker(Tracker):
         return the tracks that died this frame. `image`: the colour frame the boxes are
         in, for the appearance cue (none: position only)."""
         self.predict(now)
+        if image is not None and self.every > 1:
+            self._gray = _grey(image)  # where follow() starts from on the next frame
         tracks = self.tracks
         weak = np.zeros((0, 4)) if weak is None else weak
         everyone = np.concatenate([boxes.reshape(-1, 4), weak.reshape(-1, 4)])
@@ -166,7 +186,7 @@ class PersonTracker(Tracker):
             missed = now - t.last_seen
             if t.updated:
                 alive.append(t)
-            elif not t.confirmed and missed > TENTATIVE_MISS_S:
+            elif not t.confirmed and missed > self._tentative_miss():
                 dead.append(t)
             elif missed > self.max_missed_s:
                 self.lost.append(t)
@@ -194,6 +214,26 @@ class PersonTracker(Tracker):
         if image is not None:
             self._learn_looks(everyone, looks)
         return dead
+
+    def follow(self, image: np.ndarray, now: float) -> None:
+        """A frame between detections (`image`: the colour frame): each track moves by
+        the optical flow of its points since the previous frame and is marked updated,
+        so its line sides follow it; where the flow says nothing (hidden behind someone,
+        no texture) it moves on its velocity and is not. Its time since last seen is not
+        reset: only detections keep a track alive."""
+        from sensors.camera.flow import box_moves
+
+        gray = _grey(image)
+        prev, self._gray = self._gray, gray
+        moves = (box_moves(prev, gray, [(t.cx, t.cy, t.w, t.h) for t in self.tracks])
+                 if prev is not None else [None] * len(self.tracks))
+        before = [(t.cx, t.cy) for t in self.tracks]
+        self.predict(now)
+        for t, move, (x, y) in zip(self.tracks, moves, before, strict=True):
+            if move is not None:
+                # Where the flow says it went, not the velocity step predict() just took.
+                t.cx, t.cy = x + move[0], y + move[1]
+                t.updated = True
 
     def _revive(self, boxes: np.ndarray, fresh: list[int], looks: list[np.ndarray | None],
                 now: float, alive: list[Track]) -> list[int]:
@@ -247,3 +287,7 @@ def _distance(a: np.ndarray, b: np.ndarray) -> float:
     """Bhattacharyya distance of two normalised histograms."""
     bc = float(np.sqrt(a * b).sum())
     return float(np.sqrt(max(0.0, 1.0 - bc)))
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)

@@ -264,8 +264,9 @@ class Pipeline:
         return due
 
     def process(self, frame: np.ndarray, now: float) -> list[Crossing]:
-        if self._skipped:
-            # Not a detection frame: do not even shrink it; tracks move on their velocity.
+        if self._skipped and not isinstance(self.tracker, PersonTracker):
+            # Not a detection frame: do not even shrink it; tracks move on their velocity
+            # (the person tracker follows the frame's optical flow instead, below).
             self._advance()
             self.frames += 1
             self.tracker.predict(now)
@@ -281,6 +282,7 @@ class Pipeline:
                 boxes = self._inside_roi(boxes)
             if isinstance(self.tracker, PersonTracker):
                 self.tracker.every = self._every()
+                self.tracker.frame_s = 1 / self.fps
                 weak = getattr(self.detector, "weak", None)
                 if weak is not None and self.mask is not None and len(weak):
                     weak = self._inside_roi(weak)
@@ -290,6 +292,10 @@ class Pipeline:
             if self.options.person_size is None:
                 self.sizes.observe(self.tracker.tracks, self.size, now)
             self._settle_size()
+        elif isinstance(self.tracker, PersonTracker):
+            # Between detections the person tracker moves each box by its optical flow.
+            self.tracker.follow(small, now)
+            dead = []
         else:
             self.tracker.predict(now)
             dead = []
