@@ -157,12 +157,13 @@ def _row(label: str, clip: str, summary: dict, speed: dict | None) -> str:
             f"{sp.get('ratio', nan):>6.3f}")
 
 
-EVERY = (2, 3, 5)
+EVERY = (2, 3, 5, 8)  # 8: what detect_every = 0 picks live on this core at 25 fps
 
 
 def _ssdlite_every(real: list, eye, decode: float, pipe: float) -> dict:
     """The speed/accuracy trade-off on the eye-level clips (where auto picks ssdlite): the
-    network on every Nth frame, the tracker predicting between (detect_every = N)."""
+    network on every Nth frame, the person tracker following each box's optical flow
+    between (detect_every = N)."""
     from sensors.camera.evaluate import our_counter, score_clip
     from sensors.camera.score import summary
 
