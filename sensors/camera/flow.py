@@ -28,6 +28,9 @@ CORNER_SPACING = 3
 WINDOW = (15, 15)
 LEVELS = 2
 BACK_PX = 1.0  # forward-backward error above which a point is not trusted
+# Only the part of the frame around the boxes is searched and followed (the corner search
+# and the image pyramids cost by the pixel), with this margin for the motion.
+MARGIN = 40
 
 
 def box_moves(prev: np.ndarray, gray: np.ndarray,
@@ -45,24 +48,30 @@ def box_moves(prev: np.ndarray, gray: np.ndarray,
         x0, x1 = int(cx - bw / 2 + INNER_X[0] * bw), int(cx - bw / 2 + INNER_X[1] * bw)
         y0, y1 = int(cy - bh / 2 + INNER_Y[0] * bh), int(cy - bh / 2 + INNER_Y[1] * bh)
         owner[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = i
-    mask = (owner >= 0).astype(np.uint8)
-    if not mask.any():
+    rows, cols = np.nonzero((owner >= 0).any(axis=1))[0], np.nonzero((owner >= 0).any(axis=0))[0]
+    if not len(rows):
         return moves
-    points = cv2.goodFeaturesToTrack(prev, MAX_CORNERS, CORNER_QUALITY, CORNER_SPACING,
+    y0, y1 = max(0, rows[0] - MARGIN), min(h, rows[-1] + 1 + MARGIN)
+    x0, x1 = max(0, cols[0] - MARGIN), min(w, cols[-1] + 1 + MARGIN)
+    before, after = prev[y0:y1, x0:x1], gray[y0:y1, x0:x1]
+    mask = (owner[y0:y1, x0:x1] >= 0).astype(np.uint8)
+    points = cv2.goodFeaturesToTrack(before, MAX_CORNERS, CORNER_QUALITY, CORNER_SPACING,
                                      mask=mask)
     if points is None or len(points) == 0:
         return moves
-    ahead, ok, _ = cv2.calcOpticalFlowPyrLK(prev, gray, points, None, winSize=WINDOW,
+    ahead, ok, _ = cv2.calcOpticalFlowPyrLK(before, after, points, None, winSize=WINDOW,
                                             maxLevel=LEVELS)
-    back, ok_back, _ = cv2.calcOpticalFlowPyrLK(gray, prev, ahead, None, winSize=WINDOW,
+    back, ok_back, _ = cv2.calcOpticalFlowPyrLK(after, before, ahead, None, winSize=WINDOW,
                                                 maxLevel=LEVELS)
-    start = points.reshape(-1, 2)
+    start = points.reshape(-1, 2) + np.array([x0, y0], np.float32)
+    ahead = ahead.reshape(-1, 2) + np.array([x0, y0], np.float32)
+    back = back.reshape(-1, 2) + np.array([x0, y0], np.float32)
     good = (ok.reshape(-1) == 1) & (ok_back.reshape(-1) == 1)
-    good &= np.linalg.norm(back.reshape(-1, 2) - start, axis=1) < BACK_PX
+    good &= np.linalg.norm(back - start, axis=1) < BACK_PX
     xs = np.clip(start[:, 0].astype(int), 0, w - 1)
     ys = np.clip(start[:, 1].astype(int), 0, h - 1)
     who = owner[ys, xs]
-    shift = ahead.reshape(-1, 2) - start
+    shift = ahead - start
     for i in range(len(boxes)):
         mine = good & (who == i)
         if int(mine.sum()) >= MIN_POINTS:
