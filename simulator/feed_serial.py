@@ -147,6 +147,21 @@ class TfLunaFeed(SerialFeed):
                 b = int(w.t // sc.bin_seconds) * sc.bin_seconds
                 self.truth[(b, "pass")] = self.truth.get((b, "pass"), 0.0) + 1
         self.view = GateView([w for w in walkers if w.t < sc.end], self.mount_cm)
+        # The device noise from the scenario's first frame on is the same draw sequence
+        # whenever the writer thread happened to start (it starts before the simulated
+        # start, by an amount that depends on the machine's load): a seed replays exactly.
+        self.first_k = math.ceil(sc.start * self.rate_hz)
+        self.next_k = self.first_k
+        self.pre_rng = random.Random(self.rng.random())  # the floor before the start
+
+    def reading(self, k: int) -> tuple[int, int]:
+        if k < self.first_k:
+            return self.view.reading(k / self.rate_hz, self.pre_rng)
+        while self.next_k < k:  # the writer started late: draw what it skipped
+            self.view.reading(self.next_k / self.rate_hz, self.rng)
+            self.next_k += 1
+        self.next_k = k + 1
+        return self.view.reading(k / self.rate_hz, self.rng)
 
     def source_toml(self) -> str:
         return (f'[[sources]]\ntype = "tfluna"\nname = "{self.source_name}"\n'
@@ -157,8 +172,7 @@ class TfLunaFeed(SerialFeed):
         k0, k1 = math.ceil(a * self.rate_hz), math.ceil(b * self.rate_hz)
         out = bytearray()
         for k in range(k0, k1):
-            dist, strength = self.view.reading(k / self.rate_hz, self.rng)
-            out += dev.tfluna_frame(dist, strength)
+            out += dev.tfluna_frame(*self.reading(k))
         return bytes(out)
 
 

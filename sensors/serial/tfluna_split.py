@@ -29,6 +29,7 @@ MIN_SAMPLES = 8
 ISOLATED_S = 0.5
 MAX_GROUP = 4
 MIN_SEGMENT = 0.35  # a segment shorter than this fraction of a single is part of its neighbour
+LONG_ENOUGH_FOR_TWO = 1.2  # singles: one-frame cues split only a dip at least this long
 
 
 def smooth3(values: list[int]) -> list[int]:
@@ -41,12 +42,12 @@ def smooth3(values: list[int]) -> list[int]:
     return out
 
 
-def bump_splits(profile: list[int], bump_cm: float) -> list[int]:
+def bump_splits(profile: list[int], bump_cm: float, smooth: bool = True) -> list[int]:
     """Indices of the bumps (local maxima of distance) that split a dip's profile."""
     splits: list[int] = []
     low = None
     peak = peak_i = None
-    for i, x in enumerate(smooth3(profile)):
+    for i, x in enumerate(smooth3(profile) if smooth else profile):
         if peak is None:
             if low is None or x < low:
                 low = x
@@ -89,14 +90,29 @@ class SinglePassModel:
         s = self.single
         return 0 if s is None else round(s * 1000.0 / self.rate)
 
+    def cuts(self, profile: list[int], single: float | None) -> list[int]:
+        """Where the dip splits. A bump that lasts (after the 3-frame median) splits any
+        dip. One-frame cues split only a dip long enough for two (`LONG_ENOUGH_FOR_TWO`
+        singles), so a stray frame inside one walker never does: a floor reading (the beam
+        saw between two bodies; too short to end the dip) and a one-frame bump. At 25 Hz a
+        3-10 cm gap between walkers in file is one frame or none, and the valley at the
+        first one's back and the next one's chest is one or two: the median erases both."""
+        cuts = set(bump_splits(profile, self.bump_cm))
+        on_person = [d <= self.person_max_cm for d in profile]
+        if single is not None and sum(on_person) >= LONG_ENOUGH_FOR_TWO * single:
+            cuts.update(bump_splits(profile, self.bump_cm, smooth=False))
+            cuts.update(i for i in range(1, len(profile)) if on_person[i - 1]
+                        and not on_person[i])
+        return sorted(cuts)
+
     def segments(self, profile: list[int]) -> list[int]:
-        """Frame lengths of the dip's segments between bumps (short ones merged)."""
-        cuts = bump_splits(profile, self.bump_cm)
+        """Frame lengths of the dip's segments between bumps and gaps (short ones merged)."""
+        single = self.single
+        cuts = self.cuts(profile, single)
         bounds = [0, *cuts, len(profile)]
         # Frames on a person only: a gap too short to end the dip is nobody's duration.
         lengths = [sum(1 for d in profile[a:b] if d <= self.person_max_cm)
                    for a, b in zip(bounds, bounds[1:], strict=False)]
-        single = self.single
         shortest = MIN_SEGMENT * single if single else 0.0
         merged: list[int] = []
         for n in lengths:
