@@ -9,8 +9,8 @@ children whose shoulders are under 100 cm never dipped; slow walkers split by du
 
 import random
 
-from sensors.serial.parsers import TfLunaParser
 from sensors.serial.common import SerialOptions
+from sensors.serial.parsers import TfLunaParser
 from sensors.serial.tfluna import DetectorOptions, PassDetector, TfLunaOptions, TfLunaSource
 from sensors.serial.tfluna_split import MIN_SAMPLES
 from simulator.gate_walkers import GateView, Walker
@@ -126,7 +126,7 @@ def test_the_sim_gate_feed_sends_the_same_frames_whenever_its_writer_starts(tmp_
         (feed,) = [f for f in build_node(sc, Demand(sc), plan, tmp_path / name, []).feeds
                    if getattr(f, "protocol", "") == "tfluna"]
         ticks = [begin + 0.8 * i for i in range(int((sc.end - begin) / 0.8))]
-        data = b"".join(feed.frames_between(a, b) for a, b in zip(ticks, ticks[1:]))
+        data = b"".join(feed.frames_between(a, b) for a, b in zip(ticks, ticks[1:], strict=False))
         skip = (round((sc.start + 30) * feed.rate_hz) - round(ticks[0] * feed.rate_hz)) * 9
         return data[skip:]
 
