@@ -91,8 +91,9 @@ def arrivals(n: int, rng: random.Random, t0: float = 0.0) -> list[float]:
 def test_close_walkers_in_file_are_counted_and_splitting_is_what_counts_them():
     # At 25 Hz (as the simulator's gates) the exit debounce needs 120 ms of floor: walkers
     # in file less than ~16 cm apart are one dip. 40 % follow the one ahead (the simulator:
-    # 30 %); seeds 0-7 give -0.6 % to +0.8 % (before the one-frame cues and min_person_
-    # height_cm 80: -1.2 % to -2.8 %), -14 % to -17 % without splitting.
+    # 30 %); with the beam's 2° spot, seeds 0-7 give -1.0 % to +0.5 % (the detector before
+    # the one-frame cues and min_person_height_cm 80, on a point beam: -1.2 % to -2.8 %),
+    # -19 % to -22 % without splitting.
     rng = random.Random(8)
     walkers = walkers_for(arrivals(800, rng), rng, 0.0, group_share=0.4)
     det = feed_walkers(walkers, rate=25.0)
