@@ -13,6 +13,7 @@ import fcntl
 import math
 import os
 import random
+import select
 import termios
 import threading
 
@@ -43,6 +44,7 @@ class SerialFeed(Feed):
         self.rng = random.Random(ctx.scenario.seed * 7919 + len(ctx.node.id))
         self.written = 0
         self.dropped = 0
+        self.moved = False  # the last write to the pty took something
 
     def serial_toml(self) -> str:
         speed = self.ctx.scenario.speed
@@ -69,10 +71,23 @@ class SerialFeed(Feed):
             flags = fcntl.fcntl(self.pty.master, fcntl.F_GETFL)
             fcntl.fcntl(self.pty.master, fcntl.F_SETFL, flags | os.O_NONBLOCK)
 
+    def _wait(self, backlog: bytearray) -> bool:
+        """Until the next tick, or sooner once the pty can take more of a backlog: a node
+        that stalled then drains it at its own pace, not one 4 KB pty-full per tick (which
+        kept its frames seconds of simulated time late). False: stop."""
+        fd = self.pty.master if backlog and self.pty is not None else None
+        if fd is None or not self.moved:  # nothing waiting, or the last write took nothing
+            return not self.stop_event.wait(TICK_S)
+        try:
+            select.select([], [fd], [], TICK_S)
+        except (OSError, ValueError):  # unplugged meanwhile
+            pass
+        return not self.stop_event.is_set()
+
     def _run(self) -> None:
         last = self.sim_clock()
         backlog = bytearray()  # frames the pty could not take yet (see BACKLOG_MAX)
-        while not self.stop_event.wait(TICK_S):
+        while self._wait(backlog):
             now = self.sim_clock()
             data = self.frames_between(last, now)
             last = now
@@ -95,6 +110,7 @@ class SerialFeed(Feed):
                 except (BlockingIOError, OSError):
                     n = 0
                 self.written += n
+                self.moved = n > 0
                 del backlog[:n]
 
     def stop(self) -> None:
