@@ -12,7 +12,7 @@ import random
 from sensors.serial.common import SerialOptions
 from sensors.serial.parsers import TfLunaParser
 from sensors.serial.tfluna import DetectorOptions, PassDetector, TfLunaOptions, TfLunaSource
-from sensors.serial.tfluna_split import MIN_SAMPLES
+from sensors.serial.tfluna_split import MIN_SAMPLES, SinglePassModel
 from simulator.gate_walkers import GateView, Walker
 from simulator.serial_devices import tfluna_frame
 
@@ -90,6 +90,24 @@ def test_a_stray_floor_frame_inside_one_walker_does_not_split_it():
     one = [140, 110, 100, 95, 250, 100, 110, 140]  # one reflection mid-body
     data = b"".join(tfluna_frame(d) for d in [250] * 20 + one + [250] * 20)
     assert det.feed(parser.feed(data)) == 1
+
+
+def test_at_100_hz_one_stray_frame_never_splits_even_a_long_dip():
+    # At 100 Hz the valley between two walkers is ~6 frames and a floor gap wider than the
+    # spot longer still: one frame is a stray. A slow walker (1.8 singles) with one.
+    m = SinglePassModel(100.0, 20, 2.0, 2.6, 180)
+    for _ in range(MIN_SAMPLES):
+        m.learn(25)
+    slow = [150] * 5 + [110] * 17 + [80] * 6 + [110] * 17 + [150] * 5
+    assert m.count(slow[:22] + [250] + slow[23:])[0] == 1
+    assert m.count(slow[:22] + [160] + slow[23:])[0] == 1
+    # ...while at 25 Hz the same frame in a dip long enough for two is the gap between two.
+    m25 = SinglePassModel(25.0, 20, 2.0, 2.6, 180)
+    for _ in range(MIN_SAMPLES):
+        m25.learn(6)
+    pair = [150, 110, 80, 110, 120, 250, 130, 110, 95, 110, 150]
+    assert m25.count(pair)[0] == 2
+    assert m25.count([150] + [110] * 9 + [150])[0] == 1  # as long, no cue: one
 
 
 def test_a_child_whose_shoulders_are_under_100_cm_is_counted():
