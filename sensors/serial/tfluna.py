@@ -30,7 +30,7 @@ DETECTOR_KEYS = KeySpec("sources.tfluna", [
     Key("hysteresis_cm", "integer", 10, "the dip ends above threshold + hysteresis",
         min=0, max=100),
     Key("min_pass_ms", "number", 100.0, "shorter dips are rejected (rejected_short); a fast "
-        "walker or a child is 120-150 ms above 1 m, a hand or a bird well under 100",
+        "walker or a child is 120-150 ms under the beam, a hand or a bird well under 100",
         min=10, max=10_000),
     Key("max_pass_ms", "number", 4000.0, "longer dips are rejected (rejected_long: standing, "
         "a cart, snow)", min=100, max=600_000),
