@@ -2,23 +2,24 @@
 
 Walkers who follow within ~0.4 s of each other leave no floor reading between them long
 enough to end the dip (the exit debounce needs `exit_frames`), so one dip can be two or
-three people. Two cues tell them apart (docs/sensors.md, "Close walkers"):
+three people. Two kinds of cue tell them apart (docs/sensors.md, "Close walkers"):
 
 - Shape: seen from above, a person is highest at the head and shoulders and falls off at
   the chest and back. Between two people the beam sees the first one's back and the next
   one's front, or the floor: the distance rises by a clear bump between two minima. A bump
-  is a rise of >= `bump_cm` from a minimum followed by a fall of >= `bump_cm`, on the
-  profile after a 3-frame median (one stray frame is no bump). Each bump splits the dip.
+  is a rise of >= `bump_cm` from a minimum followed by a fall of >= `bump_cm`; one that
+  survives a 3-frame median splits any dip. At 50 Hz and slower, in a dip long enough for
+  two, one-frame cues split too: a one-frame bump and a floor reading (see `cuts`).
 - Duration: at a given walking pace a person takes about the same time to pass. The
   single-person duration is learnt online: the median of the last `SAMPLES` dips that were
   one segment long and isolated (`ISOLATED_S` of floor before and after), so it follows the
   pace through the day. A segment of r times that duration counts floor(r + 2 - split_ratio)
-  people (at least one, at most `MAX_GROUP`): with split_ratio 1.6, r = 1.6 is two people,
-  r = 2.6 three. A dip without any bump uses `smooth_split_ratio` (2.0) instead: two people
-  in file nearly always leave a valley between them, and a single walker that is slow, broad
-  or carries a bag is far more common than two touching (docs/sensors.md has the figures).
-  Until `MIN_SAMPLES` dips were learnt only bumps split: a guessed duration would split
-  slow walkers.
+  people (at least one, at most `MAX_GROUP`): with split_ratio 2.0, r = 2 is two people,
+  r = 3 three. A dip without any bump or gap uses `smooth_split_ratio` (2.6) instead: with
+  the shape cues two people in file nearly always leave a mark between them, and a single
+  walker who is slow, broad or carries a bag reaches 2.2 singles (docs/sensors.md has the
+  figures). Until `MIN_SAMPLES` dips were learnt only lasting bumps split: a guessed
+  duration would split slow walkers.
 """
 
 from collections import deque
