@@ -234,6 +234,9 @@ class PersonTracker(Tracker):
                 # Where the flow says it went, not the velocity step predict() just took.
                 t.cx, t.cy = x + move[0], y + move[1]
                 t.updated = True
+                # Where the flow put it is evidence for the velocity fit at the next
+                # detection too (a fit over two or three boxes alone is poor).
+                self.seen.setdefault(t.id, deque()).append((now, t.cx, t.cy))
 
     def _revive(self, boxes: np.ndarray, fresh: list[int], looks: list[np.ndarray | None],
                 now: float, alive: list[Track]) -> list[int]:
