@@ -282,7 +282,7 @@ class Pipeline:
                 boxes = self._inside_roi(boxes)
             if isinstance(self.tracker, PersonTracker):
                 self.tracker.every = self._every()
-                self.tracker.frame_s = 1 / self.fps
+                self.tracker.frame_s = 1 / max(self.fps, 1.0)
                 weak = getattr(self.detector, "weak", None)
                 if weak is not None and self.mask is not None and len(weak):
                     weak = self._inside_roi(weak)
