@@ -161,3 +161,16 @@ def test_a_walker_moving_as_a_whole_counts_at_once_with_or_without_its_box() -> 
     line = (100, 0, 100, 200)
     assert boxed(LineCounter(0, line, band=5), 1, boxes) == walk(
         LineCounter(0, line, band=5), 1, feet) == [IN]
+
+
+def test_a_slow_crossing_is_timed_when_the_foot_went_over_the_line() -> None:
+    # Creeping over x = 100 at 1 px a frame (a person shuffling in a standing group): over
+    # the line at frame 5, out of the 5 px band at frame 11; the reference rule times it at
+    # frame 5, and so does the event (it is counted at frame 11).
+    counter = LineCounter(0, (100, 0, 100, 200), band=5)
+    events = [(i, counter.update(1, (95.5 + i, 100), i * 0.1)) for i in range(20)]
+    counted = [(i, e) for i, e in events if e is not None]
+    assert len(counted) == 1
+    frame, event = counted[0]
+    assert frame == 10 and event.direction == IN
+    assert event.time == pytest.approx(0.5)

@@ -41,6 +41,10 @@ class _State:
     point: tuple[float, float] = (0.0, 0.0)
     last: float = -1e9  # time of the last count
     extent: tuple[float, float] | None = None  # the box's (near, far) along the normal there
+    at: float = -1e9  # when it was at `point`
+    # When the foot last went over the line itself (inside the band): the crossing's time.
+    passed: float = -1e9
+    over: int = 0  # the side of the line itself (not of the band) last seen
 
 
 @dataclass(frozen=True)
@@ -81,16 +85,20 @@ class LineCounter:
         distance = side(*self.segment, *foot) / self.length
         state = self.states.get(track)
         extent = self._extent(box)
+        over = 1 if distance > 0 else -1 if distance < 0 else 0
+        if state is not None and over and over != state.over:
+            state.over, state.passed = over, now
         if abs(distance) <= self.band or distance == 0:
             if state is None and distance != 0:
                 # A track first seen inside the band (a person found at start-up or out of
                 # an occlusion right at the line) takes the side it was first seen on, so
                 # walking on out of the band's other side still counts.
-                self.states[track] = _State(1 if distance > 0 else -1, foot, extent=extent)
+                self.states[track] = _State(1 if distance > 0 else -1, foot, extent=extent,
+                                            at=now, over=over)
             return None
         s = 1 if distance > 0 else -1
         if state is None:
-            self.states[track] = _State(s, foot, extent=extent)
+            self.states[track] = _State(s, foot, extent=extent, at=now, over=over)
             return None
         if s != state.side:
             moved = distance - side(*self.segment, *state.point) / self.length
@@ -101,8 +109,11 @@ class LineCounter:
             direction = IN if s < 0 else OUT
             if now - state.last >= REVERSE_S:
                 state.last = now
-                event = Crossing(self.index, direction, now, track)
-        state.side, state.point, state.extent = s, foot, extent
+                # Counted when the foot has left the band; it crossed when it went over
+                # the line itself (a slow walker: a second or more earlier).
+                event = Crossing(self.index, direction, max(state.passed, state.at), track)
+        state.side, state.point, state.extent, state.at = s, foot, extent, now
+        state.over = over
         return event
 
     def forget(self, track: int) -> None:
