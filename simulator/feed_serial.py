@@ -13,6 +13,7 @@ import fcntl
 import math
 import os
 import random
+import select
 import termios
 import threading
 
@@ -43,6 +44,7 @@ class SerialFeed(Feed):
         self.rng = random.Random(ctx.scenario.seed * 7919 + len(ctx.node.id))
         self.written = 0
         self.dropped = 0
+        self.moved = False  # the last write to the pty took something
 
     def serial_toml(self) -> str:
         speed = self.ctx.scenario.speed
@@ -69,10 +71,23 @@ class SerialFeed(Feed):
             flags = fcntl.fcntl(self.pty.master, fcntl.F_GETFL)
             fcntl.fcntl(self.pty.master, fcntl.F_SETFL, flags | os.O_NONBLOCK)
 
+    def _wait(self, backlog: bytearray) -> bool:
+        """Until the next tick, or sooner once the pty can take more of a backlog: a node
+        that stalled then drains it at its own pace, not one 4 KB pty-full per tick (which
+        kept its frames seconds of simulated time late). False: stop."""
+        fd = self.pty.master if backlog and self.pty is not None else None
+        if fd is None or not self.moved:  # nothing waiting, or the last write took nothing
+            return not self.stop_event.wait(TICK_S)
+        try:
+            select.select([], [fd], [], TICK_S)
+        except (OSError, ValueError):  # unplugged meanwhile
+            pass
+        return not self.stop_event.is_set()
+
     def _run(self) -> None:
         last = self.sim_clock()
         backlog = bytearray()  # frames the pty could not take yet (see BACKLOG_MAX)
-        while not self.stop_event.wait(TICK_S):
+        while self._wait(backlog):
             now = self.sim_clock()
             data = self.frames_between(last, now)
             last = now
@@ -95,6 +110,7 @@ class SerialFeed(Feed):
                 except (BlockingIOError, OSError):
                     n = 0
                 self.written += n
+                self.moved = n > 0
                 del backlog[:n]
 
     def stop(self) -> None:
@@ -147,6 +163,21 @@ class TfLunaFeed(SerialFeed):
                 b = int(w.t // sc.bin_seconds) * sc.bin_seconds
                 self.truth[(b, "pass")] = self.truth.get((b, "pass"), 0.0) + 1
         self.view = GateView([w for w in walkers if w.t < sc.end], self.mount_cm)
+        # The device noise from the scenario's first frame on is the same draw sequence
+        # whenever the writer thread happened to start (it starts before the simulated
+        # start, by an amount that depends on the machine's load): a seed replays exactly.
+        self.first_k = math.ceil(sc.start * self.rate_hz)
+        self.next_k = self.first_k
+        self.pre_rng = random.Random(self.rng.random())  # the floor before the start
+
+    def reading(self, k: int) -> tuple[int, int]:
+        if k < self.first_k:
+            return self.view.reading(k / self.rate_hz, self.pre_rng)
+        while self.next_k < k:  # the writer started late: draw what it skipped
+            self.view.reading(self.next_k / self.rate_hz, self.rng)
+            self.next_k += 1
+        self.next_k = k + 1
+        return self.view.reading(k / self.rate_hz, self.rng)
 
     def source_toml(self) -> str:
         return (f'[[sources]]\ntype = "tfluna"\nname = "{self.source_name}"\n'
@@ -157,8 +188,7 @@ class TfLunaFeed(SerialFeed):
         k0, k1 = math.ceil(a * self.rate_hz), math.ceil(b * self.rate_hz)
         out = bytearray()
         for k in range(k0, k1):
-            dist, strength = self.view.reading(k / self.rate_hz, self.rng)
-            out += dev.tfluna_frame(dist, strength)
+            out += dev.tfluna_frame(*self.reading(k))
         return bytes(out)
 
 

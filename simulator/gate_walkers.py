@@ -7,8 +7,11 @@ current pace (1.1-1.5 m/s, drifting over half an hour: commuters, then shoppers)
 (55-74 % of the height), at the shoulders 78-86 %, and at the head 100 % when the beam
 crosses the head (60 % of walkers; the others only show a shoulder). A group walks through
 the gate in file at one pace, 3-45 cm apart (30 % of walkers follow the one ahead); nobody
-walks through anyone. Frames: floor +-3 cm, a person +-8 cm (TF-Luna accuracy), 2 % of the
-frames on a person are weak returns (dark hair and clothes).
+walks through anyone. The beam is a 2° cone (TF-Luna), not a ray: its spot is 2-3 cm wide on
+a shoulder and 8.7 cm on the floor, so a gap of a few centimetres between two walkers reads
+as a mix of their backs and the floor, not as the floor (GateView.spot_distance). Frames:
+floor +-3 cm, a person +-8 cm (TF-Luna accuracy), 2 % of the frames on a person are weak
+returns (dark hair and clothes).
 """
 
 import math
@@ -22,6 +25,8 @@ HEAD_SHARE = 0.6
 CHILD_SHARE = 0.08
 SLOW_SHARE = 0.05
 WEAK_FRAMES = 0.02
+HALF_FOV_TAN = math.tan(math.radians(1.0))  # TF-Luna: 2° field of view
+SPOT_RAYS = (-1.0, -0.5, 0.0, 0.5, 1.0)  # across the spot, in half-FOVs
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +91,38 @@ class GateView:
         self.starts = [w.t for w in self.walkers]
         self.mount_cm = mount_cm
 
+    def _under(self, x: float) -> Walker | None:
+        i = bisect_right(self.starts, x) - 1
+        return self.walkers[i] if i >= 0 and x < self.walkers[i].end else None
+
+    def _surface(self, x: float) -> float:
+        """Distance (cm) from the sensor to what is straight under the beam's axis at x."""
+        w = self._under(x)
+        return self.mount_cm - w.height_at(x) if w is not None else float(self.mount_cm)
+
+    def spot_distance(self, x: float, speed: float) -> float:
+        """The distance the sensor reports at x: its spot is SPOT_RAYS points across the 2°
+        cone along the walking direction, each on whatever surface it meets, averaged with
+        the 1/d² weight of the light each returns (TF-Luna manual 2.4: a spot that falls on
+        two objects gives an "abnormal" value between them). A ray off the axis meets the
+        body at offset d·tan(1°) (2-3 cm on a shoulder, 4.4 cm on the floor): the part of
+        the walker that passes the axis that much earlier or later."""
+        axis = self._surface(x)
+        total = weight = 0.0
+        for k in SPOT_RAYS:
+            offset_m = k * HALF_FOV_TAN * axis / 100.0
+            d = self._surface(x - offset_m / speed) if k else axis
+            total += d / (d * d)
+            weight += 1.0 / (d * d)
+        return total / weight
+
     def reading(self, x: float, rng: random.Random) -> tuple[int, int]:
         """(distance cm, strength) at time x."""
-        i = bisect_right(self.starts, x) - 1
-        if i >= 0 and x < self.walkers[i].end:
+        w = self._under(x)
+        near = w or self._under(x + 0.05) or self._under(x - 0.05)
+        dist = self.spot_distance(x, near.speed) if near is not None else float(self.mount_cm)
+        if w is not None or dist < self.mount_cm - 10:  # the spot is on someone
             if rng.random() < WEAK_FRAMES:
                 return 0, rng.randint(20, 90)
-            dist = self.mount_cm - self.walkers[i].height_at(x) + rng.uniform(-8, 8)
-            return int(round(dist)), rng.randint(200, 2000)
-        return self.mount_cm + rng.randint(-3, 3), rng.randint(800, 3000)
+            return int(round(dist + rng.uniform(-8, 8))), rng.randint(200, 2000)
+        return int(round(dist)) + rng.randint(-3, 3), rng.randint(800, 3000)

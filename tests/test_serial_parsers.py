@@ -102,7 +102,7 @@ def _parse(module, table):
 def test_config_keys_validated_with_all_problems():
     opts, problems = _parse(tfluna, {"url": "/dev/ttyUSB0", "mount_height_cm": 260})
     assert problems == [] and opts.serial.baudrate == 115200
-    assert opts.detector.threshold_cm == 160
+    assert opts.detector.threshold_cm == 180  # 260 - 80
     _, problems = _parse(tfluna, {"url": "/dev/ttyUSB0", "baudrate": 1234, "typo": 1})
     text = "\n".join(problems)
     assert "mount_height_cm" in text and "baudrate" in text and "typo" in text

@@ -91,14 +91,17 @@ def arrivals(n: int, rng: random.Random, t0: float = 0.0) -> list[float]:
 def test_close_walkers_in_file_are_counted_and_splitting_is_what_counts_them():
     # At 25 Hz (as the simulator's gates) the exit debounce needs 120 ms of floor: walkers
     # in file less than ~16 cm apart are one dip. 40 % follow the one ahead (the simulator:
-    # 30 %); seeds 0-7 give -1.2 % to -2.8 %.
+    # 30 %); with the beam's 2° spot, seeds 0-7 give -1.0 % to +0.5 % (the detector before
+    # the one-frame cues and min_person_height_cm 80, on a point beam: -1.2 % to -2.8 %),
+    # -19 % to -22 % without splitting.
     rng = random.Random(8)
     walkers = walkers_for(arrivals(800, rng), rng, 0.0, group_share=0.4)
     det = feed_walkers(walkers, rate=25.0)
-    assert abs(det.passes - 800) <= 0.04 * 800, det.passes
+    assert abs(det.passes - 800) <= 0.015 * 800, det.passes
     assert det.split_extra >= 60  # the split is doing the work...
     plain = PassDetector(DetectorOptions(frame_rate_hz=25.0, bump_cm=200,
                                          split_ratio=10, smooth_split_ratio=10))
+    plain.model.cuts = lambda profile, single: []  # type: ignore[method-assign]
     assert feed_walkers(walkers, 25.0, plain).passes < 0.92 * 800  # ...as without it
 
 

@@ -25,12 +25,12 @@ DIRECTION = "pass"
 
 DETECTOR_KEYS = KeySpec("sources.tfluna", [
     Key("mount_height_cm", "integer", REQUIRED, "sensor to floor", min=30, max=800),
-    Key("min_person_height_cm", "integer", 100, "a dip below mount - this is a person",
+    Key("min_person_height_cm", "integer", 80, "a dip below mount - this is a person",
         min=20, max=250),
     Key("hysteresis_cm", "integer", 10, "the dip ends above threshold + hysteresis",
         min=0, max=100),
     Key("min_pass_ms", "number", 100.0, "shorter dips are rejected (rejected_short); a fast "
-        "walker or a child is 120-150 ms above 1 m, a hand or a bird well under 100",
+        "walker or a child is 120-150 ms under the beam, a hand or a bird well under 100",
         min=10, max=10_000),
     Key("max_pass_ms", "number", 4000.0, "longer dips are rejected (rejected_long: standing, "
         "a cart, snow)", min=100, max=600_000),
@@ -40,9 +40,9 @@ DETECTOR_KEYS = KeySpec("sources.tfluna", [
         min=1, max=50),
     Key("bump_cm", "integer", 20, "a rise and fall of this much inside a dip separates two "
         "walkers", min=5, max=200),
-    Key("split_ratio", "number", 1.6, "a segment this many learnt singles long holds two "
-        "people (2.6: three)", min=1.1, max=10),
-    Key("smooth_split_ratio", "number", 2.0, "the same for a dip without any bump",
+    Key("split_ratio", "number", 2.0, "a segment this many learnt singles long holds two "
+        "people (3.0: three)", min=1.1, max=10),
+    Key("smooth_split_ratio", "number", 2.6, "the same for a dip without any bump or gap",
         min=1.1, max=10),
 ])
 TFLUNA_KEYS = serial_keys(baudrate=115200, stall_s=5.0) + DETECTOR_KEYS
@@ -95,6 +95,11 @@ class PassDetector:
         self.interrupted = 0
         self.passes = 0
         self.split_extra = 0  # people counted beyond one per dip
+        self.dip_start = 0  # frame number (since this detector began) of the dip's first frame
+        self.frame_no = 0  # frames fed so far
+        # Passes completed by the last feed(): (frames from the dip's start to the batch's
+        # last frame, people). The source stamps the count there, not when bytes arrived.
+        self.completed: list[tuple[int, int]] = []
 
     def reset(self) -> None:
         """After a reconnect: a pass in progress is dropped (interrupted), never guessed."""
@@ -107,7 +112,9 @@ class PassDetector:
         o = self.o
         enter, leave = o.threshold_cm, o.threshold_cm + o.hysteresis_cm
         done = 0
+        self.completed = []
         for f in frames:
+            self.frame_no += 1
             reliable = 100 <= f.strength < 65535 and f.distance_cm > 0
             if not reliable:
                 self.unreliable += 1
@@ -120,6 +127,7 @@ class PassDetector:
             if not self.in_dip:
                 if f.distance_cm < enter:
                     self.in_dip, self.dip_frames, self.above = True, 1, 0
+                    self.dip_start = self.frame_no
                     self.profile = [f.distance_cm]
                     self.pending = 0  # the last dip was not followed by enough floor
                     self.clear_before, self.clear = self.clear, 0
@@ -153,10 +161,13 @@ class PassDetector:
                                                                  - self.above])
                 done += people
                 self.split_extra += people - 1
+                self.completed.append((self.dip_start, people))
                 if people == 1 and len(segments) == 1 and \
                         self.clear_before >= self.model.isolated_frames:
                     self.pending = segments[0]
         self.passes += done
+        # Frames from each completed dip's first frame to this batch's last one.
+        self.completed = [(self.frame_no - start, n) for start, n in self.completed]
         return done
 
 
@@ -202,9 +213,14 @@ class TfLunaSource(SerialSource):
         self.detector.reset()
 
     def on_frames(self, frames: list, now: float) -> None:
-        n = self.detector.feed(frames)
-        if n:
-            self.add_count(now, DIRECTION, n)
+        det = self.detector
+        det.feed(frames)
+        # A pass is stamped when its dip began (the walker reached the beam), counted back
+        # from the batch's last frame at the frame rate: a read that returns seconds of
+        # buffered frames (a busy CPU, a USB FIFO) must not move counts into later bins.
+        period = 1.0 / det.o.frame_rate_hz
+        for back, n in det.completed:
+            self.add_count(now - back * period, DIRECTION, n)
         self.add_measure(now, "lidar_temp_c", frames[-1].temp_c)
 
     def extra_counters(self) -> dict[str, int]:
