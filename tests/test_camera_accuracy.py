@@ -78,9 +78,17 @@ def test_real_clips_with_default_settings() -> None:
     total = summary(pooled)
     print("all real clips", total)
     assert total["reference"] == 49
-    # measured 0.673 and 0.742 (the TUD clips and the corridor on ssdlite, chosen by
-    # detector = "auto"; the session before: 0.633 and 0.707)
-    assert total["accuracy"] >= 0.65 and total["f1"] >= 0.72
+    # measured 0.755 and 0.800 (the TUD clips and the corridor on ssdlite, chosen by
+    # detector = "auto"); 0.673 and 0.733 before the 0.025 dead-band, whole-box crossings
+    # and crossings timed at the line, 0.633 and 0.707 the session before
+    assert total["accuracy"] >= 0.75 and total["f1"] >= 0.79
+    # Elevated CAVIAR clips: measured 7 of 11, F1 0.316 (corridor; the supervision peer
+    # 0.182 at best in accuracy, 0.273 in F1) and 1 of 4 (shop front); before 10 / 0.111
+    # and 2 (the corridor's creeping standing group counted late, the shop front's walker
+    # lost against a pale pillar, whose track then took a far blob: docs/camera.md)
+    assert per_clip["OneLeaveShop1cor"]["abs_error"] <= 7
+    assert per_clip["OneLeaveShop1cor"]["f1"] >= 0.3
+    assert per_clip["OneLeaveShop1front"]["abs_error"] <= 1
     # Eye level, people walking in file (sensors/camera/person_track.py): measured 3 of 21
     # (F1 0.923) and 1 of 13 (F1 0.960); before occlusion tracking 7 (0.800) and 1 (0.880).
     assert per_clip["TUD-Campus"]["abs_error"] <= 3 and per_clip["TUD-Campus"]["f1"] >= 0.9

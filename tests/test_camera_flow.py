@@ -114,13 +114,13 @@ def _count_fast_walker(every: int, frames: list | None = None) -> tuple[Pipeline
 def test_between_detections_a_fast_walker_is_followed_and_counted_when_it_crosses() -> None:
     """Old code: the track predicted on a velocity of zero (one box) is more than a body
     width off at the next call, a second track starts, neither is confirmed: nothing
-    counted. Following the flow, the track is where the walker is; it counts once, on the
-    frame its foot leaves the dead-band (x = 240 + 3 % of 360: frame ~21), not at the next
+    counted. Following the flow, the track is where the walker is; it counts once, timed
+    at the frame its foot went over x = 240 (75 + 9 n = 240: frame 18.3), not at a
     detector call."""
     pipeline, events = _count_fast_walker(every=4)
     assert pipeline.counts == [{"in": 1, "out": 0}]
     [(frame, _d)] = events
-    assert frame == pytest.approx(21, abs=1)
+    assert frame == pytest.approx(18.3, abs=1)
     assert pipeline.detector.calls == 10
 
 

@@ -121,3 +121,56 @@ def test_crossing_back_at_once_is_jitter_but_a_later_turn_back_counts() -> None:
 
     assert counted(1, [0.0, 0.1, 0.2]) == [IN]  # back 0.1 s after the count: a bouncing box
     assert counted(2, [0.0, 0.1, 1.5]) == [IN, OUT]
+
+
+def boxed(counter: LineCounter, track: int, boxes: list[tuple[float, float, float, float]],
+          step: float = 0.1) -> list[str]:
+    """Count a track given its box (x, y, w, h) per frame, the foot at the bottom centre."""
+    events = [counter.update(track, (x + w / 2, y + h), i * step, (x, y, w, h))
+              for i, (x, y, w, h) in enumerate(boxes)]
+    return [e.direction for e in events if e is not None]
+
+
+# A blob standing with its foot above the line y = 100, growing down over the line for a
+# second (a walker merging into a standing group, a reflection joining it) and back.
+GROWS_AND_SHRINKS = [(50, 40, 20, 50 + 4 * min(i, 20 - i)) for i in range(21)]
+
+
+def test_a_blob_growing_over_a_line_and_back_counts_nothing() -> None:
+    line = (0, 100, 200, 100)
+    assert walk(LineCounter(0, line, band=5), 1,
+                [(x + w / 2, y + h) for x, y, w, h in GROWS_AND_SHRINKS]) == [OUT, IN]
+    assert boxed(LineCounter(0, line, band=5), 1, GROWS_AND_SHRINKS) == []
+
+
+def test_a_blob_that_grew_over_a_line_counts_once_it_walks_on() -> None:
+    # Grown over the line at frame 10 (held), then the whole box walks down: counted then.
+    grown = GROWS_AND_SHRINKS[:11]
+    x, y, w, h = grown[-1]
+    walks_on = grown + [(x, y + 6 * i, w, h) for i in range(1, 8)]
+    counter = LineCounter(0, (0, 100, 200, 100), band=5)
+    events = [counter.update(1, (bx + bw / 2, by + bh), i * 0.1, (bx, by, bw, bh))
+              for i, (bx, by, bw, bh) in enumerate(walks_on)]
+    counted = [(i, e.direction) for i, e in enumerate(events) if e is not None]
+    assert len(counted) == 1 and counted[0][1] == OUT and counted[0][0] > 10
+
+
+def test_a_walker_moving_as_a_whole_counts_at_once_with_or_without_its_box() -> None:
+    boxes = [(90 + 4 * i, 50, 16, 40) for i in range(10)]  # walking right over x = 100
+    feet = [(x + w / 2, y + h) for x, y, w, h in boxes]
+    line = (100, 0, 100, 200)
+    assert boxed(LineCounter(0, line, band=5), 1, boxes) == walk(
+        LineCounter(0, line, band=5), 1, feet) == [IN]
+
+
+def test_a_slow_crossing_is_timed_when_the_foot_went_over_the_line() -> None:
+    # Creeping over x = 100 at 1 px a frame (a person shuffling in a standing group): over
+    # the line at frame 5, out of the 5 px band at frame 11; the reference rule times it at
+    # frame 5, and so does the event (it is counted at frame 11).
+    counter = LineCounter(0, (100, 0, 100, 200), band=5)
+    events = [(i, counter.update(1, (95.5 + i, 100), i * 0.1)) for i in range(20)]
+    counted = [(i, e) for i, e in events if e is not None]
+    assert len(counted) == 1
+    frame, event = counted[0]
+    assert frame == 10 and event.direction == IN
+    assert event.time == pytest.approx(0.5)

@@ -63,3 +63,15 @@ def test_a_person_hidden_for_a_second_at_7_fps_keeps_their_track_with_max_missed
         if not hidden:
             ids.append(tracker.tracks[0].id if tracker.tracks else None)
     assert len(set(ids)) == 1, ids
+
+
+def test_whole_box_crossings_apply_to_motion_blobs_below_eye_level_only() -> None:
+    from sensors.camera.autosize import SizeFit
+    from sensors.camera.pipeline import EYE_LEVEL_SLOPE, Pipeline
+
+    pipeline = Pipeline(PipelineOptions(lines=()), (320, 240), 10.0)
+    assert pipeline._whole_box()  # nothing learnt yet: held
+    pipeline.sizes.fit = SizeFit((0.1, 0.3), 0.5, 40, 3, (0.2, 0.9), slope=0.3)
+    assert pipeline._whole_box()
+    pipeline.sizes.fit = SizeFit((0.1, 0.3), 0.5, 40, 3, (0.2, 0.9), slope=EYE_LEVEL_SLOPE)
+    assert not pipeline._whole_box()  # eye level: a walker's head hardly moves

@@ -10,7 +10,8 @@ track that was handed from one person to another (an ID switch in a group) still
 second person's crossing. A new ID born inside the band takes the side it was first seen on
 (people found at start-up or leaving an occlusion at the line still count when they walk out
 the other side), and a track crossing back within REVERSE_S of its last count is taken for
-jitter.
+jitter. Given the track's box, a change of side counts only once the box as a whole has
+moved over (WHOLE_BOX_SHARE): a blob whose foot edge jumps because it grew or shrank is held.
 """
 
 import math
@@ -22,6 +23,16 @@ from sensors.camera.geometry import IN, OUT, crosses_segment, side
 # jittering on the line (a blob's bottom edge bouncing with the legs or a reflection), not
 # a person turning round: nobody walking reverses that fast.
 REVERSE_S = 0.3
+# A crossing moves the whole box: both of its edges along the line's normal must have moved
+# the foot's way by at least this share of the foot's move since the last point on the old
+# side. A blob that only grows or shrinks at one edge (a walker merging into or leaving a
+# standing group, a reflection joining it, a track taking a smaller blob after coasting)
+# moves its foot and not its far edge; its change of side is held (the old side and point
+# stay) until the box as a whole has moved, so a blob that grows over a line and shrinks
+# back counts nothing, and one that then walks on counts once. Seen from above or obliquely
+# a walker's far edge moves (1 - slope) of the foot's way (slope: autosize.SizeFit); at eye
+# level it hardly moves, so the pipeline passes boxes only for views below that.
+WHOLE_BOX_SHARE = 0.15
 
 
 @dataclass
@@ -29,6 +40,11 @@ class _State:
     side: int = 0
     point: tuple[float, float] = (0.0, 0.0)
     last: float = -1e9  # time of the last count
+    extent: tuple[float, float] | None = None  # the box's (near, far) along the normal there
+    at: float = -1e9  # when it was at `point`
+    # When the foot last went over the line itself (inside the band): the crossing's time.
+    passed: float = -1e9
+    over: int = 0  # the side of the line itself (not of the band) last seen
 
 
 @dataclass(frozen=True)
@@ -50,28 +66,65 @@ class LineCounter:
         self.band = band
         self.states: dict[int, _State] = {}
 
-    def update(self, track: int, foot: tuple[float, float], now: float) -> Crossing | None:
+    def _extent(self, box: tuple[float, float, float, float] | None
+                ) -> tuple[float, float] | None:
+        """The box's least and most signed distance along the line's normal."""
+        if box is None:
+            return None
+        ax, ay, bx, by = self.segment
+        nx, ny = -(by - ay) / self.length, (bx - ax) / self.length
+        x, y, w, h = box
+        xs = (x * nx, (x + w) * nx)
+        ys = (y * ny, (y + h) * ny)
+        return (min(xs) + min(ys), max(xs) + max(ys))
+
+    def update(self, track: int, foot: tuple[float, float], now: float,
+               box: tuple[float, float, float, float] | None = None) -> Crossing | None:
+        """The track's foot (and, to hold a crossing of one edge only, its box x, y, w, h)
+        this frame: the crossing it makes, or None."""
         distance = side(*self.segment, *foot) / self.length
         state = self.states.get(track)
+        extent = self._extent(box)
+        over = 1 if distance > 0 else -1 if distance < 0 else 0
+        if state is not None and over and over != state.over:
+            state.over, state.passed = over, now
         if abs(distance) <= self.band or distance == 0:
             if state is None and distance != 0:
                 # A track first seen inside the band (a person found at start-up or out of
                 # an occlusion right at the line) takes the side it was first seen on, so
                 # walking on out of the band's other side still counts.
-                self.states[track] = _State(1 if distance > 0 else -1, foot)
+                self.states[track] = _State(1 if distance > 0 else -1, foot, extent=extent,
+                                            at=now, over=over)
             return None
         s = 1 if distance > 0 else -1
         if state is None:
-            self.states[track] = _State(s, foot)
+            self.states[track] = _State(s, foot, extent=extent, at=now, over=over)
             return None
+        if s != state.side:
+            moved = distance - side(*self.segment, *state.point) / self.length
+            if not _whole_box_moved(state.extent, extent, moved):
+                return None  # held: one edge moved, not the person
         event = None
         if s != state.side and crosses_segment(self.segment, state.point, foot):
             direction = IN if s < 0 else OUT
             if now - state.last >= REVERSE_S:
                 state.last = now
-                event = Crossing(self.index, direction, now, track)
-        state.side, state.point = s, foot
+                # Counted when the foot has left the band; it crossed when it went over
+                # the line itself (a slow walker: a second or more earlier).
+                event = Crossing(self.index, direction, max(state.passed, state.at), track)
+        state.side, state.point, state.extent, state.at = s, foot, extent, now
+        state.over = over
         return event
 
     def forget(self, track: int) -> None:
         self.states.pop(track, None)
+
+
+def _whole_box_moved(before: tuple[float, float] | None, now: tuple[float, float] | None,
+                     moved: float) -> bool:
+    """Both edges moved `moved`'s way by at least WHOLE_BOX_SHARE of it (no box: True)."""
+    if before is None or now is None:
+        return True
+    sign = 1.0 if moved > 0 else -1.0
+    least = min(sign * (now[0] - before[0]), sign * (now[1] - before[1]))
+    return least >= WHOLE_BOX_SHARE * abs(moved)

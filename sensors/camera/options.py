@@ -58,7 +58,7 @@ PIPELINE_KEYS = KeySpec("sources.camera", [
     # raise it.
     Key("max_missed_s", "number", 0.8, "how long a track survives without detections "
         "(occlusion)", min=0.0, max=30.0),
-    Key("deadband", "number", 0.03, "dead-band around each line, fraction of the picture "
+    Key("deadband", "number", 0.025, "dead-band around each line, fraction of the picture "
         "height", min=0.0, max=0.2),
 ])
 HEALTH_KEYS = KeySpec("sources.camera", [

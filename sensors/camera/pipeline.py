@@ -300,11 +300,13 @@ class Pipeline:
             self.tracker.predict(now)
             dead = []
         events: list[Crossing] = []
+        whole = self._whole_box()
         for track in self.tracker.tracks:
             if not track.updated:
                 continue
+            box = (track.cx - track.w / 2, track.cy - track.h / 2, track.w, track.h)
             for counter in self.counters:
-                event = counter.update(track.id, track.foot, now)
+                event = counter.update(track.id, track.foot, now, box if whole else None)
                 if event is None:
                     continue
                 if track.confirmed:
@@ -323,6 +325,15 @@ class Pipeline:
         for event in events:
             self.counts[event.line][event.direction] += 1
         return events
+
+    def _whole_box(self) -> bool:
+        """Hold crossings that move one edge of a box only (count.WHOLE_BOX_SHARE): blobs
+        of the motion detector, unless people are seen at eye level (the learnt slope at
+        least EYE_LEVEL_SLOPE, where a walker's far edge hardly moves)."""
+        if isinstance(self.tracker, PersonTracker):
+            return False
+        fit = self.sizes.fit if self.options.person_size is None else None
+        return fit is None or fit.slope < EYE_LEVEL_SLOPE
 
     def _inside_roi(self, boxes: np.ndarray) -> np.ndarray:
         """Person detectors see the whole picture: keep people whose feet are in the ROI."""
