@@ -77,7 +77,7 @@ class PersonTracker(Tracker):
     """Two-stage association of scored boxes; carries on a motion tracker's tracks."""
 
     def __init__(self, min_hits: int, max_missed_s: float, tracks: list[Track] | None = None,
-                 next_id: int = 1) -> None:
+                 next_id: int = 1, frame_s: float = 1 / 25) -> None:
         super().__init__(min_hits, max_missed_s)
         # A motion track carried over at the switch is only worth keeping once confirmed:
         # a tentative blob track is often a merged group, whose box is no one's.
@@ -89,7 +89,7 @@ class PersonTracker(Tracker):
         # The pipeline detects on every `every`th frame: each detection then stands for that
         # many frames of evidence, so a track is confirmed after min_hits / every of them.
         self.every = 1
-        self.frame_s = 1 / 25  # seconds per frame (the pipeline sets it from the fps)
+        self.frame_s = frame_s  # seconds per frame (the pipeline's fps)
         self._gray: np.ndarray | None = None  # the previous frame, grey (detect_every > 1)
 
     def reset(self) -> None:

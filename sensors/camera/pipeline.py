@@ -96,7 +96,8 @@ class Pipeline:
         # The detector in use: "auto" starts as "motion" and may become "ssdlite".
         self.kind = "motion" if options.detector == "auto" else options.detector
         self.auto_note = ""  # why "auto" kept the motion detector when it could not switch
-        self.tracker = (PersonTracker(options.min_hits, options.max_missed_s)
+        self.tracker = (PersonTracker(options.min_hits, options.max_missed_s,
+                                      frame_s=1 / max(fps, 1.0))
                         if self.kind == "ssdlite" else
                         Tracker(options.min_hits, options.max_missed_s))
         self.sizes = sizes if sizes is not None else PersonSizeModel()
@@ -166,7 +167,8 @@ class Pipeline:
         detector.person_at = self.person_at
         self.detector, self.kind = detector, "ssdlite"
         old = self.tracker
-        self.tracker = PersonTracker(old.min_hits, old.max_missed_s, old.tracks, old._next_id)
+        self.tracker = PersonTracker(old.min_hits, old.max_missed_s, old.tracks, old._next_id,
+                                     frame_s=1 / max(self.fps, 1.0))
         width, height = self.frame_size
         pw = min(width, self.options.process_width or DNN_WIDTH)
         if pw != self.size[0]:
@@ -282,7 +284,6 @@ class Pipeline:
                 boxes = self._inside_roi(boxes)
             if isinstance(self.tracker, PersonTracker):
                 self.tracker.every = self._every()
-                self.tracker.frame_s = 1 / max(self.fps, 1.0)
                 weak = getattr(self.detector, "weak", None)
                 if weak is not None and self.mask is not None and len(weak):
                     weak = self._inside_roi(weak)
@@ -332,7 +333,7 @@ class Pipeline:
         least EYE_LEVEL_SLOPE, where a walker's far edge hardly moves)."""
         if isinstance(self.tracker, PersonTracker):
             return False
-        fit = self.sizes.fit if self.options.person_size is None else None
+        fit = self.size_fit
         return fit is None or fit.slope < EYE_LEVEL_SLOPE
 
     def _inside_roi(self, boxes: np.ndarray) -> np.ndarray:
