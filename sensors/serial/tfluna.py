@@ -97,8 +97,8 @@ class PassDetector:
         self.split_extra = 0  # people counted beyond one per dip
         self.dip_start = 0  # frame number (since this detector began) of the dip's first frame
         self.frame_no = 0  # frames fed so far
-        # Passes completed by the last feed(): (frames from the dip's start to the batch's
-        # last frame, people). The source stamps the count there, not when bytes arrived.
+        # Passes completed by the last feed(): (frame_no of the dip's first frame, people).
+        # The source stamps the count there, not when bytes arrived.
         self.completed: list[tuple[int, int]] = []
 
     def reset(self) -> None:
@@ -166,8 +166,6 @@ class PassDetector:
                         self.clear_before >= self.model.isolated_frames:
                     self.pending = segments[0]
         self.passes += done
-        # Frames from each completed dip's first frame to this batch's last one.
-        self.completed = [(self.frame_no - start, n) for start, n in self.completed]
         return done
 
 
@@ -219,8 +217,8 @@ class TfLunaSource(SerialSource):
         # from the batch's last frame at the frame rate: a read that returns seconds of
         # buffered frames (a busy CPU, a USB FIFO) must not move counts into later bins.
         period = 1.0 / det.o.frame_rate_hz
-        for back, n in det.completed:
-            self.add_count(now - back * period, DIRECTION, n)
+        for start, n in det.completed:
+            self.add_count(now - (det.frame_no - start) * period, DIRECTION, n)
         self.add_measure(now, "lidar_temp_c", frames[-1].temp_c)
 
     def extra_counters(self) -> dict[str, int]:
