@@ -174,3 +174,42 @@ def test_a_slow_crossing_is_timed_when_the_foot_went_over_the_line() -> None:
     frame, event = counted[0]
     assert frame == 10 and event.direction == IN
     assert event.time == pytest.approx(0.5)
+
+
+def test_a_box_cut_by_the_picture_edge_takes_no_first_side() -> None:
+    # Someone coming in at the left edge beside the line y = 100: the first blobs are their
+    # upper body only (the box's bottom above the line), then their foot shows below it.
+    # Taking a side from the cut boxes would count a crossing nobody made.
+    line = (0, 100, 300, 100)
+    feet = [((4, 80), True), ((9, 96), True), ((14, 112), True), ((30, 118), False),
+            ((60, 117), False), ((90, 118), False)]
+    counter = LineCounter(0, line, band=5)
+    events = [counter.update(1, foot, i * 0.1, cut=cut) for i, (foot, cut) in enumerate(feet)]
+    assert [e for e in events if e] == []
+    plain = LineCounter(0, line, band=5)
+    assert [e for i, (foot, _) in enumerate(feet) if (e := plain.update(1, foot, i * 0.1))]
+
+
+def test_a_box_cut_by_the_picture_edge_completes_a_crossing_begun_inside() -> None:
+    # Walking out of the picture at the bottom over the line y = 180: the last boxes touch
+    # the edge, but the side was taken while the whole person was seen.
+    counter = LineCounter(0, (0, 180, 200, 180), band=5)
+    feet = [((100, 150), False), ((100, 165), False), ((100, 186), True), ((100, 199), True)]
+    events = [counter.update(1, foot, i * 0.1, cut=cut) for i, (foot, cut) in enumerate(feet)]
+    assert [e.direction for e in events if e] == [OUT]
+
+
+def test_the_motion_tracker_marks_boxes_cut_by_the_left_right_or_bottom_edge() -> None:
+    import numpy as np
+
+    from sensors.camera.track import Tracker
+
+    tracker = Tracker()
+    tracker.frame = (160, 120)
+    for box, cut in (((0, 40, 8, 20), True), ((152, 40, 8, 20), True), ((70, 100, 8, 20), True),
+                     ((70, 0, 8, 20), False), ((70, 40, 8, 20), False)):
+        tracker.reset()
+        tracker.update(np.array([box], np.float32), 0.0)
+        assert tracker.tracks[0].cut is cut, box
+        tracker.update(np.array([box], np.float32), 0.1)  # and when a box continues it
+        assert tracker.tracks[0].cut is cut, box

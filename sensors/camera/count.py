@@ -79,11 +79,17 @@ class LineCounter:
         return (min(xs) + min(ys), max(xs) + max(ys))
 
     def update(self, track: int, foot: tuple[float, float], now: float,
-               box: tuple[float, float, float, float] | None = None) -> Crossing | None:
+               box: tuple[float, float, float, float] | None = None,
+               cut: bool = False) -> Crossing | None:
         """The track's foot (and, to hold a crossing of one edge only, its box x, y, w, h)
-        this frame: the crossing it makes, or None."""
-        distance = side(*self.segment, *foot) / self.length
+        this frame: the crossing it makes, or None. `cut`: the box is cut by the picture's
+        edge, so its bottom centre is not the foot: it takes no first side (a person coming
+        in at the edge beside a line would take one from part of their body), but it may
+        complete a crossing begun in the picture (a person walking out over a line)."""
         state = self.states.get(track)
+        if cut and state is None:
+            return None
+        distance = side(*self.segment, *foot) / self.length
         extent = self._extent(box)
         over = 1 if distance > 0 else -1 if distance < 0 else 0
         if state is not None and over and over != state.over:

@@ -100,6 +100,7 @@ class Pipeline:
                                       frame_s=1 / max(fps, 1.0))
                         if self.kind == "ssdlite" else
                         Tracker(options.min_hits, options.max_missed_s))
+        self._tell_frame()
         self.sizes = sizes if sizes is not None else PersonSizeModel()
         self._sized = False  # the processing size has been chosen from the learnt size
         self._skipped = 0  # frames since the last detection frame (detect_every)
@@ -111,6 +112,12 @@ class Pipeline:
         self.counts = [{"in": 0, "out": 0} for _ in options.lines]
         self.frames = 0
         self.recent: list[tuple[float, int, str, int]] = []
+
+    def _tell_frame(self) -> None:
+        """The motion tracker marks boxes cut by the frame's edge (their foot is unseen);
+        a person detector's boxes are counted as they are."""
+        if not isinstance(self.tracker, PersonTracker):
+            self.tracker.frame = self.size
 
     def _make_counters(self) -> None:
         pw, ph = self.size
@@ -178,6 +185,7 @@ class Pipeline:
         """Carry tracks, line states and the empty scene over to a new processing size."""
         fx, fy = size[0] / self.size[0], size[1] / self.size[1]
         self.size = size
+        self._tell_frame()
         if hasattr(self.detector, "resize"):
             self.detector.resize(size)
         for t in self.tracker.tracks:
@@ -307,7 +315,8 @@ class Pipeline:
                 continue
             box = (track.cx - track.w / 2, track.cy - track.h / 2, track.w, track.h)
             for counter in self.counters:
-                event = counter.update(track.id, track.foot, now, box if whole else None)
+                event = counter.update(track.id, track.foot, now, box if whole else None,
+                                       track.cut)
                 if event is None:
                     continue
                 if track.confirmed:

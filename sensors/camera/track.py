@@ -17,6 +17,12 @@ ALPHA = 0.6  # weight of the measured position
 BETA = 0.25  # weight of the velocity correction
 SIZE_RATE = 0.3
 NEW_TRACK_IOU = 0.2
+# A confirmed blob track coasts this many times max_missed_s. A blob vanishes whole where a
+# person detector still finds half a person: behind a lamp post or a sign (the blob is cut
+# into slivers too small to keep) or inside a neighbour's blob, and blobs have no look to
+# find a lost track again by (person_track.py keeps a lost track 2 s for that); at 7 fps
+# 0.8 s is under 6 frames, less than a walker takes to pass behind a post.
+COAST_STRETCH = 1.5
 
 
 @dataclass(eq=False)
@@ -36,6 +42,9 @@ class Track:
     last_seen: float = 0.0
     confirmed: bool = False
     updated: bool = True  # matched to a detection in the latest frame
+    # The box it last took touched the picture's left, right or bottom edge (Tracker.frame):
+    # the person is partly outside, so the box's bottom centre is not their foot.
+    cut: bool = False
 
     @classmethod
     def from_box(cls, track_id: int, box: "np.ndarray", now: float) -> "Track":
@@ -69,6 +78,9 @@ class Tracker:
         self.max_missed_s = max_missed_s
         self.tracks: list[Track] = []
         self._next_id = 1
+        # The processing frame's (width, height), to tell boxes cut by its edge (Track.cut);
+        # None: not told.
+        self.frame: tuple[int, int] | None = None
 
     def reset(self) -> None:
         self.tracks = []
@@ -112,7 +124,7 @@ class Tracker:
         for i, t in enumerate(tracks):
             if i in matched_t:
                 alive.append(t)
-            elif not t.confirmed or now - t.last_seen > self.max_missed_s:
+            elif not t.confirmed or now - t.last_seen > self.max_missed_s * COAST_STRETCH:
                 # A tentative track that misses is noise or a split blob: drop it at once.
                 dead.append(t)
             else:
@@ -126,13 +138,24 @@ class Tracker:
             overlap = _iou(boxes[fresh], held).max(axis=1)
             fresh = [j for j, o in zip(fresh, overlap, strict=True) if o < NEW_TRACK_IOU]
         for j in fresh:
-            alive.append(Track.from_box(self._next_id, boxes[j], now))
+            track = Track.from_box(self._next_id, boxes[j], now)
+            track.cut = self._cut(boxes[j])
+            alive.append(track)
             self._next_id += 1
         self.tracks = alive
         return dead
 
+    def _cut(self, box: np.ndarray) -> bool:
+        """The box touches the left, right or bottom edge of the frame (the top edge cuts
+        a far person's head, never their foot)."""
+        if self.frame is None:
+            return False
+        x, y, w, h = box.tolist()
+        return x < 1 or x + w > self.frame[0] - 1 or y + h > self.frame[1] - 1
+
     def _correct(self, t: Track, box: np.ndarray, now: float) -> None:
         dt = max(1e-3, now - t.last_seen)
+        t.cut = self._cut(box)
         x, y, w, h = box.tolist()
         rx, ry = x + w / 2 - t.cx, y + h / 2 - t.cy
         t.cx += ALPHA * rx
