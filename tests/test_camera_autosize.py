@@ -34,6 +34,27 @@ def test_the_perspective_slope_is_learnt_despite_grown_blobs(slope: float) -> No
     assert fit.slope == pytest.approx(slope, abs=0.1)
 
 
+def test_a_band_of_people_walking_in_file_does_not_tilt_the_far_scale() -> None:
+    # An elevated view: one person is 0.08 x 0.30 of the frame at the bottom edge and half
+    # that at the top. Near the bottom, where groups pass each other, half the samples are
+    # two people one behind another in one blob: half as tall again, hardly wider. Those
+    # bands' 65th percentiles are such blobs; a line through every band tilts the far scale
+    # to its limit (and the person at the bottom 1.6 times too tall).
+    rng = np.random.default_rng(4)
+    rows = rng.uniform(0.15, 0.9, 600)
+    scale = 0.5 + 0.5 * rows
+    heights = 0.30 * scale * rng.normal(1.0, 0.03, 600)
+    widths = 0.08 * scale * rng.normal(1.0, 0.03, 600)
+    in_file = (rows > 0.65) & (rng.random(600) < 0.5)
+    heights[in_file] *= 1.5
+    widths[in_file] *= 1.1
+    fit = fit_sizes([(float(y), float(w), float(h), i % 40) for i, (y, w, h) in
+                     enumerate(zip(rows, widths, heights, strict=True))])
+    assert fit is not None
+    assert fit.far_scale == pytest.approx(0.5, abs=0.08)
+    assert fit.size[1] == pytest.approx(0.30, rel=0.1)
+
+
 def pipeline_after_learning(slope: float) -> Pipeline:
     options = PipelineOptions(lines=(CountLine("l", 0.5, 0.0, 0.5, 1.0),))
     assert options.detector == "auto"

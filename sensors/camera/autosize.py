@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sensors.camera.detect import UPRIGHT_ASPECT
+
 MIN_SAMPLES = 40
 MIN_TRACKS = 3
 MAX_SAMPLES = 2000
@@ -33,6 +35,9 @@ FAR_LIMITS = (0.15, 1.0)
 # Blobs of one person are more often cut (legs apart from the torso, a dark coat on a dark
 # floor) than grown: a person's size is taken a little above the median.
 SIZE_PERCENTILE = 65  # size at the top edge relative to the bottom edge
+# A band of rows whose person is more than this many times as tall for its width as the
+# median band's holds merged blobs of people one behind another: left out of the far scale.
+ASPECT_SPREAD = 1.15
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,15 @@ def fit_sizes(samples: list[tuple[float, float, float, int]]) -> SizeFit | None:
         return None
     if len(ys) >= 2 and hi - lo > 0.15:
         # Height grows with the row under perspective: fit h = c * (f + (1 - f) * y).
-        slope, icept = np.polyfit(ys, hs, 1, w=np.sqrt(ns))
+        # A band whose boxes are much taller for their width than the others' holds
+        # merged blobs of people one behind another (groups walking in file): one
+        # person's shape is the same at every row, so such a band is left out of the line.
+        aspect = np.array(hs) / np.maximum(np.array(ws), 1e-9)
+        keep = aspect <= ASPECT_SPREAD * float(np.median(aspect))
+        if keep.sum() < 2 or float(np.median(aspect)) < UPRIGHT_ASPECT:
+            keep[:] = True
+        slope, icept = np.polyfit(np.array(ys)[keep], np.array(hs)[keep], 1,
+                                  w=np.sqrt(np.array(ns)[keep]))
         bottom = float(slope + icept)
         top = float(icept)
         far = top / bottom if bottom > 0 else 1.0
