@@ -27,6 +27,14 @@ GROUP_AREA = 1.8  # a blob under this many person boxes is one person, whatever 
 UPRIGHT_ASPECT = 2.0
 DEPTH_PITCH = 0.7
 CLOSE_AT_160 = 7
+# Pieces of one person cut apart by something in front of them (a lamp post, a sign, a
+# railing): blobs each under JOIN_PIECE of a person's box at their own foot row, beside each
+# other at the same rows or one above the other in the same columns (JOIN_SHARE of the
+# smaller's extent shared), whose joint box is at most JOIN_SIZE person widths and heights
+# at its foot row, are one blob. The closing kernel joins small gaps only.
+JOIN_PIECE = 0.6
+JOIN_SIZE = (1.3, 1.2)
+JOIN_SHARE = 0.5
 AUTO_MIN_AREA = 0.001  # min_area = 0 (auto): this fraction of the frame until sizes are learnt
 PERSON_AREA_FRACTION = 0.25  # then: blobs under this part of one person's box are noise
 
@@ -145,14 +153,14 @@ class MotionDetector:
             return np.zeros((0, 4), np.float32)
         # External contours: several times cheaper than labelling every pixel.
         contours, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        blobs = self._join([(cv2.boundingRect(c), cv2.contourArea(c)) for c in contours])
         boxes: list = []
-        for contour in contours:
-            x, y, w, h = cv2.boundingRect(contour)
+        for (x, y, w, h), area in blobs:
             # A person leaving or entering the picture is cut by its edge: a smaller blob
             # there is still a person, and the one whose crossing a line near the edge ends.
             edge = x == 0 or y == 0 or x + w == self.width or y + h == self.height
             least = self._least_area(y + h) * (EDGE_AREA if edge else 1.0)
-            if w * h < least or cv2.contourArea(contour) < least * 0.5:
+            if w * h < least or area < least * 0.5:
                 continue
             nx, ny = self._people_in(x, y, w, h)
             if nx * ny == 1:
@@ -162,6 +170,42 @@ class MotionDetector:
             pieces = split_blob(fg, (x, y, w, h), nx, ny)
             boxes.extend(p for p in pieces if p[2] * p[3] >= self.min_area and p[3] >= h / ny / 2)
         return np.asarray(boxes, np.float32).reshape(-1, 4)
+
+    def _join(self, blobs: list) -> list:
+        """Blobs ((x, y, w, h), pixel area) with the pieces of one person joined (JOIN_PIECE)."""
+        person = self.person_at(self.height)
+        if person is None or person[1] < UPRIGHT_ASPECT * person[0] or len(blobs) < 2:
+            return blobs
+        pieces = [b for b in blobs if self._piece(b[0])]
+        if len(pieces) < 2:
+            return blobs
+        rest = [b for b in blobs if not self._piece(b[0])]
+        joined = True
+        while joined:
+            joined = False
+            for i, (a, area_a) in enumerate(pieces):
+                for j in range(i + 1, len(pieces)):
+                    b, area_b = pieces[j]
+                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+                    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+                    pw, ph = self.person_at(y1) or (0.0, 0.0)
+                    share_x = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+                    share_y = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+                    aligned = (share_x >= JOIN_SHARE * min(a[2], b[2])
+                               or share_y >= JOIN_SHARE * min(a[3], b[3]))
+                    if aligned and x1 - x0 <= JOIN_SIZE[0] * pw and y1 - y0 <= JOIN_SIZE[1] * ph:
+                        pieces[i] = ((x0, y0, x1 - x0, y1 - y0), area_a + area_b)
+                        del pieces[j]
+                        joined = True
+                        break
+                if joined:
+                    break
+        return rest + pieces
+
+    def _piece(self, box: tuple[int, int, int, int]) -> bool:
+        x, y, w, h = box
+        pw, ph = self.person_at(y + h) or (0.0, 0.0)
+        return w * h < JOIN_PIECE * pw * ph
 
     def _least_area(self, foot_y: float) -> float:
         """Smallest blob kept: configured, else a fraction of one person at that row."""
