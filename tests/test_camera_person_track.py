@@ -38,11 +38,12 @@ def test_weak_boxes_continue_a_track_but_never_start_one() -> None:
     # A weak box away from every track is no one new.
     tracker.update(NONE, 25 / FPS, weak=np.vstack([walker(100 + 4 * 25), walker(400)]))
     assert [t.id for t in tracker.tracks] == [track.id]
-    # The motion tracker has no weak boxes: fed only confident ones, the track is lost.
+    # The motion tracker has no weak boxes: fed only confident ones, the track is lost
+    # (once its coast, 1.5 x max_missed_s, is over).
     old = Tracker(min_hits=3, max_missed_s=0.8)
     for n in range(5):
         old.update(walker(100 + 4 * n), n / FPS)
-    for n in range(5, 30):
+    for n in range(5, 40):
         old.update(NONE, n / FPS)
     assert old.tracks == []
 
