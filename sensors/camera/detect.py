@@ -172,7 +172,11 @@ class MotionDetector:
         return np.asarray(boxes, np.float32).reshape(-1, 4)
 
     def _join(self, blobs: list) -> list:
-        """Blobs ((x, y, w, h), pixel area) with the pieces of one person joined (JOIN_PIECE)."""
+        """Blobs ((x, y, w, h), pixel area) with the pieces of one person joined (JOIN_PIECE).
+
+        Upright views only: there a person's box has a shape (tall, narrow) that pieces of
+        two neighbours rarely fit together into; seen from above, a joint box of two
+        neighbours' pieces is as compact as one person (and it fed the self-calibration)."""
         person = self.person_at(self.height)
         if person is None or person[1] < UPRIGHT_ASPECT * person[0] or len(blobs) < 2:
             return blobs
@@ -203,6 +207,7 @@ class MotionDetector:
         return rest + pieces
 
     def _piece(self, box: tuple[int, int, int, int]) -> bool:
+        """Clearly less than one person at its foot row: a part of one, if anyone."""
         x, y, w, h = box
         pw, ph = self.person_at(y + h) or (0.0, 0.0)
         return w * h < JOIN_PIECE * pw * ph
