@@ -175,8 +175,8 @@ class MotionDetector:
         """Blobs ((x, y, w, h), pixel area) with the pieces of one person joined (JOIN_PIECE).
 
         Upright views only: there a person's box has a shape (tall, narrow) that pieces of
-        two neighbours rarely fit together into; seen from above, a joint box of two
-        neighbours' pieces is as compact as one person (and it fed the self-calibration)."""
+        two neighbours rarely fit together into; seen from above or steeply, a joint box of
+        two neighbours' pieces is as compact as one person."""
         person = self.person_at(self.height)
         if person is None or person[1] < UPRIGHT_ASPECT * person[0] or len(blobs) < 2:
             return blobs
