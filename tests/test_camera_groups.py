@@ -110,3 +110,23 @@ def test_two_people_side_by_side_are_not_joined() -> None:
         person(img, 90, 82, (200, 200, 205))
 
     assert len(boxes_for(side_by_side)) == 2
+
+
+def test_two_people_in_file_at_the_top_edge_are_two_boxes() -> None:
+    # At the far end of the view the farther walker's body is above the picture: only their
+    # legs reach into it, just above the nearer walker's head. The blob is a little taller
+    # than one person, but it is cut by the edge.
+    def at_the_top(img: np.ndarray) -> None:
+        img[0:8, 76:84] = (40, 40, 45)  # the farther one's legs (foot at row 8)
+        person(img, 80, 30, (200, 200, 205))  # the nearer one, head at row 4
+
+    found = boxes_for(at_the_top)
+    assert len(found) == 2, found
+    assert max(float(y + h) for _x, y, _w, h in found) >= 28, found
+
+
+def test_one_person_cut_by_the_top_edge_stays_one() -> None:
+    def cut_by_the_top(img: np.ndarray) -> None:
+        img[0:20, 76:84] = (40, 40, 45)  # foot at row 20, head above the picture
+
+    assert len(boxes_for(cut_by_the_top)) == 1

@@ -26,6 +26,13 @@ GROUP_AREA = 1.8  # a blob under this many person boxes is one person, whatever 
 # another then adds this share of a person's height to their blob per person.
 UPRIGHT_ASPECT = 2.0
 DEPTH_PITCH = 0.7
+# A blob reaching the picture's top edge is cut by it, so this share of a person's height
+# is added to what it holds beyond one person before DEPTH_PITCH divides it. One person
+# whose box reaches the top edge is cut, no taller than their own height at their foot row;
+# a blob that reaches it and is 1.1 times that height holds someone farther away above
+# them, their legs in the picture and the rest above it (people walking in file across the
+# far end of the view).
+TOP_CUT = 0.25
 CLOSE_AT_160 = 7
 # Pieces of one person cut apart by something in front of them (a lamp post, a sign, a
 # railing): blobs each under JOIN_PIECE of a person's box at their own foot row, beside each
@@ -230,7 +237,8 @@ class MotionDetector:
             # so a blob clearly taller than one person at its foot row is people one behind
             # another (a group walking abreast across the picture), however narrow it is.
             nx = 1 + max(0, round((w / pw - 1.0) / GROUP_PITCH))
-            ny = 1 + max(0, round((h / ph - 1.0) / DEPTH_PITCH))
+            hidden = TOP_CUT if y == 0 else 0.0
+            ny = 1 + max(0, round((h / ph - 1.0 + hidden) / DEPTH_PITCH))
             return min(nx, 6), min(ny, 4)
         if w * h < GROUP_AREA * pw * ph:
             # Seen from above, a person walking across the picture has the box of one
