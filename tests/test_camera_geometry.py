@@ -213,3 +213,13 @@ def test_the_motion_tracker_marks_boxes_cut_by_the_left_right_or_bottom_edge() -
         assert tracker.tracks[0].cut is cut, box
         tracker.update(np.array([box], np.float32), 0.1)  # and when a box continues it
         assert tracker.tracks[0].cut is cut, box
+
+
+def test_a_crossing_made_while_unseen_is_timed_between_the_sightings() -> None:
+    # Seen 10 px before x = 100, then hidden behind a post for a second, then seen 30 px
+    # past it: it went over a quarter of the way through the gap, not when seen again.
+    counter = LineCounter(0, (100, 0, 100, 200), band=5)
+    feet = [((80, 100), 0.0), ((90, 100), 0.1), ((130, 100), 1.1)]
+    events = [counter.update(1, foot, t) for foot, t in feet]
+    [event] = [e for e in events if e is not None]
+    assert event.direction == IN and event.time == pytest.approx(0.35)

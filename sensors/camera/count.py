@@ -33,6 +33,9 @@ REVERSE_S = 0.3
 # a walker's far edge moves (1 - slope) of the foot's way (slope: autosize.SizeFit); at eye
 # level it hardly moves, so the pipeline passes boxes only for views below that.
 WHOLE_BOX_SHARE = 0.15
+# A track updated again after more than this (it coasted unseen) has its crossing of the
+# line timed between the two updates.
+UNSEEN_S = 0.3
 
 
 @dataclass
@@ -45,6 +48,8 @@ class _State:
     # When the foot last went over the line itself (inside the band): the crossing's time.
     passed: float = -1e9
     over: int = 0  # the side of the line itself (not of the band) last seen
+    # When and how far from the line (signed) the foot was at the last update.
+    seen: tuple[float, float] = (-1e9, 0.0)
 
 
 @dataclass(frozen=True)
@@ -93,18 +98,30 @@ class LineCounter:
         extent = self._extent(box)
         over = 1 if distance > 0 else -1 if distance < 0 else 0
         if state is not None and over and over != state.over:
+            # Over the line since the last update. A track that coasted unseen over it
+            # (behind someone, behind a post) crossed it in between, in proportion to the
+            # distances on either side, not when it is seen again; from one frame to the
+            # next it is timed at the first point over, as the reference rule times it.
+            t0, d0 = state.seen
+            gap = abs(d0) + abs(distance)
             state.over, state.passed = over, now
+            if now - t0 > UNSEEN_S and gap > 0:
+                state.passed = t0 + (now - t0) * abs(d0) / gap
+        if state is not None:
+            state.seen = (now, distance)
         if abs(distance) <= self.band or distance == 0:
             if state is None and distance != 0:
                 # A track first seen inside the band (a person found at start-up or out of
                 # an occlusion right at the line) takes the side it was first seen on, so
                 # walking on out of the band's other side still counts.
                 self.states[track] = _State(1 if distance > 0 else -1, foot, extent=extent,
-                                            at=now, over=over)
+                                            at=now, over=over,
+                                            seen=(now, distance))
             return None
         s = 1 if distance > 0 else -1
         if state is None:
-            self.states[track] = _State(s, foot, extent=extent, at=now, over=over)
+            self.states[track] = _State(s, foot, extent=extent, at=now, over=over,
+                                        seen=(now, distance))
             return None
         if s != state.side:
             moved = distance - side(*self.segment, *state.point) / self.length
