@@ -307,15 +307,13 @@ class Pipeline:
                 continue
             box = (track.cx - track.w / 2, track.cy - track.h / 2, track.w, track.h)
             for counter in self.counters:
-                event = counter.update(track.id, track.foot, now, box if whole else None)
-                if event is None:
-                    continue
-                if track.confirmed:
-                    events.append(event)
-                else:
-                    # Held until the track is confirmed, so a person first seen at the frame
-                    # edge right before the line still counts, and noise never does.
-                    self.pending.setdefault(track.id, []).append(event)
+                for event in counter.update(track.id, track.foot, now, box if whole else None):
+                    if track.confirmed:
+                        events.append(event)
+                    else:
+                        # Held until the track is confirmed, so a person first seen at the
+                        # frame edge right before the line still counts, and noise never does.
+                        self.pending.setdefault(track.id, []).append(event)
             if track.confirmed and track.id in self.pending:
                 events.extend(self.pending.pop(track.id))
         for track in dead:
