@@ -144,6 +144,20 @@ def test_a_person_turning_straight_back_counts_once_they_walk_on() -> None:
     assert walk_timed(LineCounter(0, line, band=5), 1, again, SEVEN_FPS) == [IN]
 
 
+def test_a_track_lost_while_its_crossing_back_is_held_counts_it() -> None:
+    # Turned straight back and lost (out of sight, or another blob took the detection)
+    # before walking two bands on: it did not go back over the line, so it walked on.
+    line = (100, 0, 100, 200)
+    counter = LineCounter(0, line, band=5)
+    assert walk_timed(counter, 1, [(80, 100), (106, 100), (92, 100)], SEVEN_FPS) == [IN]
+    lost = counter.forget(1)
+    assert lost is not None and lost.direction == OUT
+    assert lost.time == pytest.approx(2 * SEVEN_FPS)
+    bounced = LineCounter(0, line, band=5)
+    walk_timed(bounced, 1, [(80, 100), (106, 100), (94, 100), (108, 100)], SEVEN_FPS)
+    assert bounced.forget(1) is None
+
+
 def test_stepping_over_the_line_and_straight_back_counts_both_ways() -> None:
     # Turning back with the foot just over the line, never out of the band beyond it: the
     # reference counts both crossings, timed when the foot went over and came back.

@@ -27,8 +27,9 @@ from sensors.camera.geometry import IN, OUT, crosses_segment, side
 # reflection): that crossing back is held, not counted. It counts only if the track then
 # walks on away from the line, its foot beyond HELD_BANDS dead-bands on that side, as a
 # person who turned straight back does (at 7 fps, 0.3 s is two frames: someone stepping
-# just over the line and back is out of the band again one frame after the first count);
-# a bouncing box goes back or stays at the line.
+# just over the line and back is out of the band again one frame after the first count),
+# or if the track is lost on that side before going back over; a bouncing box goes back
+# or stays at the line.
 REVERSE_S = 0.3
 HELD_BANDS = 2.0
 # A track whose foot went over the line itself and came back out of the band on the side
@@ -172,8 +173,11 @@ class LineCounter:
         moved = side(*self.segment, *state.deep_point) / self.length - start
         return _whole_box_moved(state.extent, state.deep_extent, moved)
 
-    def forget(self, track: int) -> None:
-        self.states.pop(track, None)
+    def forget(self, track: int) -> Crossing | None:
+        """Drop a track that ended: its crossing back still held, if any (it was lost on
+        that side without going back over: it walked on out of sight)."""
+        state = self.states.pop(track, None)
+        return state.held if state is not None else None
 
 
 def _whole_box_moved(before: tuple[float, float] | None, now: tuple[float, float] | None,
