@@ -78,16 +78,18 @@ def test_real_clips_with_default_settings() -> None:
     total = summary(pooled)
     print("all real clips", total)
     assert total["reference"] == 49
-    # measured 0.755 and 0.800 (the TUD clips and the corridor on ssdlite, chosen by
-    # detector = "auto"); 0.673 and 0.733 before the 0.025 dead-band, whole-box crossings
-    # and crossings timed at the line, 0.633 and 0.707 the session before
-    assert total["accuracy"] >= 0.75 and total["f1"] >= 0.79
-    # Elevated CAVIAR clips: measured 7 of 11, F1 0.316 (corridor; the supervision peer
-    # 0.182 at best in accuracy, 0.273 in F1) and 1 of 4 (shop front); before 10 / 0.111
-    # and 2 (the corridor's creeping standing group counted late, the shop front's walker
-    # lost against a pale pillar, whose track then took a far blob: docs/camera.md)
-    assert per_clip["OneLeaveShop1cor"]["abs_error"] <= 7
-    assert per_clip["OneLeaveShop1cor"]["f1"] >= 0.3
+    # measured 0.796 and 0.804 (the TUD clips and the corridor on ssdlite, chosen by
+    # detector = "auto"); 0.755 and 0.800 before turns at the line counted both ways,
+    # 0.673 and 0.733 before the 0.025 dead-band, whole-box crossings and crossings timed
+    # at the line, 0.633 and 0.707 the session before
+    assert total["accuracy"] >= 0.79 and total["f1"] >= 0.8
+    # Elevated CAVIAR clips: measured 5 of 11, F1 0.381 (corridor; the supervision peer
+    # 0.182 at best in accuracy, 0.273 in F1) and 1 of 4 (shop front); before 7 / 0.316
+    # (a turn over x = 0.25 uncounted), 10 / 0.111 and 2 (the corridor's creeping standing
+    # group counted late, the shop front's walker lost against a pale pillar, whose track
+    # then took a far blob: docs/camera.md)
+    assert per_clip["OneLeaveShop1cor"]["abs_error"] <= 5
+    assert per_clip["OneLeaveShop1cor"]["f1"] >= 0.38
     assert per_clip["OneLeaveShop1front"]["abs_error"] <= 1
     # Eye level, people walking in file (sensors/camera/person_track.py): measured 3 of 21
     # (F1 0.923) and 1 of 13 (F1 0.960); before occlusion tracking 7 (0.800) and 1 (0.880).
@@ -117,3 +119,25 @@ def test_rendered_scene_with_deep_shadows_and_turn_backs() -> None:
     reference = sum(truth[i][d] for i in range(2) for d in ("in", "out"))
     print(f"truth {truth} counted {counts}")
     assert reference >= 50 and error <= 0.1 * reference  # measured: 1 of 54
+
+
+def test_top_view_at_7fps_with_people_turning_back_at_the_lines() -> None:
+    """Overhead at 7 fps, default settings: a fifth of the groups walk up to a line and turn
+    back, some with the foot just over it (both crossings in the reference, inside the
+    dead-band), some a step past the band and straight back out of it a frame later."""
+    spec = SceneSpec(view="top", width=320, height=240, fps=7, seconds=70, seed=108,
+                     turn_probability=0.2, shadow=0.35)
+    scene = Scene(spec)
+    lines = tuple(CountLine(f"l{i}", *line) for i, line in enumerate(spec.lines))
+    pipeline = Pipeline(PipelineOptions(lines=lines), (spec.width, spec.height), spec.fps)
+    since = 20.0  # the person size is learnt over the first 20 s, as on a new node
+    counts = [{"in": 0, "out": 0} for _ in lines]
+    for frame, t in scene.frames():
+        for event in pipeline.process(frame, t):
+            if t >= since:
+                counts[event.line][event.direction] += 1
+    truth = scene.truth(since)
+    error = sum(abs(counts[i][d] - truth[i][d]) for i in range(2) for d in ("in", "out"))
+    reference = sum(truth[i][d] for i in range(2) for d in ("in", "out"))
+    print(f"truth {truth} counted {counts}")
+    assert reference >= 45 and error <= 1  # measured: 0 of 49 (4 before turns counted)

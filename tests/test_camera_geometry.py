@@ -73,8 +73,12 @@ def test_parse_line_spec_accepts_four_normalised_numbers() -> None:
 
 
 def walk(counter: LineCounter, track: int, points: list[tuple[float, float]]) -> list[str]:
-    events = [counter.update(track, p, float(i)) for i, p in enumerate(points)]
-    return [e.direction for e in events if e is not None]
+    return walk_timed(counter, track, points, 1.0)
+
+
+def walk_timed(counter: LineCounter, track: int, points: list[tuple[float, float]],
+               step: float) -> list[str]:
+    return [e.direction for i, p in enumerate(points) for e in counter.update(track, p, i * step)]
 
 
 def test_jitter_inside_the_dead_band_never_counts() -> None:
@@ -115,20 +119,72 @@ def test_crossing_back_at_once_is_jitter_but_a_later_turn_back_counts() -> None:
     there_and_back = [(90, 100), (110, 100), (90, 100)]
 
     def counted(track: int, times: list[float]) -> list[str]:
-        events = [counter.update(track, p, t)
-                  for p, t in zip(there_and_back, times, strict=True)]
-        return [e.direction for e in events if e]
+        return [e.direction for p, t in zip(there_and_back, times, strict=True)
+                for e in counter.update(track, p, t)]
 
     assert counted(1, [0.0, 0.1, 0.2]) == [IN]  # back 0.1 s after the count: a bouncing box
     assert counted(2, [0.0, 0.1, 1.5]) == [IN, OUT]
 
 
+SEVEN_FPS = 1 / 7
+
+
+def test_a_person_turning_straight_back_counts_once_they_walk_on() -> None:
+    # At 7 fps someone stepping just past the band and turning is back out of it one frame
+    # after the first count, inside REVERSE_S: held, and counted when they walk on away
+    # from the line (beyond two dead-bands), as the reference counts both crossings.
+    line = (100, 0, 100, 200)
+    turns = [(80, 100), (106, 100), (90, 100), (75, 100)]
+    assert walk_timed(LineCounter(0, line, band=5), 1, turns, SEVEN_FPS) == [IN, OUT]
+    assert reference_crossings({1: list(enumerate(turns))}, line) == {"in": 1, "out": 1}
+    # A box bouncing back and staying at the line, or bouncing over again, counts once.
+    stays = [(80, 100), (106, 100), (94, 100), (96, 100), (93, 100), (94, 100)]
+    assert walk_timed(LineCounter(0, line, band=5), 1, stays, SEVEN_FPS) == [IN]
+    again = [(80, 100), (106, 100), (94, 100), (108, 100)]
+    assert walk_timed(LineCounter(0, line, band=5), 1, again, SEVEN_FPS) == [IN]
+
+
+def test_a_track_lost_while_its_crossing_back_is_held_counts_it() -> None:
+    # Turned straight back and lost (out of sight, or another blob took the detection)
+    # before walking two bands on: it did not go back over the line, so it walked on.
+    line = (100, 0, 100, 200)
+    counter = LineCounter(0, line, band=5)
+    assert walk_timed(counter, 1, [(80, 100), (106, 100), (92, 100)], SEVEN_FPS) == [IN]
+    lost = counter.forget(1)
+    assert lost is not None and lost.direction == OUT
+    assert lost.time == pytest.approx(2 * SEVEN_FPS)
+    bounced = LineCounter(0, line, band=5)
+    walk_timed(bounced, 1, [(80, 100), (106, 100), (94, 100), (108, 100)], SEVEN_FPS)
+    assert bounced.forget(1) is None
+
+
+def test_stepping_over_the_line_and_straight_back_counts_both_ways() -> None:
+    # Turning back with the foot just over the line, never out of the band beyond it: the
+    # reference counts both crossings, timed when the foot went over and came back.
+    line = (100, 0, 100, 200)
+    step_over = [(80, 100), (98, 100), (102, 100), (97, 100), (80, 100)]
+    counter = LineCounter(0, line, band=5)
+    events = [e for i, p in enumerate(step_over) for e in counter.update(1, p, i * SEVEN_FPS)]
+    assert [(e.direction, e.time) for e in events] == [
+        (IN, pytest.approx(2 * SEVEN_FPS)), (OUT, pytest.approx(3 * SEVEN_FPS))]
+    assert reference_crossings({1: list(enumerate(step_over))}, line) == {"in": 1, "out": 1}
+    # Standing on the line for seconds (a box jittering over it) and going back: nothing.
+    stands = [(80, 100), (98, 100)] + [(101 + i % 2 * -3, 100) for i in range(20)] + [(80, 100)]
+    assert walk_timed(LineCounter(0, line, band=5), 1, stands, SEVEN_FPS) == []
+    # A tracked foot overshoots where someone turns: one that only touched the line, a
+    # quarter of the band past it, is taken for a turn short of it.
+    touches = [(80, 100), (98, 100), (101, 100), (97, 100), (80, 100)]
+    assert walk_timed(LineCounter(0, line, band=5), 1, touches, SEVEN_FPS) == []
+    # A track born inside the band came from neither side.
+    born = [(101, 100), (98, 100), (120, 100)]
+    assert walk_timed(LineCounter(0, line, band=5), 1, born, SEVEN_FPS) == []
+
+
 def boxed(counter: LineCounter, track: int, boxes: list[tuple[float, float, float, float]],
           step: float = 0.1) -> list[str]:
     """Count a track given its box (x, y, w, h) per frame, the foot at the bottom centre."""
-    events = [counter.update(track, (x + w / 2, y + h), i * step, (x, y, w, h))
-              for i, (x, y, w, h) in enumerate(boxes)]
-    return [e.direction for e in events if e is not None]
+    return [e.direction for i, (x, y, w, h) in enumerate(boxes)
+            for e in counter.update(track, (x + w / 2, y + h), i * step, (x, y, w, h))]
 
 
 # A blob standing with its foot above the line y = 100, growing down over the line for a
@@ -149,9 +205,8 @@ def test_a_blob_that_grew_over_a_line_counts_once_it_walks_on() -> None:
     x, y, w, h = grown[-1]
     walks_on = grown + [(x, y + 6 * i, w, h) for i in range(1, 8)]
     counter = LineCounter(0, (0, 100, 200, 100), band=5)
-    events = [counter.update(1, (bx + bw / 2, by + bh), i * 0.1, (bx, by, bw, bh))
-              for i, (bx, by, bw, bh) in enumerate(walks_on)]
-    counted = [(i, e.direction) for i, e in enumerate(events) if e is not None]
+    counted = [(i, e.direction) for i, (bx, by, bw, bh) in enumerate(walks_on)
+               for e in counter.update(1, (bx + bw / 2, by + bh), i * 0.1, (bx, by, bw, bh))]
     assert len(counted) == 1 and counted[0][1] == OUT and counted[0][0] > 10
 
 
@@ -168,8 +223,7 @@ def test_a_slow_crossing_is_timed_when_the_foot_went_over_the_line() -> None:
     # the line at frame 5, out of the 5 px band at frame 11; the reference rule times it at
     # frame 5, and so does the event (it is counted at frame 11).
     counter = LineCounter(0, (100, 0, 100, 200), band=5)
-    events = [(i, counter.update(1, (95.5 + i, 100), i * 0.1)) for i in range(20)]
-    counted = [(i, e) for i, e in events if e is not None]
+    counted = [(i, e) for i in range(20) for e in counter.update(1, (95.5 + i, 100), i * 0.1)]
     assert len(counted) == 1
     frame, event = counted[0]
     assert frame == 10 and event.direction == IN
@@ -184,10 +238,11 @@ def test_a_box_cut_by_the_picture_edge_takes_no_first_side() -> None:
     feet = [((4, 80), True), ((9, 96), True), ((14, 112), True), ((30, 118), False),
             ((60, 117), False), ((90, 118), False)]
     counter = LineCounter(0, line, band=5)
-    events = [counter.update(1, foot, i * 0.1, cut=cut) for i, (foot, cut) in enumerate(feet)]
-    assert [e for e in events if e] == []
+    events = [e for i, (foot, cut) in enumerate(feet)
+              for e in counter.update(1, foot, i * 0.1, cut=cut)]
+    assert events == []
     plain = LineCounter(0, line, band=5)
-    assert [e for i, (foot, _) in enumerate(feet) if (e := plain.update(1, foot, i * 0.1))]
+    assert [e for i, (foot, _) in enumerate(feet) for e in plain.update(1, foot, i * 0.1)]
 
 
 def test_a_box_cut_by_the_picture_edge_completes_a_crossing_begun_inside() -> None:
@@ -195,8 +250,9 @@ def test_a_box_cut_by_the_picture_edge_completes_a_crossing_begun_inside() -> No
     # the edge, but the side was taken while the whole person was seen.
     counter = LineCounter(0, (0, 180, 200, 180), band=5)
     feet = [((100, 150), False), ((100, 165), False), ((100, 186), True), ((100, 199), True)]
-    events = [counter.update(1, foot, i * 0.1, cut=cut) for i, (foot, cut) in enumerate(feet)]
-    assert [e.direction for e in events if e] == [OUT]
+    events = [e for i, (foot, cut) in enumerate(feet)
+              for e in counter.update(1, foot, i * 0.1, cut=cut)]
+    assert [e.direction for e in events] == [OUT]
 
 
 def test_the_motion_tracker_marks_boxes_cut_by_the_left_right_or_bottom_edge() -> None:
@@ -220,6 +276,5 @@ def test_a_crossing_made_while_unseen_is_timed_between_the_sightings() -> None:
     # past it: it went over a quarter of the way through the gap, not when seen again.
     counter = LineCounter(0, (100, 0, 100, 200), band=5)
     feet = [((80, 100), 0.0), ((90, 100), 0.1), ((130, 100), 1.1)]
-    events = [counter.update(1, foot, t) for foot, t in feet]
-    [event] = [e for e in events if e is not None]
+    [event] = [e for foot, t in feet for e in counter.update(1, foot, t)]
     assert event.direction == IN and event.time == pytest.approx(0.35)

@@ -5,13 +5,16 @@ line; jitter inside the band changes nothing. A crossing is a change of stable s
 step (last point on the old side -> first point on the new side) passes through the finite
 segment; going round the end of a segment just moves the state. Every such crossing counts,
 as the reference rule counts it: people who loop or walk back and forth over a line count
-each time (the dead-band and REVERSE_S keep a hesitation at the line from counting), and a
-track that was handed from one person to another (an ID switch in a group) still counts the
-second person's crossing. A new ID born inside the band takes the side it was first seen on
-(people found at start-up or leaving an occlusion at the line still count when they walk out
-the other side), and a track crossing back within REVERSE_S of its last count is taken for
-jitter. Given the track's box, a change of side counts only once the box as a whole has
-moved over (WHOLE_BOX_SHARE): a blob whose foot edge jumps because it grew or shrank is held.
+each time (the dead-band keeps jitter at the line from counting), and a track that was
+handed from one person to another (an ID switch in a group) still counts the second
+person's crossing. A foot that goes over the line itself and straight back out of the band
+on its own side is a person turning at the line: both crossings count (EXCURSION_S). A new
+ID born inside the band takes the side it was first seen on (people found at start-up or
+leaving an occlusion at the line still count when they walk out the other side), and a
+track crossing back within REVERSE_S of its last count is held as jitter unless it walks on
+(HELD_BANDS). Given the track's box, a change of side counts only once the box as a whole
+has moved over (WHOLE_BOX_SHARE): a blob whose foot edge jumps because it grew or shrank is
+held.
 """
 
 import math
@@ -19,10 +22,24 @@ from dataclasses import dataclass
 
 from sensors.camera.geometry import IN, OUT, crosses_segment, side
 
-# A track crossing back within this time of its last count on the same line is its box
-# jittering on the line (a blob's bottom edge bouncing with the legs or a reflection), not
-# a person turning round: nobody walking reverses that fast.
+# A track crossing back within this time of its last count on the same line is most often
+# its box jittering on the line (a blob's bottom edge bouncing with the legs or a
+# reflection): that crossing back is held, not counted. It counts only if the track then
+# walks on away from the line, its foot beyond HELD_BANDS dead-bands on that side, as a
+# person who turned straight back does (at 7 fps, 0.3 s is two frames: someone stepping
+# just over the line and back is out of the band again one frame after the first count),
+# or if the track is lost on that side before going back over; a bouncing box goes back
+# or stays at the line.
 REVERSE_S = 0.3
+HELD_BANDS = 2.0
+# A track whose foot went over the line itself and came back out of the band on the side
+# it came from, within this time of entering the band, turned back at the line: the
+# reference counts both crossings, and so does the counter (a box jittering at the line,
+# or people standing on it, stay in the band longer). The foot must have gone this many
+# dead-bands past the line: a tracked foot overshoots where a person turns (its velocity
+# carries it on for a frame), so one that turned just short of the line seems to touch it.
+EXCURSION_S = 1.5
+EXCURSION_DEPTH = 0.25
 # A crossing moves the whole box: both of its edges along the line's normal must have moved
 # the foot's way by at least this share of the foot's move since the last point on the old
 # side. A blob that only grows or shrinks at one edge (a walker merging into or leaving a
@@ -50,6 +67,13 @@ class _State:
     over: int = 0  # the side of the line itself (not of the band) last seen
     # When and how far from the line (signed) the foot was at the last update.
     seen: tuple[float, float] = (-1e9, 0.0)
+    held: "Crossing | None" = None  # a crossing back within REVERSE_S, not counted (yet)
+    # Inside the band: how far the foot went past the line (towards the other side), where
+    # and with what box, and when it first went over.
+    deep: float = 0.0
+    deep_point: tuple[float, float] = (0.0, 0.0)
+    deep_extent: tuple[float, float] | None = None
+    went: float = -1e9
 
 
 @dataclass(frozen=True)
@@ -85,15 +109,16 @@ class LineCounter:
 
     def update(self, track: int, foot: tuple[float, float], now: float,
                box: tuple[float, float, float, float] | None = None,
-               cut: bool = False) -> Crossing | None:
+               cut: bool = False) -> list[Crossing]:
         """The track's foot (and, to hold a crossing of one edge only, its box x, y, w, h)
-        this frame: the crossing it makes, or None. `cut`: the box is cut by the picture's
-        edge, so its bottom centre is not the foot: it takes no first side (a person coming
-        in at the edge beside a line would take one from part of their body), but it may
-        complete a crossing begun in the picture (a person walking out over a line)."""
+        this frame: the crossings it makes (none, one, or two for a turn at the line).
+        `cut`: the box is cut by the picture's edge, so its bottom centre is not the foot:
+        it takes no first side (a person coming in at the edge beside a line would take one
+        from part of their body), but it may complete a crossing begun in the picture (a
+        person walking out over a line)."""
         state = self.states.get(track)
         if cut and state is None:
-            return None
+            return []
         distance = side(*self.segment, *foot) / self.length
         extent = self._extent(box)
         over = 1 if distance > 0 else -1 if distance < 0 else 0
@@ -117,30 +142,66 @@ class LineCounter:
                 self.states[track] = _State(1 if distance > 0 else -1, foot, extent=extent,
                                             at=now, over=over,
                                             seen=(now, distance))
-            return None
+            elif state is not None and -state.side * distance > state.deep:
+                if state.deep <= 0:
+                    state.went = now
+                state.deep, state.deep_point, state.deep_extent = (
+                    -state.side * distance, foot, extent)
+            return []
         s = 1 if distance > 0 else -1
         if state is None:
             self.states[track] = _State(s, foot, extent=extent, at=now, over=over,
                                         seen=(now, distance))
-            return None
+            return []
         if s != state.side:
             moved = distance - side(*self.segment, *state.point) / self.length
             if not _whole_box_moved(state.extent, extent, moved):
-                return None  # held: one edge moved, not the person
-        event = None
-        if s != state.side and crosses_segment(self.segment, state.point, foot):
-            direction = IN if s < 0 else OUT
-            if now - state.last >= REVERSE_S:
+                return []  # held: one edge moved, not the person
+        events: list[Crossing] = []
+        if s == state.side:
+            if state.held is not None and abs(distance) > HELD_BANDS * self.band:
+                events, state.held, state.last = [state.held], None, now  # walked on: a turn
+            elif self._turned(state, now):
+                there = IN if s > 0 else OUT
+                back = OUT if there == IN else IN
+                events = [Crossing(self.index, there, state.went, track),
+                          Crossing(self.index, back, state.passed, track)]
                 state.last = now
-                # Counted when the foot has left the band; it crossed when it went over
-                # the line itself (a slow walker: a second or more earlier).
-                event = Crossing(self.index, direction, max(state.passed, state.at), track)
+        elif crosses_segment(self.segment, state.point, foot):
+            direction = IN if s < 0 else OUT
+            # Counted when the foot has left the band; it crossed when it went over the
+            # line itself (a slow walker: a second or more earlier).
+            crossing = Crossing(self.index, direction, max(state.passed, state.at), track)
+            if state.held is not None:
+                state.held = None  # back again: the held crossing was a bounce
+            elif now - state.last >= REVERSE_S:
+                state.last, events = now, [crossing]
+            else:
+                state.held = crossing
         state.side, state.point, state.extent, state.at = s, foot, extent, now
-        state.over = over
-        return event
+        state.over, state.deep = over, 0.0
+        return events
 
-    def forget(self, track: int) -> None:
-        self.states.pop(track, None)
+    def _turned(self, state: _State, now: float) -> bool:
+        """Back out of the band on the side it came from: did the track go over the line
+        and straight back (see EXCURSION_S)?"""
+        if state.deep <= EXCURSION_DEPTH * self.band:
+            return False
+        if now - state.at > EXCURSION_S or state.went - state.last < REVERSE_S:
+            return False
+        if not crosses_segment(self.segment, state.point, state.deep_point):
+            return False
+        start = side(*self.segment, *state.point) / self.length
+        if abs(start) <= self.band:
+            return False  # born inside the band: it came from neither side
+        moved = side(*self.segment, *state.deep_point) / self.length - start
+        return _whole_box_moved(state.extent, state.deep_extent, moved)
+
+    def forget(self, track: int) -> Crossing | None:
+        """Drop a track that ended: its crossing back still held, if any (it was lost on
+        that side without going back over: it walked on out of sight)."""
+        state = self.states.pop(track, None)
+        return state.held if state is not None else None
 
 
 def _whole_box_moved(before: tuple[float, float] | None, now: tuple[float, float] | None,

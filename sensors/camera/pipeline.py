@@ -315,23 +315,25 @@ class Pipeline:
                 continue
             box = (track.cx - track.w / 2, track.cy - track.h / 2, track.w, track.h)
             for counter in self.counters:
-                event = counter.update(track.id, track.foot, now, box if whole else None,
-                                       track.cut)
-                if event is None:
-                    continue
-                if track.confirmed:
-                    events.append(event)
-                else:
-                    # Held until the track is confirmed, so a person first seen at the frame
-                    # edge right before the line still counts, and noise never does.
-                    self.pending.setdefault(track.id, []).append(event)
+                for event in counter.update(track.id, track.foot, now,
+                                            box if whole else None, track.cut):
+                    if track.confirmed:
+                        events.append(event)
+                    else:
+                        # Held until the track is confirmed, so a person first seen at the
+                        # frame edge right before the line still counts, and noise never does.
+                        self.pending.setdefault(track.id, []).append(event)
             if track.confirmed and track.id in self.pending:
                 events.extend(self.pending.pop(track.id))
+        ended = []  # crossings back still held when the track was lost (LineCounter.forget)
         for track in dead:
             self.pending.pop(track.id, None)
             for counter in self.counters:
-                counter.forget(track.id)
-        events = [e for e in events if not self._duplicate(e, now)]
+                held = counter.forget(track.id)
+                if held is not None and track.confirmed:
+                    ended.append(held)
+        # A lost track has no foot left to compare: no duplicate test for its crossing.
+        events = [e for e in events if not self._duplicate(e, now)] + ended
         for event in events:
             self.counts[event.line][event.direction] += 1
         return events
