@@ -5,6 +5,7 @@ Pluggable by name: "motion" (background subtraction + blobs; high or overhead mo
 nothing is downloaded). Imported only by the pipeline, never by config validation.
 """
 
+import itertools
 from collections.abc import Callable
 from typing import Protocol
 
@@ -187,31 +188,34 @@ class MotionDetector:
         person = self.person_at(self.height)
         if person is None or person[1] < UPRIGHT_ASPECT * person[0] or len(blobs) < 2:
             return blobs
-        pieces = [b for b in blobs if self._piece(b[0])]
+        pieces, rest = [], []
+        for blob in blobs:
+            (pieces if self._piece(blob[0]) else rest).append(blob)
         if len(pieces) < 2:
             return blobs
-        rest = [b for b in blobs if not self._piece(b[0])]
         joined = True
         while joined:
             joined = False
-            for i, (a, area_a) in enumerate(pieces):
-                for j in range(i + 1, len(pieces)):
-                    b, area_b = pieces[j]
-                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-                    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-                    pw, ph = self.person_at(y1) or (0.0, 0.0)
-                    share_x = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-                    share_y = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-                    aligned = (share_x >= JOIN_SHARE * min(a[2], b[2])
-                               or share_y >= JOIN_SHARE * min(a[3], b[3]))
-                    if aligned and x1 - x0 <= JOIN_SIZE[0] * pw and y1 - y0 <= JOIN_SIZE[1] * ph:
-                        pieces[i] = ((x0, y0, x1 - x0, y1 - y0), area_a + area_b)
-                        del pieces[j]
-                        joined = True
-                        break
-                if joined:
+            for i, j in itertools.combinations(range(len(pieces)), 2):
+                box = self._joint(pieces[i][0], pieces[j][0])
+                if box is not None:
+                    pieces[i] = (box, pieces[i][1] + pieces[j][1])
+                    del pieces[j]
+                    joined = True
                     break
         return rest + pieces
+
+    def _joint(self, a: tuple, b: tuple) -> tuple | None:
+        """The joint box of two pieces if they are one person's (JOIN_SHARE, JOIN_SIZE)."""
+        x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+        x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+        pw, ph = self.person_at(y1) or (0.0, 0.0)
+        share_x = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+        share_y = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+        aligned = share_x >= JOIN_SHARE * min(a[2], b[2]) or share_y >= JOIN_SHARE * min(a[3], b[3])
+        if aligned and x1 - x0 <= JOIN_SIZE[0] * pw and y1 - y0 <= JOIN_SIZE[1] * ph:
+            return (x0, y0, x1 - x0, y1 - y0)
+        return None
 
     def _piece(self, box: tuple[int, int, int, int]) -> bool:
         """Clearly less than one person at its foot row: a part of one, if anyone."""
