@@ -78,19 +78,23 @@ def test_real_clips_with_default_settings() -> None:
     total = summary(pooled)
     print("all real clips", total)
     assert total["reference"] == 49
-    # measured 0.796 and 0.804 (the TUD clips and the corridor on ssdlite, chosen by
-    # detector = "auto"); 0.755 and 0.800 before turns at the line counted both ways,
+    # measured 0.816 and 0.821 (the TUD clips and the corridor on ssdlite, chosen by
+    # detector = "auto"); 0.796 and 0.804 before the sixth session's line rules (the
+    # file's end counting the crossing its last frame was making: the shop front's walker
+    # coming out from behind the display), 0.755 and 0.800 before turns at the line
+    # counted both ways,
     # 0.673 and 0.733 before the 0.025 dead-band, whole-box crossings and crossings timed
     # at the line, 0.633 and 0.707 the session before
-    assert total["accuracy"] >= 0.79 and total["f1"] >= 0.8
-    # Elevated CAVIAR clips: measured 5 of 11, F1 0.381 (corridor; the supervision peer
-    # 0.182 at best in accuracy, 0.273 in F1) and 1 of 4 (shop front); before 7 / 0.316
+    assert total["accuracy"] >= 0.81 and total["f1"] >= 0.82
+    # Elevated CAVIAR clips: measured 5 of 11, F1 0.435 (corridor; the supervision peer
+    # 0.182 at best in accuracy, 0.273 in F1) and 0 of 4 (shop front); before the sixth
+    # session 5 / 0.381 (a turn after a slanting approach uncounted) and 1; before 7 / 0.316
     # (a turn over x = 0.25 uncounted), 10 / 0.111 and 2 (the corridor's creeping standing
     # group counted late, the shop front's walker lost against a pale pillar, whose track
     # then took a far blob: docs/camera.md)
     assert per_clip["OneLeaveShop1cor"]["abs_error"] <= 5
-    assert per_clip["OneLeaveShop1cor"]["f1"] >= 0.38
-    assert per_clip["OneLeaveShop1front"]["abs_error"] <= 1
+    assert per_clip["OneLeaveShop1cor"]["f1"] >= 0.43
+    assert per_clip["OneLeaveShop1front"]["abs_error"] == 0
     # Eye level, people walking in file (sensors/camera/person_track.py): measured 3 of 21
     # (F1 0.923) and 1 of 13 (F1 0.960); before occlusion tracking 7 (0.800) and 1 (0.880).
     assert per_clip["TUD-Campus"]["abs_error"] <= 3 and per_clip["TUD-Campus"]["f1"] >= 0.9

@@ -342,6 +342,24 @@ class Pipeline:
             self.counts[event.line][event.direction] += 1
         return events
 
+    def finish(self) -> list[Crossing]:
+        """The end of a video file: every track ends there, as if it walked out of the
+        picture (LineCounter.forget with `gone`). A confirmed track whose foot is over a
+        line, inside the band, at the last frame crossed it (the reference counts a foot
+        over the line in the last frame), and a crossing back still held counts (it did
+        not go back over)."""
+        events = []
+        tracks = list(self.tracker.tracks) + list(getattr(self.tracker, "lost", []))
+        for track in tracks:
+            for counter in self.counters:
+                crossing = counter.forget(track.id, gone=True)
+                if crossing is not None and track.confirmed:
+                    events.append(crossing)
+        self.pending.clear()
+        for event in events:
+            self.counts[event.line][event.direction] += 1
+        return events
+
     def _outside(self, point: tuple[float, float]) -> bool:
         """The point is outside the processing frame (a dead track's foot carried out of
         the picture by its velocity while it coasted: the person walked out of it)."""

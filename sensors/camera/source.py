@@ -184,16 +184,23 @@ class CameraSource(Source):
                 if needs_reset:
                     pipeline.reset()
                     needs_reset = False
-                for event in pipeline.process_prepared(small, gray, t):
-                    line = self.lines[event.line]
-                    label = line.in_label if event.direction == "in" else line.out_label
-                    self._pending.append(Observation(now, self.sensors[event.line], label, 1))
-                    self._counters["crossings"] += 1
+                self._record(pipeline.process_prepared(small, gray, t), now)
             if now - self._last_emit >= self.options.emit_s:
                 self._flush(emit, counting=counting)
+        if file_mode and pipeline is not None and not stop.is_set():
+            # The file's end: the crossings its last frame was making (Pipeline.finish).
+            self._record(pipeline.finish(), self.ctx.clock())
         if index:
             self._flush(emit, counting=counting)
         return "frames" if index else "none"
+
+    def _record(self, events: list, now: float) -> None:
+        """Crossings (count.Crossing) as observations, stamped `now`."""
+        for event in events:
+            line = self.lines[event.line]
+            label = line.in_label if event.direction == "in" else line.out_label
+            self._pending.append(Observation(now, self.sensors[event.line], label, 1))
+            self._counters["crossings"] += 1
 
 
 def _identity(path: str) -> tuple | None:

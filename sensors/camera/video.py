@@ -57,6 +57,7 @@ def count_video_events(source: str, options: PipelineOptions) -> VideoRun:
                 events.append((e.line, e.direction, e.time))
             frames += 1
             ok, frame = cap.read()
+        events.extend((e.line, e.direction, e.time) for e in pipeline.finish())
     finally:
         cap.release()
     return VideoRun({
