@@ -172,6 +172,10 @@ def test_the_end_of_a_video_counts_a_foot_over_a_line_in_its_last_frame() -> Non
     assert events == []
     assert [e.direction for e in pipeline.finish()] == ["in"]
     assert pipeline.counts[0]["in"] == 1
-    # A foot that only touched the line (under a quarter of the band past it): nothing.
-    _, touched = _walked([(x - 1.5, y) for x, y in MIDDLE])
-    assert touched.finish() == []
+    # Any foot over the line in the last frame counts (0.5 px past it here, under the
+    # quarter band a track ending mid-file needs): the reference counts the last frame,
+    # and no later frame can show a turn. A foot short of the line counts nothing.
+    _, just = _walked([(x - 1.5, y) for x, y in MIDDLE])
+    assert [e.direction for e in just.finish()] == ["in"]
+    _, short = _walked([(x - 2.5, y) for x, y in MIDDLE])
+    assert short.finish() == []

@@ -245,21 +245,23 @@ class LineCounter:
         moved = side(*self.segment, *state.deep_point) / self.length - start
         return _whole_box_moved(state.extent, state.deep_extent, moved)
 
-    def forget(self, track: int, gone: bool = False) -> Crossing | None:
+    def forget(self, track: int, gone: bool = False, end: bool = False) -> Crossing | None:
         """Drop a track that ended: its crossing back still held, if any (it was lost on
         that side without going back over: it walked on out of sight). `gone`: the track
         ended carried out of the picture by its own velocity (the person walked out of
         it): a foot last seen over the line itself, inside the band, crossed it (see
-        _walked_out)."""
+        _walked_out). `end`: the video file ended: the same, for a foot any distance over
+        the line (the reference counts the last frame; no later frame can show a turn, which
+        is what EXCURSION_DEPTH guards against)."""
         state = self.states.pop(track, None)
         if state is None:
             return None
-        if state.held is None and gone and self._walked_out(state):
+        if state.held is None and (gone or end) and self._walked_out(state, end):
             return Crossing(self.index, IN if state.side > 0 else OUT,
                             max(state.passed, state.at), track)
         return state.held
 
-    def _walked_out(self, state: _State) -> bool:
+    def _walked_out(self, state: _State, end: bool = False) -> bool:
         """A walker who crosses a line at a slant just before leaving the picture (far
         walkers crossing a line drawn towards the picture's far edge) goes out of sight
         before their foot is out of the band: their last foot was over the line itself, at
@@ -269,7 +271,7 @@ class LineCounter:
         if state.foot is None or not state.through or state.cut:
             return False
         past = -state.side * state.seen[1]
-        return (past > EXCURSION_DEPTH * self.band
+        return (past > (0.0 if end else EXCURSION_DEPTH) * self.band
                 and crosses_segment(self.segment, state.point, state.foot))
 
 

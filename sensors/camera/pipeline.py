@@ -352,7 +352,7 @@ class Pipeline:
         tracks = list(self.tracker.tracks) + list(getattr(self.tracker, "lost", []))
         for track in tracks:
             for counter in self.counters:
-                crossing = counter.forget(track.id, gone=True)
+                crossing = counter.forget(track.id, end=True)
                 if crossing is not None and track.confirmed:
                     events.append(crossing)
         self.pending.clear()
