@@ -338,6 +338,26 @@ class Pipeline:
             self.counts[event.line][event.direction] += 1
         return events
 
+    def finish(self) -> list[Crossing]:
+        """The stream ended (end of file, camera gone): every track ends here. What a
+        track still had undecided is decided as at its end (LineCounter.finish): a
+        crossing back held as a possible bounce counts (it was last seen on that side),
+        and a confirmed track whose foot is over a line but still inside the dead-band
+        counts that crossing, as the reference rule (the line itself) does; nobody will
+        see it leave the band. Crossings of unconfirmed tracks are dropped, as when a
+        tentative track dies."""
+        events = []
+        # The person tracker's lost tracks end too (hidden, their sides kept for a return).
+        for track in [*self.tracker.tracks, *getattr(self.tracker, "lost", [])]:
+            for counter in self.counters:
+                crossing = counter.finish(track.id)
+                if crossing is not None and track.confirmed:
+                    events.append(crossing)
+        self.pending.clear()
+        for event in events:
+            self.counts[event.line][event.direction] += 1
+        return events
+
     def _whole_box(self) -> bool:
         """Hold crossings that move one edge of a box only (count.WHOLE_BOX_SHARE): blobs
         of the motion detector, unless people are seen at eye level (the learnt slope at
