@@ -334,6 +334,15 @@ def test_the_pipeline_decides_every_confirmed_track_when_the_stream_ends() -> No
     assert [(e.track, e.direction) for e in events] == [(1, IN)]
     assert pipeline.counts == [{"in": 1, "out": 0}]
     assert pipeline.counters[0].states == {}
+    # Two confirmed tracks on one body (a split blob), feet together: one crossing.
+    split = Pipeline(options, (320, 240), 25.0)
+    halves = [Track(i, 140.0, 100.0 + i, 20.0, 60.0, 0.0, confirmed=True) for i in (1, 2)]
+    split.tracker.tracks = list(halves)
+    for step, x in enumerate((140.0, 150.0, 158.0, 162.0)):
+        for track in halves:
+            track.cx = x
+            split.counters[0].update(track.id, track.foot, step / 25)
+    assert len(split.finish()) == 1 and split.counts == [{"in": 1, "out": 0}]
 
 
 def test_count_video_decides_the_tracks_at_the_end_of_the_file(tmp_path, monkeypatch) -> None:
