@@ -348,7 +348,7 @@ class Pipeline:
         and a confirmed track whose foot is over a line but still inside the dead-band
         counts that crossing, as the reference rule (the line itself) does; nobody will
         see it leave the band. Crossings of unconfirmed tracks are dropped, as when a
-        tentative track dies."""
+        tentative track dies, and two live tracks on one body count once (_duplicate)."""
         events = []
         alive = {t.id for t in self.tracker.tracks}
         # The person tracker's lost tracks end too (hidden, their sides kept for a return).
