@@ -6,7 +6,8 @@ step (last point on the old side -> first point on the new side) passes through 
 segment, and whose foot's own step over the line went over the segment, not beyond its end
 (LineCounter._through); going round the end of a segment just moves the state. A track that
 ends carried out of the picture with its foot over the line, inside the band, walked out
-over it (LineCounter._walked_out). Every such crossing counts,
+over it (LineCounter.forget with `gone`), as every track does at the stream's end
+(LineCounter.finish). Every such crossing counts,
 as the reference rule counts it: people who loop or walk back and forth over a line count
 each time (the dead-band keeps jitter at the line from counting), and a track that was
 handed from one person to another (an ID switch in a group) still counts the second
@@ -245,34 +246,48 @@ class LineCounter:
         moved = side(*self.segment, *state.deep_point) / self.length - start
         return _whole_box_moved(state.extent, state.deep_extent, moved)
 
-    def forget(self, track: int, gone: bool = False, end: bool = False) -> Crossing | None:
-        """Drop a track that ended: its crossing back still held, if any (it was lost on
-        that side without going back over: it walked on out of sight). `gone`: the track
-        ended carried out of the picture by its own velocity (the person walked out of
-        it): a foot last seen over the line itself, inside the band, crossed it (see
-        _walked_out). `end`: the video file ended: the same, for a foot any distance over
-        the line (the reference counts the last frame; no later frame can show a turn, which
-        is what EXCURSION_DEPTH guards against)."""
+    def finish(self, track: int) -> Crossing | None:
+        """The stream ended with the track alive (see Pipeline.finish): its crossing back
+        still held, or, with its foot over the line itself inside the band (on the side
+        it was not on), that crossing: the band waits for the foot to leave it, which no
+        later frame will show, and the reference counts the line itself."""
         state = self.states.pop(track, None)
         if state is None:
             return None
-        if state.held is None and (gone or end) and self._walked_out(state, end):
-            return Crossing(self.index, IN if state.side > 0 else OUT,
-                            max(state.passed, state.at), track)
+        return state.held if state.held is not None else self._in_band(state, track)
+
+    def forget(self, track: int, gone: bool = False) -> Crossing | None:
+        """Drop a track that ended: its crossing back still held, if any (it was lost on
+        that side without going back over: it walked on out of sight). `gone`: the track
+        ended carried out of the picture by its own velocity (the person walked out of
+        it), so a foot over the line inside the band crossed it, as at the stream's end,
+        if it went EXCURSION_DEPTH dead-bands past the line and its last box was not cut
+        by the picture's edge. Far walkers crossing a line at a slant just before leaving
+        the picture go out of sight before their foot is out of the band; a cut box's
+        bottom is part of the body (a blob shrinking into the side edge rises)."""
+        state = self.states.pop(track, None)
+        if state is None:
+            return None
+        if state.held is None and gone and not state.cut:
+            return self._in_band(state, track, EXCURSION_DEPTH * self.band)
         return state.held
 
-    def _walked_out(self, state: _State, end: bool = False) -> bool:
-        """A walker who crosses a line at a slant just before leaving the picture (far
-        walkers crossing a line drawn towards the picture's far edge) goes out of sight
-        before their foot is out of the band: their last foot was over the line itself, at
-        least EXCURSION_DEPTH dead-bands past it, after a step through the segment. Not
-        when its last box was cut by the picture's edge: that foot is part of the body (a
-        blob shrinking into the side edge rises)."""
-        if state.foot is None or not state.through or state.cut:
-            return False
-        past = -state.side * state.seen[1]
-        return (past > (0.0 if end else EXCURSION_DEPTH) * self.band
-                and crosses_segment(self.segment, state.point, state.foot))
+    def _in_band(self, state: _State, track: int, least: float = 0.0) -> Crossing | None:
+        """The crossing of a track that ended with its foot over the line itself inside
+        the band, more than `least` past it, after a step over the segment (_through), the
+        box moved as a whole, not back over within REVERSE_S of its last count (a bounce):
+        timed when it went over."""
+        if state.over != -state.side or state.deep <= least or not state.through:
+            return None
+        if not crosses_segment(self.segment, state.point, state.deep_point):
+            return None
+        moved = side(*self.segment, *state.deep_point) / self.length - side(
+            *self.segment, *state.point) / self.length
+        if not _whole_box_moved(state.extent, state.deep_extent, moved):
+            return None
+        if state.passed - state.last < REVERSE_S:
+            return None  # back over within REVERSE_S of its last count: a bounce
+        return Crossing(self.index, IN if state.side > 0 else OUT, state.passed, track)
 
 
 def _whole_box_moved(before: tuple[float, float] | None, now: tuple[float, float] | None,

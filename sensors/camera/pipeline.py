@@ -111,6 +111,7 @@ class Pipeline:
         self.pending: dict[int, list[Crossing]] = {}
         self.counts = [{"in": 0, "out": 0} for _ in options.lines]
         self.frames = 0
+        self.now = 0.0  # the time of the latest frame processed
         self.recent: list[tuple[float, int, str, int]] = []
 
     def _tell_frame(self) -> None:
@@ -282,6 +283,7 @@ class Pipeline:
             # (the person tracker follows the frame's optical flow instead, below).
             self._advance()
             self.frames += 1
+            self.now = now
             self.tracker.predict(now)
             return []
         small, gray = self.prepare(frame)
@@ -289,6 +291,7 @@ class Pipeline:
 
     def process_prepared(self, small: np.ndarray, gray: np.ndarray, now: float) -> list[Crossing]:
         self.frames += 1
+        self.now = now
         if self._advance():
             boxes = self._timed_detect(gray, small)
             if self.mask is not None and len(boxes) and self.kind != "motion":
@@ -343,17 +346,24 @@ class Pipeline:
         return events
 
     def finish(self) -> list[Crossing]:
-        """The end of a video file: every track ends there, as if it walked out of the
-        picture (LineCounter.forget with `gone`). A confirmed track whose foot is over a
-        line, inside the band, at the last frame crossed it (the reference counts a foot
-        over the line in the last frame), and a crossing back still held counts (it did
-        not go back over)."""
+        """The stream ended (end of file, camera gone): every track ends here. What a
+        track still had undecided is decided as at its end (LineCounter.finish): a
+        crossing back held as a possible bounce counts (it was last seen on that side),
+        and a confirmed track whose foot is over a line but still inside the dead-band
+        counts that crossing, as the reference rule (the line itself) does; nobody will
+        see it leave the band. Crossings of unconfirmed tracks are dropped, as when a
+        tentative track dies, and two live tracks on one body count once (_duplicate)."""
         events = []
-        tracks = list(self.tracker.tracks) + list(getattr(self.tracker, "lost", []))
-        for track in tracks:
+        alive = {t.id for t in self.tracker.tracks}
+        # The person tracker's lost tracks end too (hidden, their sides kept for a return).
+        for track in [*self.tracker.tracks, *getattr(self.tracker, "lost", [])]:
             for counter in self.counters:
-                crossing = counter.forget(track.id, end=True)
-                if crossing is not None and track.confirmed:
+                crossing = counter.finish(track.id)
+                if crossing is None or not track.confirmed:
+                    continue
+                # Two tracks on one body (a split blob) count once here too; a lost
+                # track has no foot left to compare.
+                if track.id not in alive or not self._duplicate(crossing, self.now):
                     events.append(crossing)
         self.pending.clear()
         for event in events:
