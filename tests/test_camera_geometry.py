@@ -278,3 +278,100 @@ def test_a_crossing_made_while_unseen_is_timed_between_the_sightings() -> None:
     feet = [((80, 100), 0.0), ((90, 100), 0.1), ((130, 100), 1.1)]
     [event] = [e for foot, t in feet for e in counter.update(1, foot, t)]
     assert event.direction == IN and event.time == pytest.approx(0.35)
+
+
+def test_a_crossing_still_inside_the_band_when_the_stream_ends_is_decided_by_the_line() -> None:
+    # A walker whose foot went over the line in the clip's last frames, still inside the
+    # dead-band: no later frame will show it leave the band, so at the end the line itself
+    # decides, as the reference rule (gt_crossings.py) does.
+    line = (100, 0, 100, 200)
+    counter = LineCounter(0, line, band=5)
+    assert walk_timed(counter, 1, [(80, 100), (90, 100), (98, 100), (102, 100)], 0.04) == []
+    ended = counter.finish(1)
+    assert ended is not None and ended.direction == IN
+    assert ended.time == pytest.approx(0.12)  # when the foot went over (25 fps)
+    assert reference_crossings({1: list(enumerate([(80, 100), (90, 100), (98, 100),
+                                                    (102, 100)]))}, line) == {"in": 1, "out": 0}
+    # Short of the line, or over it and back, it crossed nothing; nor did a track
+    # the counter never saw.
+    short = LineCounter(0, line, band=5)
+    walk(short, 1, [(80, 100), (90, 100), (98, 100)])
+    assert short.finish(1) is None
+    back = LineCounter(0, line, band=5)
+    walk(back, 1, [(80, 100), (90, 100), (102, 100), (97, 100)])
+    assert back.finish(1) is None and back.finish(2) is None
+
+
+def test_a_crossing_back_still_held_when_the_stream_ends_counts() -> None:
+    line = (100, 0, 100, 200)
+    counter = LineCounter(0, line, band=5)
+    assert walk_timed(counter, 1, [(80, 100), (106, 100), (92, 100)], SEVEN_FPS) == [IN]
+    ended = counter.finish(1)
+    assert ended is not None and ended.direction == OUT
+    # Bounced back over the line inside the band right after a count: nothing more.
+    bounced = LineCounter(0, line, band=5)
+    assert walk_timed(bounced, 1, [(80, 100), (106, 100), (98, 100)], SEVEN_FPS) == [IN]
+    assert bounced.finish(1) is None
+
+
+def test_the_pipeline_decides_every_confirmed_track_when_the_stream_ends() -> None:
+    from sensors.camera.geometry import CountLine
+    from sensors.camera.options import PipelineOptions
+    from sensors.camera.pipeline import Pipeline
+    from sensors.camera.track import Track
+
+    options = PipelineOptions(lines=(CountLine("l", 0.5, 0.0, 0.5, 1.0),), detector="motion",
+                              person_size=(0.1, 0.3), process_width=320)
+    pipeline = Pipeline(options, (320, 240), 25.0)
+    walker = Track(1, 140.0, 100.0, 20.0, 60.0, 0.0, confirmed=True)
+    noise = Track(2, 140.0, 180.0, 20.0, 60.0, 0.0)
+    pipeline.tracker.tracks = [walker, noise]
+    for step, x in enumerate((140.0, 150.0, 158.0, 162.0)):  # line at x = 160, band 6 px
+        for track in (walker, noise):
+            track.cx = x
+            assert pipeline.counters[0].update(track.id, track.foot, step / 25) == []
+    events = pipeline.finish()
+    assert [(e.track, e.direction) for e in events] == [(1, IN)]
+    assert pipeline.counts == [{"in": 1, "out": 0}]
+    assert pipeline.counters[0].states == {}
+    # Two confirmed tracks on one body (a split blob), feet together: one crossing.
+    split = Pipeline(options, (320, 240), 25.0)
+    halves = [Track(i, 140.0, 100.0 + i, 20.0, 60.0, 0.0, confirmed=True) for i in (1, 2)]
+    split.tracker.tracks = list(halves)
+    for step, x in enumerate((140.0, 150.0, 158.0, 162.0)):
+        for track in halves:
+            track.cx = x
+            split.counters[0].update(track.id, track.foot, step / 25)
+    assert len(split.finish()) == 1 and split.counts == [{"in": 1, "out": 0}]
+
+
+def test_count_video_decides_the_tracks_at_the_end_of_the_file(tmp_path, monkeypatch) -> None:
+    import cv2
+    import numpy as np
+
+    from sensors.camera import pipeline as pipeline_module
+    from sensors.camera.count import Crossing
+    from sensors.camera.geometry import CountLine
+    from sensors.camera.options import PipelineOptions
+    from sensors.camera.video import count_video_events
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (160, 120))
+    for _ in range(5):
+        writer.write(np.full((120, 160, 3), 90, np.uint8))
+    writer.release()
+    ended = Crossing(0, IN, 0.16, 7)
+    finished = []
+
+    def finish(self: "pipeline_module.Pipeline") -> list[Crossing]:
+        finished.append(self.frames)
+        self.counts[0][IN] += 1
+        return [ended]
+
+    monkeypatch.setattr(pipeline_module.Pipeline, "finish", finish)
+    options = PipelineOptions(lines=(CountLine("l", 0.5, 0.0, 0.5, 1.0),), detector="motion",
+                              person_size=(0.1, 0.3))
+    run = count_video_events(str(path), options)
+    assert finished == [5]  # once, after the last frame
+    assert run.events == [(0, IN, 0.16)]
+    assert run.result["lines"][0]["in"] == 1

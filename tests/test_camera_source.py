@@ -323,3 +323,41 @@ def test_follow_counts_each_clip_once_however_late_its_writer_is(tmp_path, scene
         # Read exactly twice: never again while the first copy sat at the path unreplaced.
         assert cam().counters["frames"] == 2 * frames
     assert abs(total() - 2 * first) <= 2
+
+
+def test_a_crossing_still_undecided_when_the_camera_goes_counts(monkeypatch) -> None:
+    """The stream ends (unplugged, or the node stops): the tracks end with it, and what the
+    pipeline decides then (Pipeline.finish: a foot over a line inside its dead-band) is
+    counted, as count-video counts it at the end of a file."""
+    from sensors.camera import pipeline as pipeline_module
+    from sensors.camera.count import Crossing
+
+    rng = np.random.default_rng(3)
+    floor = rng.integers(60, 200, (240, 320, 3)).astype(np.uint8)
+    offset = [0.0]
+    plugged = [FlakyCamera([cv2_noise(floor, rng) for _ in range(20)], offset)]
+    monkeypatch.setattr(capture, "open_capture", lambda d: plugged.pop() if plugged else None)
+    ends: list[int] = []
+
+    def finish(self: "pipeline_module.Pipeline") -> list[Crossing]:
+        ends.append(self.frames)
+        return [Crossing(0, "out", 1.0, 1)]
+
+    monkeypatch.setattr(pipeline_module.Pipeline, "finish", finish)
+    config = parse_config(Path("node.toml"), config_dict(device=0, reconnect_max_seconds=0.1))
+    clock = lambda: time.time() + offset[0]  # noqa: E731
+    source = CameraSource("cam", config.sources[0].options, SourceContext("n1", ROOT, clock))
+    batches: list[Batch] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=source.run, args=(batches.append, stop, None))
+    thread.start()
+    try:
+        wait_until(lambda: ends and any(o.count for b in batches for o in b.observations),
+                   30, "the stream to end and its last crossing to be emitted")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert ends == [20]
+    counted = [(o.sensor, o.direction) for b in batches for o in b.observations if o.count]
+    assert counted == [("cam.door", "out")]
+    assert source.status().counters["crossings"] == 1

@@ -197,6 +197,28 @@ class LineCounter:
         moved = side(*self.segment, *state.deep_point) / self.length - start
         return _whole_box_moved(state.extent, state.deep_extent, moved)
 
+    def finish(self, track: int) -> Crossing | None:
+        """The stream ended with the track alive (see Pipeline.finish): its crossing back
+        still held, or, with its foot over the line itself inside the band (on the side
+        it was not on), that crossing: the band waits for the foot to leave it, which no
+        later frame will show, and the reference counts the line itself."""
+        state = self.states.pop(track, None)
+        if state is None:
+            return None
+        if state.held is not None:
+            return state.held
+        if state.over != -state.side or state.deep <= 0:
+            return None
+        if not crosses_segment(self.segment, state.point, state.deep_point):
+            return None
+        moved = side(*self.segment, *state.deep_point) / self.length - side(
+            *self.segment, *state.point) / self.length
+        if not _whole_box_moved(state.extent, state.deep_extent, moved):
+            return None
+        if state.passed - state.last < REVERSE_S:
+            return None  # back over within REVERSE_S of its last count: a bounce
+        return Crossing(self.index, IN if state.side > 0 else OUT, state.passed, track)
+
     def forget(self, track: int) -> Crossing | None:
         """Drop a track that ended: its crossing back still held, if any (it was lost on
         that side without going back over: it walked on out of sight)."""

@@ -111,6 +111,7 @@ class Pipeline:
         self.pending: dict[int, list[Crossing]] = {}
         self.counts = [{"in": 0, "out": 0} for _ in options.lines]
         self.frames = 0
+        self.now = 0.0  # the time of the latest frame processed
         self.recent: list[tuple[float, int, str, int]] = []
 
     def _tell_frame(self) -> None:
@@ -282,6 +283,7 @@ class Pipeline:
             # (the person tracker follows the frame's optical flow instead, below).
             self._advance()
             self.frames += 1
+            self.now = now
             self.tracker.predict(now)
             return []
         small, gray = self.prepare(frame)
@@ -289,6 +291,7 @@ class Pipeline:
 
     def process_prepared(self, small: np.ndarray, gray: np.ndarray, now: float) -> list[Crossing]:
         self.frames += 1
+        self.now = now
         if self._advance():
             boxes = self._timed_detect(gray, small)
             if self.mask is not None and len(boxes) and self.kind != "motion":
@@ -337,6 +340,31 @@ class Pipeline:
                     ended.append(held)
         # A lost track has no foot left to compare: no duplicate test for its crossing.
         events = [e for e in events if not self._duplicate(e, now)] + ended
+        for event in events:
+            self.counts[event.line][event.direction] += 1
+        return events
+
+    def finish(self) -> list[Crossing]:
+        """The stream ended (end of file, camera gone): every track ends here. What a
+        track still had undecided is decided as at its end (LineCounter.finish): a
+        crossing back held as a possible bounce counts (it was last seen on that side),
+        and a confirmed track whose foot is over a line but still inside the dead-band
+        counts that crossing, as the reference rule (the line itself) does; nobody will
+        see it leave the band. Crossings of unconfirmed tracks are dropped, as when a
+        tentative track dies, and two live tracks on one body count once (_duplicate)."""
+        events = []
+        alive = {t.id for t in self.tracker.tracks}
+        # The person tracker's lost tracks end too (hidden, their sides kept for a return).
+        for track in [*self.tracker.tracks, *getattr(self.tracker, "lost", [])]:
+            for counter in self.counters:
+                crossing = counter.finish(track.id)
+                if crossing is None or not track.confirmed:
+                    continue
+                # Two tracks on one body (a split blob) count once here too; a lost
+                # track has no foot left to compare.
+                if track.id not in alive or not self._duplicate(crossing, self.now):
+                    events.append(crossing)
+        self.pending.clear()
         for event in events:
             self.counts[event.line][event.direction] += 1
         return events

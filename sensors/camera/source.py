@@ -12,11 +12,15 @@ stored or sent: only counts leave this module.
 import logging
 import os
 import threading
+from typing import TYPE_CHECKING
 
 from sensors.base import Emit, Source, SourceContext, SourceState, SourceStatus
 from sensors.camera.options import CameraOptions, parse_camera
 from walkway.config_table import ConfigTable
 from walkway.records import END_OF_TIME, Batch, Observation
+
+if TYPE_CHECKING:
+    from sensors.camera.count import Crossing
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +143,14 @@ class CameraSource(Source):
             self._wait(emit, stop, self._backoff(failures))
         self._flush(emit, counting=False)
 
+    def _count_events(self, events: "list[Crossing]", now: float) -> None:
+        """Crossings (count.Crossing) become observations of the next batch."""
+        for event in events:
+            line = self.lines[event.line]
+            label = line.in_label if event.direction == "in" else line.out_label
+            self._pending.append(Observation(now, self.sensors[event.line], label, 1))
+            self._counters["crossings"] += 1
+
     def _count(self, cap: object, emit: Emit, stop: threading.Event) -> str:
         """Read and count until the stream ends or stops; "none" if no frame came at all."""
         from sensors.camera.capture import frame_rate, is_file
@@ -184,13 +196,13 @@ class CameraSource(Source):
                 if needs_reset:
                     pipeline.reset()
                     needs_reset = False
-                for event in pipeline.process_prepared(small, gray, t):
-                    line = self.lines[event.line]
-                    label = line.in_label if event.direction == "in" else line.out_label
-                    self._pending.append(Observation(now, self.sensors[event.line], label, 1))
-                    self._counters["crossings"] += 1
+                self._count_events(pipeline.process_prepared(small, gray, t), now)
             if now - self._last_emit >= self.options.emit_s:
                 self._flush(emit, counting=counting)
+        if pipeline is not None:
+            # The stream ended (or the node stops): so do the tracks, and a crossing still
+            # undecided is decided (Pipeline.finish), as count-video does at a file's end.
+            self._count_events(pipeline.finish(), self.ctx.clock())
         if index:
             self._flush(emit, counting=counting)
         return "frames" if index else "none"

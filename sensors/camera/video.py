@@ -57,6 +57,9 @@ def count_video_events(source: str, options: PipelineOptions) -> VideoRun:
                 events.append((e.line, e.direction, e.time))
             frames += 1
             ok, frame = cap.read()
+        # The file ended: so do the tracks (a crossing still undecided is decided).
+        for e in pipeline.finish():
+            events.append((e.line, e.direction, e.time))
     finally:
         cap.release()
     return VideoRun({
