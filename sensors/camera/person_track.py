@@ -202,7 +202,7 @@ class PersonTracker(Tracker):
             elif missed > self.max_missed_s:
                 # Lost tracks come back far from where they were (the gate grows with the
                 # time unseen, in the track's own widths, and a box cut by the edge is
-                # wide): one that left the picture took up a walker appearing 100 px away
+                # wide): one that left the picture took up a walker appearing 150 px away
                 # on the CAVIAR corridor and counted her crossings backwards.
                 (dead if self._walked_out(t) else self.lost).append(t)
             else:

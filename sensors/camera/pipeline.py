@@ -116,7 +116,8 @@ class Pipeline:
 
     def _tell_frame(self) -> None:
         """The motion tracker marks boxes cut by the frame's edge (their foot is unseen);
-        a person detector's boxes are counted as they are."""
+        a person detector's boxes are counted as they are, and its tracker drops a track
+        unseen at the edge (walked out) instead of keeping it to bring back."""
         if not isinstance(self.tracker, PersonTracker):
             self.tracker.frame = self.size
         else:

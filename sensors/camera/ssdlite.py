@@ -17,9 +17,10 @@ overlapping tiles, each run at the network's 300x300 input.
 Second look: at 300x300 a walker against a busy background can score under
 `model_confidence` on the whole frame and be found on a closer view. Where the frame
 difference shows motion that no confident box covers, the network is run once more on a
-square crop about LOOK_SIDE learnt person heights wide centred on that motion (at most
-`second_looks` crops per inference, densest motion first), and the crop's boxes join the
-frame's before non-maximum suppression. Nothing uncovered moving: no crop, no cost.
+square crop LOOK_SIDE learnt person heights wide centred on that motion (at most
+`second_looks` crops per inference, densest motion first), and the crop's best box on
+that motion joins the frame's boxes before non-maximum suppression. Nothing uncovered
+moving: no crop, no cost.
 """
 
 import importlib.resources
@@ -217,8 +218,8 @@ class SsdliteDetector:
         mh, mw = change.shape
         fx, fy = mw / w, mh / h
         free = change.copy()
-        for x1, y1, x2, y2 in covered:
-            free[int(y1 * fy) : int(np.ceil(y2 * fy)), int(x1 * fx) : int(np.ceil(x2 * fx))] = 0
+        for box in covered:
+            _blank(free, box, fx, fy)
         total = cv2.integral(free)
         kw, kh = max(1, round(person[0] * fx)), max(1, round(person[1] * fy))
         found, weights = [none[0]], [none[1]]
@@ -245,9 +246,8 @@ class SsdliteDetector:
             # The next look goes elsewhere: this motion is explained, or not a person's.
             top, left = max(0, my - kh // 2), max(0, mx - kw // 2)
             free[top : my + kh // 2 + 1, left : mx + kw // 2 + 1] = 0
-            for x1, y1, x2, y2 in boxes:
-                free[int(y1 * fy) : int(np.ceil(y2 * fy)),
-                     int(x1 * fx) : int(np.ceil(x2 * fx))] = 0
+            for box in boxes:
+                _blank(free, box, fx, fy)
         return np.concatenate(found), np.concatenate(weights)
 
     def _crop_boxes(self, color: np.ndarray, x: int, y: int,
@@ -300,6 +300,13 @@ class SsdliteDetector:
         self.last = xywh[scores >= self.confidence]
         self.weak = xywh[scores < self.confidence]
         return self.last
+
+
+def _blank(marks: np.ndarray, box: np.ndarray, fx: float, fy: float) -> None:
+    """Clear the box (x1, y1, x2, y2, frame pixels; not yet clipped to the frame) in a map
+    (fx, fy) times the frame's size."""
+    x1, y1 = max(0, int(box[0] * fx)), max(0, int(box[1] * fy))
+    marks[y1 : max(y1, int(np.ceil(box[3] * fy))), x1 : max(x1, int(np.ceil(box[2] * fx)))] = 0
 
 
 def _share(total: np.ndarray, boxes: np.ndarray, fx: float, fy: float) -> np.ndarray:
