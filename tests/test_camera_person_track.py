@@ -200,3 +200,31 @@ def test_a_crossing_made_while_hidden_counts_once(hidden_at: tuple[int, int]) ->
         for n in range(100):
             pipeline.process(frame, n / FPS)
         assert pipeline.counts == [{"in": 0, "out": 0}]
+
+
+def test_a_track_unseen_at_the_picture_edge_walked_out_and_is_not_brought_back() -> None:
+    """CAVIAR corridor: a customer leaves through the bottom edge (her box cut to 84x35) and
+    a walker appears 150 px away 0.9 s later. The lost-track gate is in the track's own
+    widths, so the cut box's width used to bring the customer's track back on the walker,
+    whose first steps then counted as the customer's crossings, backwards."""
+    tracker = PersonTracker(min_hits=3, max_missed_s=0.8)
+    tracker.picture = (384, 288)
+    for n in range(6):
+        tracker.update(np.array([[85, 246 + n, 84, 42 - n]], np.float32), n / FPS)
+    [customer] = tracker.tracks
+    assert customer.confirmed
+    for n in range(6, 28):  # gone through the edge for 0.9 s
+        tracker.update(NONE, n / FPS)
+    tracker.update(np.array([[55, 80, 41, 98]], np.float32), 28 / FPS)
+    assert [t.id for t in tracker.tracks] != [customer.id]
+    assert customer not in tracker.lost
+    # Away from the edges a lost track is still brought back (hidden behind someone).
+    inside = PersonTracker(min_hits=3, max_missed_s=0.8)
+    inside.picture = (384, 288)
+    for n in range(6):
+        inside.update(walker(150 + 2 * n), n / FPS)
+    [hidden] = inside.tracks
+    for n in range(6, 28):
+        inside.update(NONE, n / FPS)
+    inside.update(walker(150 + 2 * 28), 28 / FPS)
+    assert [t.id for t in inside.tracks] == [hidden.id]

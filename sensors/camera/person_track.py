@@ -91,6 +91,17 @@ class PersonTracker(Tracker):
         self.every = 1
         self.frame_s = frame_s  # seconds per frame (the pipeline's fps)
         self._gray: np.ndarray | None = None  # the previous frame, grey (detect_every > 1)
+        # The processing frame's (width, height), set by the pipeline: a track that goes
+        # unseen at its left, right or bottom edge walked out of the picture (not lost).
+        self.picture: tuple[int, int] | None = None
+
+    def _walked_out(self, t: Track) -> bool:
+        """The track's box touches the picture's left, right or bottom edge (the top edge
+        is where people far away are cut by it, and walk on)."""
+        if self.picture is None:
+            return False
+        x0, x1, y1 = t.cx - t.w / 2, t.cx + t.w / 2, t.cy + t.h / 2
+        return x0 < 1 or x1 > self.picture[0] - 1 or y1 > self.picture[1] - 1
 
     def reset(self) -> None:
         super().reset()
@@ -189,7 +200,11 @@ class PersonTracker(Tracker):
             elif not t.confirmed and missed > self._tentative_miss():
                 dead.append(t)
             elif missed > self.max_missed_s:
-                self.lost.append(t)
+                # Lost tracks come back far from where they were (the gate grows with the
+                # time unseen, in the track's own widths, and a box cut by the edge is
+                # wide): one that left the picture took up a walker appearing 150 px away
+                # on the CAVIAR corridor and counted her crossings backwards.
+                (dead if self._walked_out(t) else self.lost).append(t)
             else:
                 alive.append(t)
         fresh = [j for j in range(len(boxes)) if j not in used]

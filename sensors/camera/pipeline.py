@@ -116,9 +116,12 @@ class Pipeline:
 
     def _tell_frame(self) -> None:
         """The motion tracker marks boxes cut by the frame's edge (their foot is unseen);
-        a person detector's boxes are counted as they are."""
+        a person detector's boxes are counted as they are, and its tracker drops a track
+        unseen at the edge (walked out) instead of keeping it to bring back."""
         if not isinstance(self.tracker, PersonTracker):
             self.tracker.frame = self.size
+        else:
+            self.tracker.picture = self.size
 
     def _make_counters(self) -> None:
         pw, ph = self.size
@@ -178,6 +181,7 @@ class Pipeline:
         old = self.tracker
         self.tracker = PersonTracker(old.min_hits, old.max_missed_s, old.tracks, old._next_id,
                                      frame_s=1 / max(self.fps, 1.0))
+        self._tell_frame()
         width, height = self.frame_size
         pw = min(width, self.options.process_width or DNN_WIDTH)
         if pw != self.size[0]:

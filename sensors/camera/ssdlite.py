@@ -13,6 +13,14 @@ Motion-gated: when nothing in the picture changed since the last inference, the 
 stand (people standing still stay detected) and the network is not run. Tiled: when the
 people the pipeline expects are small against the frame, the frame is cut into 2x2
 overlapping tiles, each run at the network's 300x300 input.
+
+Second look: at 300x300 a walker against a busy background can score under
+`model_confidence` on the whole frame and be found on a closer view. Where the frame
+difference shows motion that no confident box covers, the network is run once more on a
+square crop LOOK_SIDE learnt person heights wide centred on that motion (at most
+`second_looks` crops per inference, densest motion first), and the crop's best box on
+that motion joins the frame's boxes before non-maximum suppression. Nothing uncovered
+moving: no crop, no cost.
 """
 
 import importlib.resources
@@ -38,6 +46,10 @@ TILE_OVERLAP = 0.15
 SMALL_PERSON = 0.2  # tile when a person is under this fraction of the frame's height
 MOTION_LEVEL = 12  # grey levels: a pixel changing more than this is motion
 MOTION_FRACTION = 0.0005  # of the frame's pixels, to run the network again
+LOOK_WIDTH = 160  # px: width of the frame-difference map the second look searches
+LOOK_SIDE = 1.25  # side of a second-look crop, in learnt person heights at its foot row
+LOOK_MOTION = 0.1  # changed pixels in a person-sized window, as a share of it, to look
+LOOK_EDGE = 0.02  # of the crop's side: a box this near an inner edge is a cut person
 
 
 def outputs() -> list[str]:
@@ -142,20 +154,37 @@ class SsdliteDetector:
 
     def reset(self) -> None:
         self.previous: np.ndarray | None = None
+        self.look_previous: np.ndarray | None = None
+        self.change: np.ndarray | None = None
         self.last = np.zeros((0, 4), np.float32)
         # Boxes of the latest inference scoring from keep_confidence up to model_confidence:
         # only good to continue a track (sensors/camera/person_track.py), never to start one.
         self.weak = np.zeros((0, 4), np.float32)
+        self.looked = 0  # second-look crops at the latest call
 
     def _moved(self, gray: np.ndarray) -> bool:
         small = cv2.resize(gray, (80, max(1, round(80 * gray.shape[0] / gray.shape[1]))),
                            interpolation=cv2.INTER_AREA)
         previous, self.previous = self.previous, small
+        self.change = self._change(gray)
         if previous is None or previous.shape != small.shape:
             return True
         changed = cv2.countNonZero(cv2.threshold(cv2.absdiff(small, previous), MOTION_LEVEL,
                                                  255, cv2.THRESH_BINARY)[1])
         return changed > MOTION_FRACTION * small.size
+
+    def _change(self, gray: np.ndarray) -> np.ndarray | None:
+        """Pixels (1) of a LOOK_WIDTH-wide map that changed since the last call, for the
+        second look; None without second looks or a previous map of this size."""
+        if not self.options.second_looks:
+            return None
+        width = min(LOOK_WIDTH, gray.shape[1])
+        small = cv2.resize(gray, (width, max(1, round(width * gray.shape[0] / gray.shape[1]))),
+                           interpolation=cv2.INTER_AREA)
+        previous, self.look_previous = self.look_previous, small
+        if previous is None or previous.shape != small.shape:
+            return None
+        return (cv2.absdiff(small, previous) > MOTION_LEVEL).astype(np.float32)
 
     def _tiles(self, w: int, h: int) -> list[tuple[int, int, int, int]]:
         person = self.person_at(h * 0.5)
@@ -172,7 +201,72 @@ class SsdliteDetector:
             self.prior = anchors([r.shape[2:] for r in raw[0::2]])
         return decode(list(raw), self.prior)
 
+    def _look_again(self, color: np.ndarray,
+                    covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (x1, y1, x2, y2, frame pixels) and scores from up to `second_looks` square
+        crops, each centred on the densest person-sized window of motion that none of the
+        `covered` boxes holds and LOOK_SIDE person heights wide; none once what is left is
+        too little motion for a person. Of a crop's boxes only those holding that motion
+        are taken: the crop is there for the person the frame missed, and its boxes of
+        people the frame saw (standing still, often) would only move theirs about (the
+        corridor's standing group, right on its line y = 0.4)."""
+        none = np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+        h, w = color.shape[:2]
+        change, person = self.change, self.person_at(h * 0.5)
+        if change is None or person is None:
+            return none
+        mh, mw = change.shape
+        fx, fy = mw / w, mh / h
+        free = change.copy()
+        for box in covered:
+            _blank(free, box, fx, fy)
+        total = cv2.integral(free)
+        kw, kh = max(1, round(person[0] * fx)), max(1, round(person[1] * fy))
+        found, weights = [none[0]], [none[1]]
+        for _ in range(self.options.second_looks):
+            density = cv2.boxFilter(free, -1, (kw, kh), normalize=False,
+                                    borderType=cv2.BORDER_CONSTANT)
+            _lo, most, _at, (mx, my) = cv2.minMaxLoc(density)
+            if most < LOOK_MOTION * kw * kh:
+                break
+            self.looked += 1
+            cx, cy = (mx + 0.5) / fx, (my + 0.5) / fy  # the window's centre: a body's middle
+            fit = self.person_at(cy + person[1] / 2)
+            tall = (fit or person)[1]
+            side = int(min(w, h, max(SIZE / 4, LOOK_SIDE * tall)))
+            x = int(min(max(0, cx - side / 2), w - side))
+            y = int(min(max(0, cy - side / 2), h - side))
+            boxes, scores = self._crop_boxes(color, x, y, side)
+            held = _share(total, boxes, fx, fy) >= LOOK_MOTION
+            if held.any():  # one person per look: the best box on that motion
+                held = np.flatnonzero(held)[[int(np.argmax(scores[held]))]]
+            boxes, scores = boxes[held], scores[held]
+            found.append(boxes)
+            weights.append(scores)
+            # The next look goes elsewhere: this motion is explained, or not a person's.
+            top, left = max(0, my - kh // 2), max(0, mx - kw // 2)
+            free[top : my + kh // 2 + 1, left : mx + kw // 2 + 1] = 0
+            for box in boxes:
+                _blank(free, box, fx, fy)
+        return np.concatenate(found), np.concatenate(weights)
+
+    def _crop_boxes(self, color: np.ndarray, x: int, y: int,
+                    side: int) -> tuple[np.ndarray, np.ndarray]:
+        """The network on one square crop: its boxes (x1, y1, x2, y2, frame pixels) scoring
+        at least keep_confidence, less those cut by an edge of the crop inside the frame
+        (part of someone the crop holds only in part; the frame's own boxes have them)."""
+        h, w = color.shape[:2]
+        boxes, scores = self._infer(color[y : y + side, x : x + side])
+        keep = scores >= self.weak_confidence
+        b = boxes[keep] * side + np.array([x, y, x, y], np.float32)
+        edge = LOOK_EDGE * side
+        cut = (((b[:, 0] < x + edge) & (x > 0)) | ((b[:, 1] < y + edge) & (y > 0))
+               | ((b[:, 2] > x + side - edge) & (x + side < w))
+               | ((b[:, 3] > y + side - edge) & (y + side < h)))
+        return b[~cut], scores[keep][~cut]
+
     def detect(self, gray: np.ndarray, color: np.ndarray) -> np.ndarray:
+        self.looked = 0
         if color.size == 0:
             return np.zeros((0, 4), np.float32)
         if not self._moved(gray):
@@ -190,6 +284,8 @@ class SsdliteDetector:
             weights.append(scores[keep])
         boxes = np.concatenate(found).reshape(-1, 4)
         scores = np.concatenate(weights)
+        more, more_scores = self._look_again(color, boxes[scores >= self.confidence])
+        boxes, scores = np.concatenate([boxes, more]), np.concatenate([scores, more_scores])
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
@@ -204,3 +300,22 @@ class SsdliteDetector:
         self.last = xywh[scores >= self.confidence]
         self.weak = xywh[scores < self.confidence]
         return self.last
+
+
+def _blank(marks: np.ndarray, box: np.ndarray, fx: float, fy: float) -> None:
+    """Clear the box (x1, y1, x2, y2, frame pixels; not yet clipped to the frame) in a map
+    (fx, fy) times the frame's size."""
+    x1, y1 = max(0, int(box[0] * fx)), max(0, int(box[1] * fy))
+    marks[y1 : max(y1, int(np.ceil(box[3] * fy))), x1 : max(x1, int(np.ceil(box[2] * fx)))] = 0
+
+
+def _share(total: np.ndarray, boxes: np.ndarray, fx: float, fy: float) -> np.ndarray:
+    """The share of each box (x1, y1, x2, y2, frame pixels) that is marked in the map whose
+    integral image is `total` and which is (fx, fy) times the frame's size."""
+    mh, mw = total.shape[0] - 1, total.shape[1] - 1
+    x1 = np.clip(np.round(boxes[:, 0] * fx), 0, mw).astype(int)
+    x2 = np.clip(np.round(boxes[:, 2] * fx), 0, mw).astype(int)
+    y1 = np.clip(np.round(boxes[:, 1] * fy), 0, mh).astype(int)
+    y2 = np.clip(np.round(boxes[:, 3] * fy), 0, mh).astype(int)
+    inside = total[y2, x2] - total[y1, x2] - total[y2, x1] + total[y1, x1]
+    return inside / np.maximum(1, (x2 - x1) * (y2 - y1))
