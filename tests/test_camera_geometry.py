@@ -375,3 +375,57 @@ def test_count_video_decides_the_tracks_at_the_end_of_the_file(tmp_path, monkeyp
     assert finished == [5]  # once, after the last frame
     assert run.events == [(0, IN, 0.16)]
     assert run.result["lines"][0]["in"] == 1
+
+
+def test_a_foot_that_went_over_the_line_beyond_its_end_is_no_crossing() -> None:
+    # A walker leaving the picture at a slant past a line that ends short of the edge: the
+    # step from the last point outside the band to the first out of it on the other side
+    # passes through the segment, but the foot itself went over the line beyond its end,
+    # as the reference, stepping frame by frame, sees it.
+    line = (100, 0, 100, 100)
+    slant = [(90, 60), (97, 95), (103, 107), (110, 115)]
+    assert crosses_segment(line, slant[0], slant[-1])
+    assert reference_crossings({1: list(enumerate(slant))}, line) == {"in": 0, "out": 0}
+    assert walk(LineCounter(0, line, band=5), 1, slant) == []
+    # Over the segment itself, the same slant counts.
+    assert walk(LineCounter(0, line, band=5), 1, [(x, y - 10) for x, y in slant]) == [IN]
+    # An end on the picture's border reaches on beyond it: a tracked foot carried out of
+    # the picture there still crossed the line as drawn.
+    assert walk(LineCounter(0, line, band=5, frame=(200, 100)), 1, slant) == [IN]
+
+
+def test_a_track_carried_out_of_the_picture_over_a_line_inside_the_band_counts() -> None:
+    # A far walker crossing a line at a slant just before leaving the picture is lost
+    # with the foot over the line but still inside the band: the track ends carried out
+    # of the picture ("gone"), and the crossing counts, timed when the foot went over.
+    line = (100, 0, 100, 200)
+    leaving = [(80, 30), (90, 20), (97, 12), (103, 6)]
+    counter = LineCounter(0, line, band=5)
+    assert walk_timed(counter, 1, leaving, SEVEN_FPS) == []
+    gone = counter.forget(1, gone=True)
+    assert gone is not None and gone.direction == IN
+    assert gone.time == pytest.approx(3 * SEVEN_FPS)
+    # Lost in the picture (occluded: it may come back or turn), nothing.
+    counter = LineCounter(0, line, band=5)
+    walk_timed(counter, 1, leaving, SEVEN_FPS)
+    assert counter.forget(1) is None
+    # A foot that only touched the line, or a last box cut by the picture's edge (the
+    # blob shrinking into the side edge, its bottom rising), counts nothing.
+    counter = LineCounter(0, line, band=5)
+    walk_timed(counter, 1, leaving[:3] + [(101, 6)], SEVEN_FPS)
+    assert counter.forget(1, gone=True) is None
+    counter = LineCounter(0, line, band=5)
+    for i, foot in enumerate(leaving):
+        counter.update(1, foot, i * SEVEN_FPS, cut=i == len(leaving) - 1)
+    assert counter.forget(1, gone=True) is None
+
+
+def test_a_turn_at_the_line_after_a_slanting_approach_counts_both_ways() -> None:
+    # A walker nearing a line at a slant (mostly along it) spends two seconds inside the
+    # band before stepping over it and straight back: the turn is timed from when the foot
+    # went over the line, not from when it entered the band.
+    line = (100, 0, 100, 200)
+    creep = [(90, 10)] + [(96 + i * 0.2, 20 + 10 * i) for i in range(14)]
+    slant = creep + [(103, 170), (98, 180), (90, 190)]
+    assert walk_timed(LineCounter(0, line, band=5), 1, slant, SEVEN_FPS) == [IN, OUT]
+    assert reference_crossings({1: list(enumerate(slant))}, line) == {"in": 1, "out": 1}

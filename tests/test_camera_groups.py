@@ -130,3 +130,38 @@ def test_one_person_cut_by_the_top_edge_stays_one() -> None:
         img[0:20, 76:84] = (40, 40, 45)  # foot at row 20, head above the picture
 
     assert len(boxes_for(cut_by_the_top)) == 1
+
+
+def _walked(feet: list[tuple[float, float]], hidden_after: int = 0) -> list:
+    """A motion pipeline fed one 8x26 box per frame at `feet` (processing pixels, 7 fps;
+    the detector replaced), then `hidden_after` frames with no box: its crossings (the
+    stream not ended: Pipeline.finish is not run)."""
+    from sensors.camera.geometry import CountLine
+    from sensors.camera.pipeline import Pipeline
+
+    line = CountLine("l0", 0.5, 0.0, 0.5, 1.0)  # x = 80 of the 160 x 120 processing frame
+    pipeline = Pipeline(PipelineOptions(lines=(line,), detector="motion"), (320, 240), 7.0)
+    assert pipeline.size == SIZE
+    w, h = PERSON
+    feed = [np.array([[x - w / 2, y - h, w, h]]) for x, y in feet]
+    feed += [np.zeros((0, 4))] * hidden_after
+    pipeline._timed_detect = lambda _gray, _small: feed.pop(0)  # type: ignore[method-assign]
+    gray = np.zeros((SIZE[1], SIZE[0]), np.uint8)
+    small = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+    return [e for i in range(len(feed)) for e in pipeline.process_prepared(small, gray, i / 7)]
+
+
+# Over x = 80 at a slant, last seen 2 px past it, inside the 3 px band.
+NEAR_TOP = [(61 + 1.5 * i, 60 - 3 * i) for i in range(15)]  # leaving at the top edge
+MIDDLE = [(61 + 1.5 * i, 80.0) for i in range(15)]
+
+
+def test_a_blob_track_carried_out_of_the_picture_over_a_line_counts_it() -> None:
+    # A far walker crossing a line just before leaving the picture at the top: the track
+    # coasts on out of the picture and ends there; the crossing counts, timed when the
+    # foot went over.
+    events = _walked(NEAR_TOP, hidden_after=15)
+    assert [(e.direction, round(e.time * 7)) for e in events] == [("in", 13)]
+    # Lost in the middle of the picture (hidden: it may turn back), nothing.
+    events = _walked(MIDDLE, hidden_after=15)
+    assert events == []

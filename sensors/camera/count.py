@@ -3,7 +3,11 @@
 A track has a "stable side" only when its anchor is further than the dead-band from the
 line; jitter inside the band changes nothing. A crossing is a change of stable side whose
 step (last point on the old side -> first point on the new side) passes through the finite
-segment; going round the end of a segment just moves the state. Every such crossing counts,
+segment, and whose foot's own step over the line went over the segment, not beyond its end
+(LineCounter._through); going round the end of a segment just moves the state. A track that
+ends carried out of the picture with its foot over the line, inside the band, walked out
+over it (LineCounter.forget with `gone`), as every track does at the stream's end
+(LineCounter.finish). Every such crossing counts,
 as the reference rule counts it: people who loop or walk back and forth over a line count
 each time (the dead-band keeps jitter at the line from counting), and a track that was
 handed from one person to another (an ID switch in a group) still counts the second
@@ -33,9 +37,11 @@ from sensors.camera.geometry import IN, OUT, crosses_segment, side
 REVERSE_S = 0.3
 HELD_BANDS = 2.0
 # A track whose foot went over the line itself and came back out of the band on the side
-# it came from, within this time of entering the band, turned back at the line: the
-# reference counts both crossings, and so does the counter (a box jittering at the line,
-# or people standing on it, stay in the band longer). The foot must have gone this many
+# it came from, within this time of first going over, turned back at the line: the
+# reference counts both crossings, and so does the counter (a box jittering over the line,
+# or people standing on it, were over it long before). Timed from going over, not from
+# entering the band: a walker nearing a line at a slant, mostly along it, spends seconds
+# in the band before the turn. The foot must have gone this many
 # dead-bands past the line: a tracked foot overshoots where a person turns (its velocity
 # carries it on for a frame), so one that turned just short of the line seems to touch it.
 EXCURSION_S = 1.5
@@ -53,6 +59,8 @@ WHOLE_BOX_SHARE = 0.15
 # A track updated again after more than this (it coasted unseen) has its crossing of the
 # line timed between the two updates.
 UNSEEN_S = 0.3
+# A segment's end this close (pixels) to the picture's border is on it (LineCounter._through).
+BORDER_PX = 1.0
 
 
 @dataclass
@@ -74,6 +82,11 @@ class _State:
     deep_point: tuple[float, float] = (0.0, 0.0)
     deep_extent: tuple[float, float] | None = None
     went: float = -1e9
+    foot: tuple[float, float] | None = None  # the foot at the last update
+    # Whether the foot's last step over the line itself passed through the finite segment
+    # (LineCounter._through).
+    through: bool = True
+    cut: bool = False  # the box at the last update was cut by the picture's edge
 
 
 @dataclass(frozen=True)
@@ -87,9 +100,13 @@ class Crossing:
 class LineCounter:
     """One segment in processing-frame pixels, with a dead-band of `band` pixels."""
 
-    def __init__(self, index: int, segment: tuple[float, float, float, float], band: float):
+    def __init__(self, index: int, segment: tuple[float, float, float, float], band: float,
+                 frame: tuple[float, float] | None = None):
+        """`frame`: the picture's (width, height) in the segment's pixels, if known: an end
+        of the segment on the picture's border reaches on beyond it (see _through)."""
         self.index = index
         self.segment = segment
+        self.frame = frame
         ax, ay, bx, by = segment
         self.length = math.hypot(bx - ax, by - ay) or 1.0
         self.band = band
@@ -132,8 +149,9 @@ class LineCounter:
             state.over, state.passed = over, now
             if now - t0 > UNSEEN_S and gap > 0:
                 state.passed = t0 + (now - t0) * abs(d0) / gap
+            state.through = self._through(state.foot, foot)
         if state is not None:
-            state.seen = (now, distance)
+            state.seen, state.foot, state.cut = (now, distance), foot, cut
         if abs(distance) <= self.band or distance == 0:
             if state is None and distance != 0:
                 # A track first seen inside the band (a person found at start-up or out of
@@ -141,7 +159,7 @@ class LineCounter:
                 # walking on out of the band's other side still counts.
                 self.states[track] = _State(1 if distance > 0 else -1, foot, extent=extent,
                                             at=now, over=over,
-                                            seen=(now, distance))
+                                            seen=(now, distance), foot=foot)
             elif state is not None and -state.side * distance > state.deep:
                 if state.deep <= 0:
                     state.went = now
@@ -151,7 +169,7 @@ class LineCounter:
         s = 1 if distance > 0 else -1
         if state is None:
             self.states[track] = _State(s, foot, extent=extent, at=now, over=over,
-                                        seen=(now, distance))
+                                        seen=(now, distance), foot=foot)
             return []
         if s != state.side:
             moved = distance - side(*self.segment, *state.point) / self.length
@@ -167,7 +185,7 @@ class LineCounter:
                 events = [Crossing(self.index, there, state.went, track),
                           Crossing(self.index, back, state.passed, track)]
                 state.last = now
-        elif crosses_segment(self.segment, state.point, foot):
+        elif crosses_segment(self.segment, state.point, foot) and state.through:
             direction = IN if s < 0 else OUT
             # Counted when the foot has left the band; it crossed when it went over the
             # line itself (a slow walker: a second or more earlier).
@@ -182,12 +200,43 @@ class LineCounter:
         state.over, state.deep = over, 0.0
         return events
 
+    def _through(self, before: tuple[float, float] | None, foot: tuple[float, float]) -> bool:
+        """Did the step before -> foot, which went over the line, go over the finite segment?
+        The step from the last point outside the band to the first one out on the other
+        side is long where a walker crosses at a slant, and may pass through the segment
+        when the foot itself went over the line beyond its end (a walker leaving the
+        picture past a line that ends short of the edge): the reference, stepping frame
+        by frame, counts only a foot that went over the segment. An end on the picture's
+        border reaches on beyond it: a tracked foot carried out of the picture there
+        still crossed the line as drawn."""
+        if before is None:
+            return True
+        ax, ay, bx, by = self.segment
+        d0 = side(ax, ay, bx, by, *before)
+        d1 = side(ax, ay, bx, by, *foot)
+        if d0 == d1:
+            return True
+        k = d0 / (d0 - d1)
+        x, y = before[0] + k * (foot[0] - before[0]), before[1] + k * (foot[1] - before[1])
+        u = ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / (self.length * self.length)
+        if 0.0 <= u <= 1.0:
+            return True
+        end = (ax, ay) if u < 0 else (bx, by)
+        return self._on_border(end)
+
+    def _on_border(self, point: tuple[float, float]) -> bool:
+        if self.frame is None:
+            return False
+        w, h = self.frame
+        x, y = point
+        return min(x, y, w - x, h - y) <= BORDER_PX
+
     def _turned(self, state: _State, now: float) -> bool:
         """Back out of the band on the side it came from: did the track go over the line
         and straight back (see EXCURSION_S)?"""
         if state.deep <= EXCURSION_DEPTH * self.band:
             return False
-        if now - state.at > EXCURSION_S or state.went - state.last < REVERSE_S:
+        if now - state.went > EXCURSION_S or state.went - state.last < REVERSE_S:
             return False
         if not crosses_segment(self.segment, state.point, state.deep_point):
             return False
@@ -205,9 +254,30 @@ class LineCounter:
         state = self.states.pop(track, None)
         if state is None:
             return None
-        if state.held is not None:
-            return state.held
-        if state.over != -state.side or state.deep <= 0:
+        return state.held if state.held is not None else self._in_band(state, track)
+
+    def forget(self, track: int, gone: bool = False) -> Crossing | None:
+        """Drop a track that ended: its crossing back still held, if any (it was lost on
+        that side without going back over: it walked on out of sight). `gone`: the track
+        ended carried out of the picture by its own velocity (the person walked out of
+        it), so a foot over the line inside the band crossed it, as at the stream's end,
+        if it went EXCURSION_DEPTH dead-bands past the line and its last box was not cut
+        by the picture's edge. Far walkers crossing a line at a slant just before leaving
+        the picture go out of sight before their foot is out of the band; a cut box's
+        bottom is part of the body (a blob shrinking into the side edge rises)."""
+        state = self.states.pop(track, None)
+        if state is None:
+            return None
+        if state.held is None and gone and not state.cut:
+            return self._in_band(state, track, EXCURSION_DEPTH * self.band)
+        return state.held
+
+    def _in_band(self, state: _State, track: int, least: float = 0.0) -> Crossing | None:
+        """The crossing of a track that ended with its foot over the line itself inside
+        the band, more than `least` past it, after a step over the segment (_through), the
+        box moved as a whole, not back over within REVERSE_S of its last count (a bounce):
+        timed when it went over."""
+        if state.over != -state.side or state.deep <= least or not state.through:
             return None
         if not crosses_segment(self.segment, state.point, state.deep_point):
             return None
@@ -218,12 +288,6 @@ class LineCounter:
         if state.passed - state.last < REVERSE_S:
             return None  # back over within REVERSE_S of its last count: a bounce
         return Crossing(self.index, IN if state.side > 0 else OUT, state.passed, track)
-
-    def forget(self, track: int) -> Crossing | None:
-        """Drop a track that ended: its crossing back still held, if any (it was lost on
-        that side without going back over: it walked on out of sight)."""
-        state = self.states.pop(track, None)
-        return state.held if state is not None else None
 
 
 def _whole_box_moved(before: tuple[float, float] | None, now: tuple[float, float] | None,

@@ -127,7 +127,8 @@ class Pipeline:
         pw, ph = self.size
         band = self.options.deadband * ph
         self.counters = [
-            LineCounter(i, ln.scaled(pw, ph), band) for i, ln in enumerate(self.options.lines)
+            LineCounter(i, ln.scaled(pw, ph), band, (pw, ph))
+            for i, ln in enumerate(self.options.lines)
         ]
 
     @property
@@ -201,6 +202,8 @@ class Pipeline:
         for before, after in zip(old, self.counters, strict=True):
             for state in before.states.values():
                 state.point = (state.point[0] * fx, state.point[1] * fy)
+                if state.foot is not None:
+                    state.foot = (state.foot[0] * fx, state.foot[1] * fy)
             after.states = before.states
         if self.options.roi:
             self.mask = self._roi_mask(self.options.roi)
@@ -335,8 +338,9 @@ class Pipeline:
         ended = []  # crossings back still held when the track was lost (LineCounter.forget)
         for track in dead:
             self.pending.pop(track.id, None)
+            gone = self._outside(track.foot)
             for counter in self.counters:
-                held = counter.forget(track.id)
+                held = counter.forget(track.id, gone)
                 if held is not None and track.confirmed:
                     ended.append(held)
         # A lost track has no foot left to compare: no duplicate test for its crossing.
@@ -369,6 +373,12 @@ class Pipeline:
         for event in events:
             self.counts[event.line][event.direction] += 1
         return events
+
+    def _outside(self, point: tuple[float, float]) -> bool:
+        """The point is outside the processing frame (a dead track's foot carried out of
+        the picture by its velocity while it coasted: the person walked out of it)."""
+        x, y = point
+        return not (0 <= x <= self.size[0] and 0 <= y <= self.size[1])
 
     def _whole_box(self) -> bool:
         """Hold crossings that move one edge of a box only (count.WHOLE_BOX_SHARE): blobs
