@@ -11,7 +11,7 @@ import pytest
 
 from sensors.camera.options import PipelineOptions
 from sensors.camera.person_track import PersonTracker
-from sensors.camera.track import Tracker
+from sensors.camera.track import Track, Tracker
 
 FPS = 25.0
 VIDEO = Path(__file__).resolve().parent / "data" / "video" / "TUD-Campus.mp4"
@@ -228,3 +228,60 @@ def test_a_track_unseen_at_the_picture_edge_walked_out_and_is_not_brought_back()
         inside.update(NONE, n / FPS)
     inside.update(walker(150 + 2 * 28), 28 / FPS)
     assert [t.id for t in inside.tracks] == [hidden.id]
+
+
+def test_a_tentative_track_handed_over_is_continued_by_a_box_on_it() -> None:
+    """detector "auto" switching to ssdlite hands over the motion tracker's tentative
+    tracks: a new box overlapping one continues its id (so its line sides) with its own
+    box; one that no box takes up dies after the tentative miss time, as tentative."""
+    blob, other = Track.from_box(2, walker(247)[0], 0.0), Track.from_box(3, walker(400)[0], 0.0)
+    tracker = PersonTracker(min_hits=3, max_missed_s=0.8, tracks=[blob, other], next_id=4)
+    assert tracker.tracks == []
+    seen = np.array([[197, 90, 80, 150]], np.float32)  # the person the blob was, 10 px on
+    dead = tracker.update(np.vstack([seen, walker(100)]), 1 / FPS)
+    assert dead == []
+    assert sorted(t.id for t in tracker.tracks) == [2, 4]
+    [taken] = [t for t in tracker.tracks if t.id == 2]
+    assert taken.foot == pytest.approx((237, 240)) and taken.hits == 2
+    for n in range(2, 8):
+        dead = tracker.update(np.vstack([seen, walker(100)]), n / FPS)
+        if dead:
+            break
+    assert [t.id for t in dead] == [3]
+    # CAVIAR corridor, frame 0: the blob of two people standing side by side overlaps each
+    # of them, its foot between them (across a line from one of them): no one's track.
+    group = Track.from_box(1, np.array([74, 46, 82, 96], np.float32), 0.0)
+    tracker = PersonTracker(min_hits=3, max_missed_s=0.8, tracks=[group], next_id=2)
+    tracker.update(np.array([[71, 42, 37, 80], [102, 48, 30, 73]], np.float32), 1 / FPS)
+    assert sorted(t.id for t in tracker.tracks) == [2, 3]
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_the_frame_auto_switches_on_counts_from_what_it_saw(
+        monkeypatch: pytest.MonkeyPatch, live: bool) -> None:
+    """TUD-Campus, x = 0.5, GT 2: a walker crossing between frames 0 and 1. "auto" switches
+    to ssdlite after frame 0's motion boxes; the counters now take that frame's tracks and
+    the ssdlite box on frame 1 continues its track, so the crossing counts (it was first
+    seen by ssdlite already over the line, inside the band, and was never counted). A live
+    camera switches whenever the size is learnt, through the same hand-over."""
+    from sensors.camera import ssdlite
+    from sensors.camera.autosize import SizeFit
+    from sensors.camera.geometry import CountLine
+    from sensors.camera.pipeline import Pipeline
+
+    # ssdlite's boxes from frame 1 on (its call k is frame k + 1): the walker's foot at
+    # x = 237 (3 px left of the line, inside the band), walking on left.
+    later = {n: np.array([[197 - 4 * n, 151, 80, 150]], np.float32) for n in range(30)}
+    monkeypatch.setattr(ssdlite, "SsdliteDetector", lambda options: ScriptedDetector(later))
+    options = PipelineOptions(lines=(CountLine("l", 0.5, 0.0, 0.5, 1.0),), detector="auto")
+    pipeline = Pipeline(options, (480, 360), FPS, realtime=live, timer=lambda: 0.0)
+    assert pipeline.size == (160, 120)
+    # The motion detector's blob on frame 0, 2.5 px right of the line (inside the band).
+    pipeline.detector = ScriptedDetector({0: np.array([[70, 65, 25, 31]], np.float32)})
+    pipeline.sizes.fit = SizeFit((0.17, 0.5), 0.4, 50, 10, (0.5, 1.0), slope=1.0)
+    frame = np.zeros((360, 480, 3), np.uint8)
+    for n in range(30):
+        pipeline.process(frame, n / FPS)
+    pipeline.finish()
+    assert pipeline.kind == "ssdlite"
+    assert sum(pipeline.counts[0].values()) == 1

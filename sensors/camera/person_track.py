@@ -67,6 +67,16 @@ LOOK_GATE = 0.7
 LOOK_RATE = 0.2  # how fast a track's look follows its own clear (unoverlapped) boxes
 LOOK_BINS = (12, 4)
 CLEAR_IOU = 0.1
+# A tentative motion track handed over at the switch to this tracker (detector "auto") is
+# continued, id and so line sides kept, by a new box overlapping its predicted box at least
+# this much within the tentative miss time: the person it saw on the frame before the switch
+# (offline, frame 0) is the same person, and a walker crossing the line between that frame
+# and the next, first seen by this tracker already inside the band, still counts. Its foot
+# must also be within HANDED_WIDTHS of the new box's widths of the new foot: the side it had
+# is its foot's, and a blob of a standing group (CAVIAR corridor, frame 0) overlaps each of
+# its people with its foot between them, on the wrong side of a line for one of them.
+HANDED_IOU = 0.3
+HANDED_WIDTHS = 0.5
 
 
 def _boxes(tracks: list[Track]) -> np.ndarray:
@@ -82,6 +92,8 @@ class PersonTracker(Tracker):
         # A motion track carried over at the switch is only worth keeping once confirmed:
         # a tentative blob track is often a merged group, whose box is no one's.
         self.tracks = [t for t in tracks or [] if t.confirmed]
+        # ... but the box it saw may be someone's: a new box on it continues it (HANDED_IOU).
+        self.handed = [t for t in tracks or [] if not t.confirmed]
         self._next_id = next_id
         self.seen: dict[int, deque[tuple[float, float, float]]] = {}
         self.looks: dict[int, np.ndarray] = {}
@@ -109,6 +121,7 @@ class PersonTracker(Tracker):
         self.seen.clear()
         self.looks.clear()
         self.lost = []
+        self.handed = []
 
     def _correct(self, t: Track, box: np.ndarray, now: float) -> None:
         super()._correct(t, box, now)
@@ -219,6 +232,13 @@ class PersonTracker(Tracker):
             fresh = [j for row, j in enumerate(fresh)
                      if not any(o >= NEW_TRACK_IOU and not self._unlike(t, looks[j])
                                 for o, t in zip(overlap[row], alive, strict=True))]
+        if fresh and self.handed:
+            # After the test above: a box that continues a handed-over track is as new to
+            # this tracker as any other and hides none of them.
+            fresh = self._take_over(boxes, fresh, now, alive)
+        gone = [t for t in self.handed if now - t.last_seen > self._tentative_miss()]
+        self.handed = [t for t in self.handed if t not in gone]
+        dead.extend(gone)
         for j in fresh:
             alive.append(Track.from_box(self._next_id, boxes[j], now))
             self._next_id += 1
@@ -266,6 +286,40 @@ class PersonTracker(Tracker):
                                       [looks[j] for j in fresh], LOST_GROWTH)
         alive.extend(self.lost[i] for i in back)
         self.lost = [t for i, t in enumerate(self.lost) if i not in back]
+        return [j for k, j in enumerate(fresh) if k not in taken]
+
+    def _take_over(self, boxes: np.ndarray, fresh: list[int], now: float,
+                   alive: list[Track]) -> list[int]:
+        """Boxes no track took that overlap a handed-over tentative track's predicted box,
+        with their foot where its foot is (HANDED_IOU, HANDED_WIDTHS): each continues that
+        track's id with its own box (a blob's box is not the person's). Returns the boxes
+        left over."""
+        for t in self.handed:
+            t.cx += t.vx * (now - t.time)
+            t.cy += t.vy * (now - t.time)
+            t.time = now
+        overlap = _iou(_boxes(self.handed), boxes[fresh])
+        taken: set[int] = set()
+        kept: list[Track] = []
+        for flat in np.argsort(-overlap, axis=None):
+            i, k = divmod(int(flat), len(fresh))
+            if overlap[i, k] < HANDED_IOU:
+                break
+            old = self.handed[i]
+            if k in taken or old in kept:
+                continue
+            x, y, w, h = boxes[fresh[k]].tolist()
+            if math.hypot(old.foot[0] - x - w / 2, old.foot[1] - y - h) > HANDED_WIDTHS * w:
+                continue
+            taken.add(k)
+            kept.append(old)
+            track = Track.from_box(old.id, boxes[fresh[k]], now)
+            track.hits = old.hits + 1
+            if track.hits >= max(CONFIRM_LEAST, math.ceil(self.min_hits / self.every)):
+                track.confirmed = True
+            self.seen[track.id] = deque([(now, x + w / 2, y + h / 2)])
+            alive.append(track)
+        self.handed = [t for t in self.handed if t not in kept]
         return [j for k, j in enumerate(fresh) if k not in taken]
 
     def _learn_looks(self, everyone: np.ndarray, looks: list[np.ndarray | None]) -> None:

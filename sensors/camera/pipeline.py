@@ -194,7 +194,8 @@ class Pipeline:
         self._tell_frame()
         if hasattr(self.detector, "resize"):
             self.detector.resize(size)
-        for t in self.tracker.tracks:
+        held = [*getattr(self.tracker, "handed", []), *getattr(self.tracker, "lost", [])]
+        for t in [*self.tracker.tracks, *held]:
             t.cx, t.cy, t.w, t.h = t.cx * fx, t.cy * fy, t.w * fx, t.h * fy
             t.vx, t.vy = t.vx * fx, t.vy * fy
         old = self.counters
@@ -310,7 +311,6 @@ class Pipeline:
                 dead = self.tracker.update(boxes, now)
             if self.options.person_size is None:
                 self.sizes.observe(self.tracker.tracks, self.size, now)
-            self._settle_size()
         elif isinstance(self.tracker, PersonTracker):
             # Between detections the person tracker moves each box by its optical flow.
             self.tracker.follow(small, now)
@@ -347,6 +347,9 @@ class Pipeline:
         events = [e for e in events if not self._duplicate(e, now)] + ended
         for event in events:
             self.counts[event.line][event.direction] += 1
+        # Only once this frame's tracks are on the line counters: the frame "auto" switches
+        # detector on (offline, frame 0) still gives each person seen a side to count from.
+        self._settle_size()
         return events
 
     def finish(self) -> list[Crossing]:
