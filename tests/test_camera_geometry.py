@@ -144,18 +144,22 @@ def test_a_person_turning_straight_back_counts_once_they_walk_on() -> None:
     assert walk_timed(LineCounter(0, line, band=5), 1, again, SEVEN_FPS) == [IN]
 
 
-def test_a_track_lost_while_its_crossing_back_is_held_counts_it() -> None:
-    # Turned straight back and lost (out of sight, or another blob took the detection)
-    # before walking two bands on: it did not go back over the line, so it walked on.
+@pytest.mark.parametrize("end", ["forget", "finish"])
+def test_a_crossing_back_still_held_when_the_track_or_the_stream_ends_counts(end: str) -> None:
+    # Turned straight back and lost (out of sight, or another blob took the detection:
+    # forget) or the stream ended (finish) before walking two bands on: it did not go back
+    # over the line, so it walked on.
     line = (100, 0, 100, 200)
     counter = LineCounter(0, line, band=5)
     assert walk_timed(counter, 1, [(80, 100), (106, 100), (92, 100)], SEVEN_FPS) == [IN]
-    lost = counter.forget(1)
-    assert lost is not None and lost.direction == OUT
-    assert lost.time == pytest.approx(2 * SEVEN_FPS)
-    bounced = LineCounter(0, line, band=5)
-    walk_timed(bounced, 1, [(80, 100), (106, 100), (94, 100), (108, 100)], SEVEN_FPS)
-    assert bounced.forget(1) is None
+    ended = getattr(counter, end)(1)
+    assert ended is not None and ended.direction == OUT
+    assert ended.time == pytest.approx(2 * SEVEN_FPS)
+    # Bounced back over the line right after a count, out of the band or inside it: nothing.
+    for bounce in ([(94, 100), (108, 100)], [(98, 100)]):
+        bounced = LineCounter(0, line, band=5)
+        assert walk_timed(bounced, 1, [(80, 100), (106, 100), *bounce], SEVEN_FPS) == [IN]
+        assert getattr(bounced, end)(1) is None
 
 
 def test_stepping_over_the_line_and_straight_back_counts_both_ways() -> None:
@@ -300,18 +304,6 @@ def test_a_crossing_still_inside_the_band_when_the_stream_ends_is_decided_by_the
     back = LineCounter(0, line, band=5)
     walk(back, 1, [(80, 100), (90, 100), (102, 100), (97, 100)])
     assert back.finish(1) is None and back.finish(2) is None
-
-
-def test_a_crossing_back_still_held_when_the_stream_ends_counts() -> None:
-    line = (100, 0, 100, 200)
-    counter = LineCounter(0, line, band=5)
-    assert walk_timed(counter, 1, [(80, 100), (106, 100), (92, 100)], SEVEN_FPS) == [IN]
-    ended = counter.finish(1)
-    assert ended is not None and ended.direction == OUT
-    # Bounced back over the line inside the band right after a count: nothing more.
-    bounced = LineCounter(0, line, band=5)
-    assert walk_timed(bounced, 1, [(80, 100), (106, 100), (98, 100)], SEVEN_FPS) == [IN]
-    assert bounced.finish(1) is None
 
 
 def test_the_pipeline_decides_every_confirmed_track_when_the_stream_ends() -> None:
