@@ -70,6 +70,8 @@ def test_snow_page_off_until_configured_then_map_routes_and_clearing(city, tmp_p
 
 @pytest.mark.skipif(chromium_paths() is None, reason="chromium/chromium-driver missing")
 def test_snow_page_in_chromium_draws_the_map_and_prints_without_the_menu(city, tmp_path):
+    from selenium.webdriver.support.ui import WebDriverWait
+
     server, app = city
     configure_snow(app, argparse.Namespace(snow_roads=ROADS, snow_weather=WEATHER,
                                            snow_config=CONFIG, snow_way_tags=WAY_TAGS,
@@ -80,7 +82,12 @@ def test_snow_page_in_chromium_draws_the_map_and_prints_without_the_menu(city, t
         browser.get(server.url + "/login")
         browser.find_element("name", "name").send_keys("ken")
         browser.find_element("name", "password").send_keys(USERS["ken"][1] + "\n")
+        # The login's POST must be answered (its cookie set) before the next page is asked
+        # for: without the wait, /snow was once fetched still logged out (no map on it).
+        WebDriverWait(browser, 30).until(lambda b: "/login" not in b.current_url)
         browser.get(f"{server.url}/snow?crews=3&at={AT}")
+        WebDriverWait(browser, 30).until(
+            lambda b: b.execute_script("return !!document.getElementById('snow-map')"))
         drawn = browser.execute_script(
             "const m = document.getElementById('snow-map'); const b = m.getBoundingClientRect();"
             " return [b.width, b.height, m.querySelectorAll('line').length,"
