@@ -78,9 +78,11 @@ def test_real_clips_with_default_settings() -> None:
     total = summary(pooled)
     print("all real clips", total)
     assert total["reference"] == 49
-    # measured 0.898 and 0.866 (the TUD clips and the corridor on ssdlite, chosen by
-    # detector = "auto"); 0.878 and 0.854 before frame 0's tentative tracks were handed
-    # over at the switch (TUD-Campus's x = 0.5 walker); 0.851 in F1 before turns at the
+    # measured 0.878 and 0.875 (the TUD clips and the corridor on ssdlite, chosen by
+    # detector = "auto"); 0.898 and 0.866 before the lost-track gate grew one width a
+    # second, not two (a false count on TUD-Stadtmitte balanced a miss); 0.878 and 0.854
+    # before frame 0's tentative tracks were handed over at the switch (TUD-Campus's
+    # x = 0.5 walker); 0.851 in F1 before turns at the
     # line were timed from going over
     # it (the corridor's turn after a slanting approach); 0.837 and 0.830 before ssdlite's
     # second look (and tracks unseen
@@ -89,7 +91,7 @@ def test_real_clips_with_default_settings() -> None:
     # before turns at the line counted both ways,
     # 0.673 and 0.733 before the 0.025 dead-band, whole-box crossings and crossings timed
     # at the line, 0.633 and 0.707 the session before
-    assert total["accuracy"] >= 0.89 and total["f1"] >= 0.86
+    assert total["accuracy"] >= 0.87 and total["f1"] >= 0.87
     # Elevated CAVIAR clips: measured 4 of 11, F1 0.545 (corridor; 0.500 before turns were
     # timed from going over the line, 5 / 0.381 before the second look found the walker
     # leaving the shop; the supervision peer
@@ -105,11 +107,12 @@ def test_real_clips_with_default_settings() -> None:
     # (F1 0.976; 2 and 0.950 before the hand-over at the switch; 3 and 0.923 before the
     # end of the file decided a crossing made in the
     # last frame) and 0 of 13 (F1 0.923: one crossing found late by another track, one
-    # false; 1 and 0.960 before the second look); before occlusion tracking 7 (0.800) and
-    # 1 (0.880).
+    # false; 1 and 0.960 before the second look); 1 of 13, F1 0.960 since the lost-track
+    # gate grows one width a second (the false one gone); before occlusion tracking 7
+    # (0.800) and 1 (0.880).
     assert per_clip["TUD-Campus"]["abs_error"] <= 1 and per_clip["TUD-Campus"]["f1"] >= 0.97
     assert per_clip["TUD-Stadtmitte"]["abs_error"] <= 1
-    assert per_clip["TUD-Stadtmitte"]["f1"] >= 0.92
+    assert per_clip["TUD-Stadtmitte"]["f1"] >= 0.95
 
 
 def _scene_error(spec: SceneSpec) -> tuple[int, int]:

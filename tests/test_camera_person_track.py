@@ -285,3 +285,23 @@ def test_the_frame_auto_switches_on_counts_from_what_it_saw(
     pipeline.finish()
     assert pipeline.kind == "ssdlite"
     assert sum(pipeline.counts[0].values()) == 1
+
+
+def test_a_lost_track_is_not_taken_up_by_a_box_far_from_its_prediction() -> None:
+    """TUD-Stadtmitte: a man standing at the right, hidden for 1.6 s; a box 4 of his widths
+    away (someone else's, past a line from him) must not bring his track back; his own box,
+    found 0.16 s later near where he stood, does. When the gate grew 2 widths a second the
+    far box took his track, and his old side of the line counted that walker's crossing
+    a second time."""
+    tracker = PersonTracker(min_hits=3, max_missed_s=0.8)
+    for n in range(10):
+        tracker.update(walker(440), n / FPS)
+    [man] = tracker.tracks
+    for n in range(10, 49):  # last seen at frame 9
+        tracker.update(NONE, n / FPS)
+    assert tracker.lost == [man]
+    for n in range(49, 53):  # 1.6 s unseen: only the other walker's box
+        tracker.update(walker(440 - 4 * 40 + n - 49), n / FPS)
+        assert man in tracker.lost and man not in tracker.tracks
+    tracker.update(np.concatenate([walker(440 - 4 * 40 + 4), walker(420)]), 53 / FPS)
+    assert man in tracker.tracks and man.cx > 400 and tracker.lost == []

@@ -49,8 +49,13 @@ LOW_IOU = 0.3
 # matching, but for LOST_S after it was last seen a confident box that no live track took,
 # within (GATE_WIDTHS + LOST_GROWTH x seconds since seen) body widths of its prediction
 # and not unlike it, brings it back with its id and so its line sides.
+# LOST_GROWTH is how far a walker can stray from the constant-velocity prediction per second
+# hidden: about one change of pace (a body width a second). Twice that let another
+# walker's box 4 widths off take up a standing man's lost track on TUD-Stadtmitte, 0.16 s
+# before his own box came back 1.1 widths from it; the man's old side of x = 0.75 then
+# counted that walker's crossing a second time.
 LOST_S = 2.0
-LOST_GROWTH = 2.0
+LOST_GROWTH = 1.0
 # Velocity: a straight-line fit over the box centres matched in the last VELOCITY_S (at
 # least VELOCITY_POINTS of them), steadier than a filter fed by the jumping boxes of a
 # half-hidden walker; it carries the track across the gap while the walker is hidden.
