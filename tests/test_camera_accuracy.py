@@ -79,37 +79,19 @@ def test_real_clips_with_default_settings() -> None:
     print("all real clips", total)
     assert total["reference"] == 49
     # measured 0.878 and 0.875 (the TUD clips and the corridor on ssdlite, chosen by
-    # detector = "auto"); 0.898 and 0.866 before the lost-track gate grew one width a
-    # second, not two (a false count on TUD-Stadtmitte balanced a miss); 0.878 and 0.854
-    # before frame 0's tentative tracks were handed over at the switch (TUD-Campus's
-    # x = 0.5 walker); 0.851 in F1 before turns at the
-    # line were timed from going over
-    # it (the corridor's turn after a slanting approach); 0.837 and 0.830 before ssdlite's
-    # second look (and tracks unseen
-    # at the picture's edge taken as gone); 0.796 and 0.804 before crossings still inside
-    # the dead-band at the end of the file were decided by the line; 0.755 and 0.800
-    # before turns at the line counted both ways,
-    # 0.673 and 0.733 before the 0.025 dead-band, whole-box crossings and crossings timed
-    # at the line, 0.633 and 0.707 the session before
+    # detector = "auto"); 0.796 and 0.804 the session before. Step by step, and why the
+    # 0.898 measured before the lost-track gate change is not kept (a false count on
+    # TUD-Stadtmitte balanced a miss): docs/camera.md, "Accuracy and speed".
     assert total["accuracy"] >= 0.87 and total["f1"] >= 0.87
-    # Elevated CAVIAR clips: measured 4 of 11, F1 0.545 (corridor; 0.500 before turns were
-    # timed from going over the line, 5 / 0.381 before the second look found the walker
-    # leaving the shop; the supervision peer
-    # 0.182 at best in accuracy, 0.273 in F1) and 0 of 4 (shop front; 1 before the end of
-    # the file decided a foot left over the line inside the band); before 7 / 0.316
-    # (a turn over x = 0.25 uncounted), 10 / 0.111 and 2 (the corridor's creeping standing
-    # group counted late, the shop front's walker lost against a pale pillar, whose track
-    # then took a far blob: docs/camera.md)
+    # Elevated CAVIAR clips: measured 4 of 11, F1 0.545 (corridor; the supervision peer
+    # 0.182 at best in accuracy, 0.273 in F1) and 0 of 4 (shop front); the session before
+    # 5 / 0.381 and 1 (docs/camera.md has the events).
     assert per_clip["OneLeaveShop1cor"]["abs_error"] <= 4
     assert per_clip["OneLeaveShop1cor"]["f1"] >= 0.54
     assert per_clip["OneLeaveShop1front"]["abs_error"] == 0
     # Eye level, people walking in file (sensors/camera/person_track.py): measured 1 of 21
-    # (F1 0.976; 2 and 0.950 before the hand-over at the switch; 3 and 0.923 before the
-    # end of the file decided a crossing made in the
-    # last frame) and 0 of 13 (F1 0.923: one crossing found late by another track, one
-    # false; 1 and 0.960 before the second look); 1 of 13, F1 0.960 since the lost-track
-    # gate grows one width a second (the false one gone); before occlusion tracking 7
-    # (0.800) and 1 (0.880).
+    # (F1 0.976) and 1 of 13 (F1 0.960); the session before 3 (0.923) and 1 (0.960);
+    # before occlusion tracking 7 (0.800) and 1 (0.880).
     assert per_clip["TUD-Campus"]["abs_error"] <= 1 and per_clip["TUD-Campus"]["f1"] >= 0.97
     assert per_clip["TUD-Stadtmitte"]["abs_error"] <= 1
     assert per_clip["TUD-Stadtmitte"]["f1"] >= 0.95
