@@ -238,12 +238,17 @@ class LineCounter:
             return False
         if now - state.went > EXCURSION_S or state.went - state.last < REVERSE_S:
             return False
+        if abs(side(*self.segment, *state.point)) / self.length <= self.band:
+            return False  # born inside the band: it came from neither side
+        return self._went_deep_over(state)
+
+    def _went_deep_over(self, state: _State) -> bool:
+        """The step from the last point out of the band to the deepest point past the line
+        went over the segment, and moved the box as a whole (_whole_box_moved)."""
         if not crosses_segment(self.segment, state.point, state.deep_point):
             return False
-        start = side(*self.segment, *state.point) / self.length
-        if abs(start) <= self.band:
-            return False  # born inside the band: it came from neither side
-        moved = side(*self.segment, *state.deep_point) / self.length - start
+        moved = side(*self.segment, *state.deep_point) / self.length - side(
+            *self.segment, *state.point) / self.length
         return _whole_box_moved(state.extent, state.deep_extent, moved)
 
     def finish(self, track: int) -> Crossing | None:
@@ -279,11 +284,7 @@ class LineCounter:
         timed when it went over."""
         if state.over != -state.side or state.deep <= least or not state.through:
             return None
-        if not crosses_segment(self.segment, state.point, state.deep_point):
-            return None
-        moved = side(*self.segment, *state.deep_point) / self.length - side(
-            *self.segment, *state.point) / self.length
-        if not _whole_box_moved(state.extent, state.deep_extent, moved):
+        if not self._went_deep_over(state):
             return None
         if state.passed - state.last < REVERSE_S:
             return None  # back over within REVERSE_S of its last count: a bounce

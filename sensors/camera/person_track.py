@@ -29,7 +29,7 @@ from collections import deque
 import cv2
 import numpy as np
 
-from sensors.camera.track import NEW_TRACK_IOU, Track, Tracker, _iou
+from sensors.camera.track import NEW_TRACK_IOU, Track, Tracker, _iou, at_edge
 
 # A box may continue a track if its centre is within this many body widths of the track's
 # prediction.
@@ -117,8 +117,7 @@ class PersonTracker(Tracker):
         is where people far away are cut by it, and walk on)."""
         if self.picture is None:
             return False
-        x0, x1, y1 = t.cx - t.w / 2, t.cx + t.w / 2, t.cy + t.h / 2
-        return x0 < 1 or x1 > self.picture[0] - 1 or y1 > self.picture[1] - 1
+        return at_edge(t.cx - t.w / 2, t.cx + t.w / 2, t.cy + t.h / 2, self.picture)
 
     def reset(self) -> None:
         super().reset()

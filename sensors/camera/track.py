@@ -72,6 +72,12 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(union, 1e-6)
 
 
+def at_edge(left: float, right: float, bottom: float, frame: tuple[int, int]) -> bool:
+    """A box with these edges touches the left, right or bottom edge of a `frame`-sized
+    picture (the top edge cuts a far person's head, never their foot)."""
+    return left < 1 or right > frame[0] - 1 or bottom > frame[1] - 1
+
+
 class Tracker:
     def __init__(self, min_hits: int = 3, max_missed_s: float = 0.8) -> None:
         self.min_hits = min_hits
@@ -146,12 +152,11 @@ class Tracker:
         return dead
 
     def _cut(self, box: np.ndarray) -> bool:
-        """The box touches the left, right or bottom edge of the frame (the top edge cuts
-        a far person's head, never their foot)."""
+        """The box touches the left, right or bottom edge of the frame (at_edge)."""
         if self.frame is None:
             return False
         x, y, w, h = box.tolist()
-        return x < 1 or x + w > self.frame[0] - 1 or y + h > self.frame[1] - 1
+        return at_edge(x, x + w, y + h, self.frame)
 
     def _correct(self, t: Track, box: np.ndarray, now: float) -> None:
         dt = max(1e-3, now - t.last_seen)
