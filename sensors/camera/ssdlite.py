@@ -163,8 +163,7 @@ class SsdliteDetector:
         self.looked = 0  # second-look crops at the latest call
 
     def _moved(self, gray: np.ndarray) -> bool:
-        small = cv2.resize(gray, (80, max(1, round(80 * gray.shape[0] / gray.shape[1]))),
-                           interpolation=cv2.INTER_AREA)
+        small = _shrunk(gray, 80)
         previous, self.previous = self.previous, small
         self.change = self._change(gray)
         if previous is None or previous.shape != small.shape:
@@ -178,9 +177,7 @@ class SsdliteDetector:
         second look; None without second looks or a previous map of this size."""
         if not self.options.second_looks:
             return None
-        width = min(LOOK_WIDTH, gray.shape[1])
-        small = cv2.resize(gray, (width, max(1, round(width * gray.shape[0] / gray.shape[1]))),
-                           interpolation=cv2.INTER_AREA)
+        small = _shrunk(gray, min(LOOK_WIDTH, gray.shape[1]))
         previous, self.look_previous = self.look_previous, small
         if previous is None or previous.shape != small.shape:
             return None
@@ -300,6 +297,12 @@ class SsdliteDetector:
         self.last = xywh[scores >= self.confidence]
         self.weak = xywh[scores < self.confidence]
         return self.last
+
+
+def _shrunk(gray: np.ndarray, width: int) -> np.ndarray:
+    """The picture `width` pixels wide, its aspect kept (at least one row)."""
+    return cv2.resize(gray, (width, max(1, round(width * gray.shape[0] / gray.shape[1]))),
+                      interpolation=cv2.INTER_AREA)
 
 
 def _blank(marks: np.ndarray, box: np.ndarray, fx: float, fy: float) -> None:
